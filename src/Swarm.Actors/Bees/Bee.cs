@@ -1,0 +1,227 @@
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Event;
+using Akka.Persistence;
+using Swarm.Probing;
+using Swarm.Protocol;
+
+namespace Swarm.Bees;
+
+/// <summary>
+/// A pinger bound to its vantage point (<c>bee-{id}</c>). It journals every list version it adopts, so a bee cut off
+/// from the cluster keeps probing its last known list; it hands each round's result, numbered, to the result sink.
+/// </summary>
+public sealed class Bee : ReceivePersistentActor, IWithTimers
+{
+    private const int SnapshotEvery = 100;
+    private const string SyncTimer = "sync";
+    private readonly BeeSettings _settings;
+    private readonly IProber _prober;
+    private readonly IActorRef _targetLists;
+    private readonly IActorRef _results;
+    private readonly IActorRef _mediator;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<string, TargetsAdopted> _lists = new();
+    private readonly Dictionary<string, TimeSpan> _phases = new();
+    private readonly HashSet<string> _inFlight = [];
+    private readonly HashSet<string> _listsHeardFrom = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private DateTime _epoch;
+    private long _lastSeq;
+    private long _reservedUpTo;
+
+    public override string PersistenceId { get; }
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(BeeSettings settings, IProber prober, IActorRef targetLists, IActorRef results, IActorRef? mediator = null) =>
+        Akka.Actor.Props.Create(() => new Bee(settings, prober, targetLists, results, mediator));
+
+    public Bee(BeeSettings settings, IProber prober, IActorRef targetLists, IActorRef results, IActorRef? mediator)
+    {
+        _settings = settings;
+        _prober = prober;
+        _targetLists = targetLists;
+        _results = results;
+        _mediator = mediator ?? DistributedPubSub.Get(Context.System).Mediator;
+        PersistenceId = $"bee-{settings.BeeId}";
+
+        Recover<TargetsAdopted>(e => _lists[e.ListId] = e);
+        Recover<SequenceReserved>(e => _reservedUpTo = e.UpTo);
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is not BeeSnapshot s) return;
+            foreach (var list in s.Lists) _lists[list.ListId] = list;
+            _reservedUpTo = s.SequenceReservedUpTo;
+        });
+        Recover<RecoveryCompleted>(_ => Start());
+
+        Command<CurrentTargets>(Adopt);
+        Command<SyncLists>(_ => AskLists());
+        Command<ProbeDue>(d => StartRound(d.Target));
+        Command<RoundFinished>(Finish);
+        Command<GetBeeDuty>(_ => Sender.Tell(new BeeDuty(_settings.BeeId, _lists.Values.ToList(), Targets(), _lastSeq)));
+        Command<SubscribeAck>(_ => { });
+        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(f => _log.Warning("bee {0}: snapshot failed ({1}); recovery replays more events", _settings.BeeId, f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
+    }
+
+    private void Start()
+    {
+        // Numbers up to the last reservation may have been published before a crash: never reuse them.
+        _lastSeq = _reservedUpTo;
+        var targets = Targets();
+        _log.Info("bee {0} ({1}) follows lists [{2}]; {3} targets from its journal; sequence resumes after {4}",
+            _settings.BeeId, _settings.Location ?? "no location", string.Join(", ", _settings.Lists), targets.Count, _lastSeq);
+        foreach (var list in _settings.Lists)
+            _mediator.Tell(new Subscribe(SwarmNames.TargetsTopic(list), Self));
+        Schedule(targets, []);
+        AskLists();
+    }
+
+    private void AskLists()
+    {
+        foreach (var list in _settings.Lists) _targetLists.Tell(new GetTargets(list));
+        var allHeard = _settings.Lists.All(_listsHeardFrom.Contains);
+        Timers.StartSingleTimer(SyncTimer, SyncLists.Instance, allHeard ? _settings.SyncInterval : _settings.InitialSyncInterval);
+    }
+
+    private void Adopt(CurrentTargets current)
+    {
+        if (!_settings.Lists.Contains(current.ListId)) return;
+        _listsHeardFrom.Add(current.ListId);
+        if (_lists.TryGetValue(current.ListId, out var known) && known.Version >= current.Version) return;
+
+        var before = Targets();
+        Persist(new TargetsAdopted(current.ListId, current.Version, current.Targets), e =>
+        {
+            _lists[e.ListId] = e;
+            var after = Targets();
+            var added = after.Except(before).ToList();
+            var removed = before.Except(after).ToList();
+            _log.Info("bee {0}: list {1} version {2} adopted, {3} targets (+{4} -{5})",
+                _settings.BeeId, e.ListId, e.Version, after.Count, added.Count, removed.Count);
+            Schedule(added, removed);
+            SnapshotIfDue();
+        });
+    }
+
+    /// <summary>
+    /// Each target gets a fixed phase in the interval, spread evenly, so rounds never burst at the top of the period;
+    /// a new target's first round comes within <see cref="BeeSettings.FirstRoundWindow"/>.
+    /// </summary>
+    private void Schedule(IReadOnlyList<string> added, IReadOnlyList<string> removed)
+    {
+        foreach (var target in removed)
+        {
+            Timers.Cancel(TimerKey(target));
+            _phases.Remove(target);
+        }
+        if (added.Count == 0) return;
+        _epoch = DateTime.UtcNow;
+        var window = _settings.FirstRoundWindow < _settings.Interval ? _settings.FirstRoundWindow : _settings.Interval;
+        for (var i = 0; i < added.Count; i++)
+        {
+            _phases[added[i]] = _settings.Interval * i / added.Count;
+            Timers.StartSingleTimer(TimerKey(added[i]), new ProbeDue(added[i]), window * i / added.Count);
+        }
+    }
+
+    private void StartRound(string target)
+    {
+        if (!_phases.TryGetValue(target, out var phase)) return; // removed while its timer was due
+        Timers.StartSingleTimer(TimerKey(target), new ProbeDue(target), NextDue(phase));
+        if (!_inFlight.Add(target))
+        {
+            _log.Warning("bee {0}: round on {1} still running after {2}; skipping this one", _settings.BeeId, target, _settings.Interval);
+            return;
+        }
+        var startedAt = DateTime.UtcNow;
+        _prober.ProbeAsync(target, _settings.Round, _stopping.Token)
+            .PipeTo(Self,
+                success: outcome => new RoundFinished(startedAt, outcome),
+                failure: e => new RoundFinished(startedAt, ProbeOutcome.Failed(target, IcmpProber.Kind, $"probe failed: {e.Message}")));
+    }
+
+    private TimeSpan NextDue(TimeSpan phase)
+    {
+        var interval = _settings.Interval;
+        var sinceAnchor = DateTime.UtcNow - (_epoch + phase);
+        var periods = Math.Max(0, Math.Ceiling(sinceAnchor / interval));
+        var next = _epoch + phase + interval * periods - DateTime.UtcNow;
+        return next < interval / 2 ? next + interval : next;
+    }
+
+    private void Finish(RoundFinished round)
+    {
+        _inFlight.Remove(round.Outcome.Target);
+        if (_lastSeq + 1 <= _reservedUpTo)
+        {
+            Publish(round);
+            return;
+        }
+        // Persist (not PersistAsync): later rounds wait until the reservation is safe, so no number is ever given twice.
+        Persist(new SequenceReserved(_reservedUpTo + _settings.SequenceBlock), e =>
+        {
+            _reservedUpTo = e.UpTo;
+            Publish(round);
+            SnapshotIfDue();
+        });
+    }
+
+    private void Publish(RoundFinished round)
+    {
+        var o = round.Outcome;
+        var s = o.Stats;
+        _results.Tell(new ProbeResult
+        {
+            Bee = _settings.BeeId,
+            Seq = ++_lastSeq,
+            Timestamp = round.StartedAt,
+            Target = o.Target,
+            Kind = o.Kind,
+            Location = _settings.Location,
+            Address = o.Address,
+            ResolveMs = o.ResolveMs,
+            Sent = s.Sent,
+            Received = s.Received,
+            LossPercent = s.LossPercent,
+            MinMs = s.MinMs,
+            AvgMs = s.AvgMs,
+            MaxMs = s.MaxMs,
+            StddevMs = s.StddevMs,
+            MedianMs = s.MedianMs,
+            P95Ms = s.P95Ms,
+            JitterMs = s.JitterMs,
+            Error = o.Error,
+        });
+    }
+
+    private void SnapshotIfDue()
+    {
+        if (LastSequenceNr % SnapshotEvery == 0)
+            SaveSnapshot(new BeeSnapshot(_lists.Values.ToList(), _reservedUpTo));
+    }
+
+    /// <summary>The union of all followed lists, in list order then target order, each target once.</summary>
+    private List<string> Targets() =>
+        _settings.Lists.Where(_lists.ContainsKey).SelectMany(l => _lists[l].Targets).Distinct().ToList();
+
+    private static string TimerKey(string target) => "probe:" + target;
+
+    protected override void PostStop()
+    {
+        _stopping.Cancel();
+        base.PostStop();
+    }
+
+    private sealed record SyncLists
+    {
+        public static readonly SyncLists Instance = new();
+    }
+
+    private sealed record ProbeDue(string Target);
+
+    private sealed record RoundFinished(DateTime StartedAt, ProbeOutcome Outcome);
+}

@@ -1,0 +1,24 @@
+using Swarm.Probing;
+
+namespace Swarm.Bees;
+
+/// <summary>Who a bee is, where it stands, what it follows, and how often it probes.</summary>
+public sealed record BeeSettings(
+    string BeeId,
+    string? Location,
+    IReadOnlyList<string> Lists,
+    TimeSpan Interval,
+    RoundSettings Round)
+{
+    /// <summary>How soon after a list change every new target has had its first round.</summary>
+    public TimeSpan FirstRoundWindow { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often the bee asks its lists for their version until each has answered, then <see cref="SyncInterval"/>.</summary>
+    public TimeSpan InitialSyncInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often the bee asks its lists for their version, so that it converges after a partition.</summary>
+    public TimeSpan SyncInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Sequence numbers reserved per journal write: at most this many are skipped by a crash.</summary>
+    public int SequenceBlock { get; init; } = 100;
+}

@@ -1,0 +1,97 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+
+namespace Swarm.Hosting;
+
+/// <summary>Thrown at start-up when configuration is invalid; the message names every bad key and the value it got.</summary>
+public sealed class SwarmConfigurationException(IReadOnlyList<string> errors)
+    : Exception("invalid configuration:\n  " + string.Join("\n  ", errors))
+{
+    public IReadOnlyList<string> Errors { get; } = errors;
+}
+
+/// <summary>Reads typed values from configuration, collecting one readable error per bad key instead of throwing at the first.</summary>
+internal sealed class ConfigReader(IConfiguration config)
+{
+    public List<string> Errors { get; } = [];
+
+    /// <summary>The first key that is set wins, so <c>Swarm:Cluster:Port</c> can fall back to <c>CLUSTER_PORT</c>.</summary>
+    public (string Key, string? Value) Raw(params string[] keys)
+    {
+        foreach (var key in keys)
+        {
+            var value = config[key];
+            if (!string.IsNullOrWhiteSpace(value)) return (key, value.Trim());
+        }
+        return (keys[0], null);
+    }
+
+    public string? String(params string[] keys) => Raw(keys).Value;
+
+    public int Int(string key, int fallback, int min, int max, params string[] alternatives)
+    {
+        var (name, value) = Raw([key, .. alternatives]);
+        if (value is null) return fallback;
+        if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max) return n;
+        Errors.Add($"{name} = '{value}': must be a whole number from {min} to {max}");
+        return fallback;
+    }
+
+    /// <summary>Durations as <c>250ms</c>, <c>10s</c>, <c>5m</c>, <c>1h</c>, or a TimeSpan such as <c>00:00:10</c>.</summary>
+    public TimeSpan Duration(string key, TimeSpan fallback, TimeSpan min, TimeSpan max)
+    {
+        var value = config[key]?.Trim();
+        if (string.IsNullOrEmpty(value)) return fallback;
+        if (TryParseDuration(value, out var d) && d >= min && d <= max) return d;
+        Errors.Add($"{key} = '{value}': must be a duration from {Show(min)} to {Show(max)}, e.g. '500ms', '10s', '1m'");
+        return fallback;
+    }
+
+    /// <summary>A list given either as a comma/space-separated value or as indexed children (<c>Key__0</c>, <c>Key__1</c>).</summary>
+    public IReadOnlyList<string> List(string key, IReadOnlyList<string> fallback, params string[] alternatives)
+    {
+        foreach (var k in (string[])[key, .. alternatives])
+        {
+            var section = config.GetSection(k);
+            var items = section.Value is { } scalar
+                ? scalar.Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                : section.GetChildren().Select(c => c.Value?.Trim()).Where(v => !string.IsNullOrEmpty(v)).Select(v => v!).ToArray();
+            if (items.Length > 0) return items;
+        }
+        return fallback;
+    }
+
+    public string? ExistingFile(string key)
+    {
+        var path = String(key);
+        if (path is null) return null;
+        if (!File.Exists(path)) Errors.Add($"{key} = '{path}': no such file");
+        return path;
+    }
+
+    public void Check(bool ok, string error)
+    {
+        if (!ok) Errors.Add(error);
+    }
+
+    internal static bool TryParseDuration(string value, out TimeSpan duration)
+    {
+        duration = default;
+        var units = new (string Suffix, double Ms)[] { ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000) };
+        foreach (var (suffix, ms) in units)
+        {
+            if (!value.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)) continue;
+            var number = value[..^suffix.Length];
+            // "5ms" also ends with "s": only accept a suffix whose remainder is a plain number.
+            if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= 0)
+            {
+                duration = TimeSpan.FromMilliseconds(n * ms);
+                return true;
+            }
+        }
+        return TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out duration);
+    }
+
+    private static string Show(TimeSpan t) =>
+        t.TotalMilliseconds < 1000 ? $"{t.TotalMilliseconds:0}ms" : t.TotalSeconds < 120 ? $"{t.TotalSeconds:0.#}s" : $"{t.TotalMinutes:0.#}m";
+}

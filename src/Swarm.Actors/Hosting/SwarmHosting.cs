@@ -1,0 +1,195 @@
+using System.Reflection;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Sharding;
+using Akka.Configuration;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Swarm.Bees;
+using Swarm.Mqtt;
+using Swarm.Probing;
+using Swarm.Protocol;
+using Swarm.Serialization;
+using Swarm.Targets;
+using AkkaClusterOptions = Akka.Cluster.Hosting.ClusterOptions;
+using AkkaLogLevel = Akka.Event.LogLevel;
+
+namespace Swarm.Hosting;
+
+/// <summary>Registry key of the target-list shard region (or its proxy on nodes that do not host it).</summary>
+public sealed class TargetListRegion;
+
+/// <summary>Registry key of this node's bee.</summary>
+public sealed class BeeActor;
+
+/// <summary>Registry key of this node's result publisher.</summary>
+public sealed class ResultPublisherActor;
+
+/// <summary>Registry key of the queen's watch bridge.</summary>
+public sealed class WatchBridgeActor;
+
+/// <summary>One extension per part of the swarm, so that hosts stay thin and tests wire exactly what they need.</summary>
+public static class SwarmHosting
+{
+    /// <summary>Everything a swarm node runs, by role: broker link (or embedded broker), probe engine, actor system.</summary>
+    public static IServiceCollection AddSwarmNode(this IServiceCollection services, SwarmOptions options)
+    {
+        Directory.CreateDirectory(options.DataDir);
+        services.AddSingleton(options);
+        if (options.Mqtt.UsesEmbeddedBroker)
+        {
+            services.AddSingleton(sp => new EmbeddedBroker(options.Mqtt.EmbeddedPort, sp.GetRequiredService<ILogger<EmbeddedBroker>>()));
+            services.AddHostedService(sp => sp.GetRequiredService<EmbeddedBroker>());
+        }
+        services.AddSingleton(sp => new MqttLink(MqttSettingsFor(options), sp.GetRequiredService<ILogger<MqttLink>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<MqttLink>());
+        if (options.Has(SwarmNames.Roles.Bee))
+        {
+            // Opened now, not on first use: a node that cannot send ICMP says so at start-up, naming the fixes.
+            var engine = IcmpEngine.Open();
+            services.AddSingleton(engine);
+            services.AddSingleton<IProber>(new IcmpProber(engine));
+        }
+        services.AddAkka(SwarmNames.ActorSystem, (akka, sp) => akka
+            .WithSwarmLogging()
+            .WithSwarmSerialization()
+            .WithSwarmCluster(options.Cluster, options.Roles)
+            .WithSwarmPersistence(options.Persistence)
+            .WithSwarmTargetLists(options)
+            .WithSwarmQueen(options)
+            .WithSwarmBee(options));
+        return services;
+    }
+
+    public static MqttSettings MqttSettingsFor(SwarmOptions options)
+    {
+        var m = options.Mqtt;
+        var will = new BeeStatus(options.Bee.Id, "dead", options.Bee.Location);
+        return new MqttSettings(m.EffectiveBrokers, $"swarm-{options.Bee.Id}", m.Username, m.Password, m.CaFile, m.CertFile, m.KeyFile)
+        {
+            Will = options.Has(SwarmNames.Roles.Bee)
+                ? (Topics.ForRip(options.Bee.Id), JsonSerializer.SerializeToUtf8Bytes(will, SwarmJson.Wire.BeeStatus))
+                : null,
+        };
+    }
+
+    /// <summary>Akka's log goes through Microsoft.Extensions.Logging, like every other line the node writes.</summary>
+    public static AkkaConfigurationBuilder WithSwarmLogging(this AkkaConfigurationBuilder builder) =>
+        builder.ConfigureLoggers(setup =>
+        {
+            setup.LogLevel = AkkaLogLevel.InfoLevel;
+            setup.ClearLoggers();
+            setup.AddLoggerFactory();
+        });
+
+    /// <summary>Binds every Swarm message and event to <see cref="SwarmSerializer"/>; every node, Lighthouse included, needs it.</summary>
+    public static AkkaConfigurationBuilder WithSwarmSerialization(this AkkaConfigurationBuilder builder) =>
+        builder.WithCustomSerializer("swarm", SwarmSerializer.BoundTypes, system => new SwarmSerializer(system));
+
+    /// <summary>Remoting on <c>Hostname:Port</c> and cluster membership; with no seeds the node joins itself.</summary>
+    public static AkkaConfigurationBuilder WithSwarmCluster(this AkkaConfigurationBuilder builder, ClusterOptions cluster, IEnumerable<string> roles)
+    {
+        builder
+            .WithRemoting(cluster.Hostname, cluster.Port)
+            .WithClustering(new AkkaClusterOptions
+            {
+                Roles = roles.ToArray(),
+                SeedNodes = cluster.Seeds.ToArray(),
+            })
+            .WithDistributedPubSub(role: null!);
+        if (cluster.Seeds.Count == 0)
+        {
+            // Port 0 means "any free port": the address is known only once remoting is bound, so join it then.
+            builder.WithActors((system, _) => Akka.Cluster.Cluster.Get(system).Join(Akka.Cluster.Cluster.Get(system).SelfAddress));
+        }
+        return builder;
+    }
+
+    /// <summary>Akka.Persistence.Sql on SQLite (one writer) or PostgreSQL, tables created on first use.</summary>
+    public static AkkaConfigurationBuilder WithSwarmPersistence(this AkkaConfigurationBuilder builder, PersistenceOptions persistence) =>
+        builder.AddHocon(PersistenceConfig(persistence), HoconAddMode.Prepend);
+
+    /// <summary>The journal and snapshot-store HOCON for the given provider (public so actor tests use the same).</summary>
+    public static Config PersistenceConfig(PersistenceOptions persistence)
+    {
+        var (providerName, parallelism) = persistence.Provider == "postgresql" ? ("PostgreSQL.15", 3) : ("SQLite.MS", 1);
+        var connection = JsonSerializer.Serialize(persistence.ConnectionString); // a valid HOCON quoted string
+        var settings = $$"""
+            akka.persistence.journal.sql { connection-string = {{connection}}, provider-name = "{{providerName}}", parallelism = {{parallelism}} }
+            akka.persistence.snapshot-store.sql { connection-string = {{connection}}, provider-name = "{{providerName}}" }
+            """;
+        return ConfigurationFactory.ParseString(settings)
+            .WithFallback(EmbeddedHocon("persistence.conf"))
+            .WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
+    }
+
+    /// <summary>The <c>target-list</c> shard region on queens; a proxy to it everywhere else.</summary>
+    public static AkkaConfigurationBuilder WithSwarmTargetLists(this AkkaConfigurationBuilder builder, SwarmOptions options)
+    {
+        if (options.Has(SwarmNames.Roles.Queen))
+        {
+            var defaults = options.Targets.Default;
+            return builder.WithShardRegion<TargetListRegion>(
+                SwarmNames.TargetListShardType,
+                list => TargetList.Props(list, list == SwarmNames.DefaultList ? defaults : []),
+                new TargetListMessageExtractor(),
+                new ShardOptions
+                {
+                    Role = SwarmNames.Roles.Queen,
+                    RememberEntities = false,
+                    // Coordinator state lives in Distributed Data: the lists themselves are what we journal.
+                    StateStoreMode = StateStoreMode.DData,
+                });
+        }
+        return builder.WithShardRegionProxy<TargetListRegion>(SwarmNames.TargetListShardType, SwarmNames.Roles.Queen, new TargetListMessageExtractor());
+    }
+
+    /// <summary>The queen's watch bridge, fed by the node's MQTT link.</summary>
+    public static AkkaConfigurationBuilder WithSwarmQueen(this AkkaConfigurationBuilder builder, SwarmOptions options)
+    {
+        if (!options.Has(SwarmNames.Roles.Queen)) return builder;
+        return builder.WithActors((system, registry, resolver) =>
+        {
+            var link = resolver.GetService<MqttLink>();
+            var limits = new WatchLimits(options.Targets.MaxPayloadBytes, options.Targets.MaxPerList);
+            var bridge = system.ActorOf(WatchBridge.Props(registry.Get<TargetListRegion>(), link, limits), "watch-bridge");
+            registry.Register<WatchBridgeActor>(bridge);
+            Task Forward(string topic, byte[] payload)
+            {
+                bridge.Tell(new WatchReceived(topic, payload));
+                return Task.CompletedTask;
+            }
+            _ = link.SubscribeAsync(SwarmNames.Topics.Watch, Forward);
+            _ = link.SubscribeAsync(SwarmNames.Topics.WatchNamed, Forward);
+        });
+    }
+
+    /// <summary>This node's bee and the publisher that carries its results to the broker.</summary>
+    public static AkkaConfigurationBuilder WithSwarmBee(this AkkaConfigurationBuilder builder, SwarmOptions options)
+    {
+        if (!options.Has(SwarmNames.Roles.Bee)) return builder;
+        return builder.WithActors((system, registry, resolver) =>
+        {
+            var link = resolver.GetService<MqttLink>();
+            var publisher = system.ActorOf(ResultPublisher.Props(link), "results");
+            registry.Register<ResultPublisherActor>(publisher);
+            var p = options.Probe;
+            var settings = new BeeSettings(options.Bee.Id, options.Bee.Location, options.Bee.Lists, p.Interval,
+                new RoundSettings(p.Count, p.Spacing, p.Timeout));
+            var bee = system.ActorOf(Bee.Props(settings, resolver.GetService<IProber>(), registry.Get<TargetListRegion>(), publisher), "bee");
+            registry.Register<BeeActor>(bee);
+        });
+    }
+
+    private static Config EmbeddedHocon(string name)
+    {
+        var assembly = typeof(SwarmHosting).Assembly;
+        var resource = assembly.GetManifestResourceNames().Single(n => n.EndsWith(name, StringComparison.Ordinal));
+        using var reader = new StreamReader(assembly.GetManifestResourceStream(resource)!);
+        return ConfigurationFactory.ParseString(reader.ReadToEnd());
+    }
+}

@@ -1,0 +1,146 @@
+using Akka.Actor;
+using Microsoft.Extensions.Configuration;
+using Swarm.Targets;
+
+namespace Swarm.Hosting;
+
+/// <summary>The whole <c>Swarm</c> configuration section, read and validated once at start-up.</summary>
+public sealed record SwarmOptions
+{
+    public const string DefaultTargets = "127.0.0.1 ::1 localhost free.fr yahoo.fr";
+
+    public required IReadOnlySet<string> Roles { get; init; }
+    public required string DataDir { get; init; }
+    public required BeeOptions Bee { get; init; }
+    public required MqttOptions Mqtt { get; init; }
+    public required PersistenceOptions Persistence { get; init; }
+    public required ElasticsearchOptions Elasticsearch { get; init; }
+    public required ManagementOptions Management { get; init; }
+    public required ClusterOptions Cluster { get; init; }
+    public required ProbeOptions Probe { get; init; }
+    public required TargetsOptions Targets { get; init; }
+
+    public bool Has(string role) => Roles.Contains(role);
+
+    /// <summary>Reads and validates the configuration; throws <see cref="SwarmConfigurationException"/> naming every bad key.</summary>
+    public static SwarmOptions Load(IConfiguration config, IReadOnlyList<string>? defaultRoles = null, int defaultClusterPort = 0)
+    {
+        var r = new ConfigReader(config);
+        var roles = r.List("Swarm:Roles", defaultRoles ?? SwarmNames.Roles.NodeRoles).Select(x => x.ToLowerInvariant()).ToHashSet();
+        var allowed = defaultRoles is null ? SwarmNames.Roles.NodeRoles : [.. SwarmNames.Roles.NodeRoles, SwarmNames.Roles.Lighthouse];
+        foreach (var bad in roles.Where(x => !allowed.Contains(x)))
+            r.Errors.Add($"Swarm:Roles: unknown role '{bad}'; roles are {string.Join(", ", allowed)}");
+
+        var dataDir = Path.GetFullPath(r.String("Swarm:DataDir") ?? "./data");
+
+        var beeId = r.String("Swarm:Bee:Id") ?? Environment.MachineName.ToLowerInvariant();
+        r.Check(WatchPayload.IsListName(beeId.Replace('.', '-')), $"Swarm:Bee:Id = '{beeId}': use letters, digits, '.', '-' or '_' (at most 64)");
+        var lists = r.List("Swarm:Bee:Lists", [SwarmNames.DefaultList]);
+        foreach (var bad in lists.Where(l => !WatchPayload.IsListName(l)))
+            r.Errors.Add($"Swarm:Bee:Lists: '{bad}' is not a list name (letters, digits, '-' or '_')");
+
+        var brokers = new List<Uri>();
+        foreach (var url in r.List("Swarm:Mqtt:Brokers", []))
+        {
+            if (Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "mqtt" or "mqtts" or "tcp" or "ssl" && uri.Host.Length > 0)
+                brokers.Add(uri);
+            else
+                r.Errors.Add($"Swarm:Mqtt:Brokers: '{url}' is not a broker URL; write mqtt://host:1883 or mqtts://host:8883");
+        }
+
+        var provider = (r.String("Swarm:Persistence:Provider") ?? "sqlite").ToLowerInvariant();
+        r.Check(provider is "sqlite" or "postgresql", $"Swarm:Persistence:Provider = '{provider}': must be 'sqlite' or 'postgresql'");
+        var connection = r.String("Swarm:Persistence:ConnectionString");
+        r.Check(provider != "postgresql" || connection is not null,
+            "Swarm:Persistence:ConnectionString is required with provider 'postgresql', e.g. 'Host=db;Database=swarm;Username=swarm;Password=…'");
+
+        var managementUrl = r.String("Swarm:Management:Url") ?? "http://127.0.0.1:9110";
+        r.Check(Uri.TryCreate(managementUrl, UriKind.Absolute, out var mgmt) && mgmt.Scheme is "http" or "https",
+            $"Swarm:Management:Url = '{managementUrl}': must be an http:// or https:// URL");
+
+        var hostname = r.String("Swarm:Cluster:Hostname", "CLUSTER_IP") ?? "127.0.0.1";
+        var port = r.Int("Swarm:Cluster:Port", defaultClusterPort, 0, 65535, "CLUSTER_PORT");
+        var seeds = r.List("Swarm:Cluster:Seeds", [], "CLUSTER_SEEDS");
+        foreach (var seed in seeds)
+        {
+            var ok = Address.TryParse(seed, out var address) && address.System == SwarmNames.ActorSystem && address.Port is > 0;
+            r.Check(ok, $"Swarm:Cluster:Seeds: '{seed}' is not a seed address; write akka.tcp://{SwarmNames.ActorSystem}@host:4053");
+        }
+
+        var defaultTargets = r.List("Swarm:Targets:Default", DefaultTargets.Split(' '));
+        foreach (var bad in defaultTargets.Where(t => WatchPayload.NormalizeTarget(t) is null))
+            r.Errors.Add($"Swarm:Targets:Default: '{bad}' is not a host name or IP address");
+
+        var options = new SwarmOptions
+        {
+            Roles = roles,
+            DataDir = dataDir,
+            Bee = new BeeOptions(beeId, r.String("Swarm:Bee:Location"), lists),
+            Mqtt = new MqttOptions(
+                brokers,
+                r.Int("Swarm:Mqtt:EmbeddedPort", 1883, 0, 65535),
+                r.ExistingFile("Swarm:Mqtt:Tls:CaFile"),
+                r.ExistingFile("Swarm:Mqtt:Tls:CertFile"),
+                r.ExistingFile("Swarm:Mqtt:Tls:KeyFile"),
+                r.String("Swarm:Mqtt:Username"),
+                r.String("Swarm:Mqtt:Password")),
+            Persistence = new PersistenceOptions(provider, connection ?? $"Data Source={Path.Combine(dataDir, "swarm.db")}"),
+            Elasticsearch = new ElasticsearchOptions(
+                r.List("Swarm:Elasticsearch:Urls", []),
+                r.String("Swarm:Elasticsearch:DataStream") ?? "swarm",
+                r.String("Swarm:Elasticsearch:ApiKey"),
+                r.String("Swarm:Elasticsearch:Username"),
+                r.String("Swarm:Elasticsearch:Password"),
+                r.ExistingFile("Swarm:Elasticsearch:CaFile")),
+            Management = new ManagementOptions(managementUrl, r.String("Swarm:Management:Token")),
+            Cluster = new ClusterOptions(hostname, port, seeds),
+            Probe = new ProbeOptions(
+                r.Duration("Swarm:Probe:Interval", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(24)),
+                r.Int("Swarm:Probe:Count", 5, 1, 1000),
+                r.Duration("Swarm:Probe:Spacing", TimeSpan.FromMilliseconds(200), TimeSpan.Zero, TimeSpan.FromMinutes(1)),
+                r.Duration("Swarm:Probe:Timeout", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(1))),
+            Targets = new TargetsOptions(
+                defaultTargets.Select(t => WatchPayload.NormalizeTarget(t) ?? t).ToList(),
+                r.Int("Swarm:Targets:MaxPerList", 1000, 1, 1_000_000),
+                r.Int("Swarm:Targets:MaxPayloadBytes", 64 * 1024, 64, 16 * 1024 * 1024)),
+        };
+        var round = options.Probe.Spacing * (options.Probe.Count - 1) + options.Probe.Timeout;
+        r.Check(round <= options.Probe.Interval,
+            $"Swarm:Probe: a round takes up to {round.TotalMilliseconds:0} ms (Count × Spacing + Timeout), longer than Swarm:Probe:Interval ({options.Probe.Interval.TotalMilliseconds:0} ms)");
+        r.Check(options.Mqtt.KeyFile is null || options.Mqtt.CertFile is not null, "Swarm:Mqtt:Tls:KeyFile is set without Swarm:Mqtt:Tls:CertFile");
+
+        if (r.Errors.Count > 0) throw new SwarmConfigurationException(r.Errors);
+        return options;
+    }
+}
+
+/// <summary>Who this node's bee is, where it stands (<c>observer.geo.name</c>), and which lists it follows.</summary>
+public sealed record BeeOptions(string Id, string? Location, IReadOnlyList<string> Lists);
+
+/// <summary>Brokers to use (empty: the embedded one on <see cref="EmbeddedPort"/>) and how to authenticate.</summary>
+public sealed record MqttOptions(
+    IReadOnlyList<Uri> Brokers, int EmbeddedPort, string? CaFile, string? CertFile, string? KeyFile, string? Username, string? Password)
+{
+    public bool UsesEmbeddedBroker => Brokers.Count == 0;
+
+    public IReadOnlyList<Uri> EffectiveBrokers => UsesEmbeddedBroker ? [new Uri($"mqtt://127.0.0.1:{EmbeddedPort}")] : Brokers;
+}
+
+/// <summary><c>sqlite</c> or <c>postgresql</c>, and the connection string (SQLite defaults to a file under the data folder).</summary>
+public sealed record PersistenceOptions(string Provider, string ConnectionString);
+
+/// <summary>Where the indexer writes; no URL means the indexer is off.</summary>
+public sealed record ElasticsearchOptions(
+    IReadOnlyList<string> Urls, string DataStream, string? ApiKey, string? Username, string? Password, string? CaFile);
+
+/// <summary>The management endpoint's address and bearer token.</summary>
+public sealed record ManagementOptions(string Url, string? Token);
+
+/// <summary>Akka remoting address and seed nodes; no seeds means this node seeds itself.</summary>
+public sealed record ClusterOptions(string Hostname, int Port, IReadOnlyList<string> Seeds);
+
+/// <summary>How often each target is probed and how a round runs.</summary>
+public sealed record ProbeOptions(TimeSpan Interval, int Count, TimeSpan Spacing, TimeSpan Timeout);
+
+/// <summary>The built-in default list and the limits on what <c>watch</c> accepts.</summary>
+public sealed record TargetsOptions(IReadOnlyList<string> Default, int MaxPerList, int MaxPayloadBytes);

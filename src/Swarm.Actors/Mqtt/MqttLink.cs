@@ -1,0 +1,189 @@
+using System.Buffers;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+
+namespace Swarm.Mqtt;
+
+/// <summary>
+/// One node's connection to the broker(s): connects to the first broker that answers, fails over to the next on loss,
+/// retries with exponential backoff and jitter, and re-subscribes its handlers after each reconnect.
+/// </summary>
+public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : IMqttPublisher, IHostedService, IAsyncDisposable
+{
+    private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
+    private readonly List<(string Filter, Func<string, byte[], Task> Handler)> _handlers = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _loop;
+    private int _brokerIndex;
+
+    public bool IsConnected => _client.IsConnected;
+
+    /// <summary>The broker in use, or null while disconnected.</summary>
+    public Uri? ConnectedBroker { get; private set; }
+
+    /// <summary>Raised (on an MQTT thread) after each successful connect, subscriptions restored.</summary>
+    public event Action? Connected;
+
+    /// <summary>Registers a handler for a topic filter; it is subscribed now if connected, and after every reconnect.</summary>
+    public async Task SubscribeAsync(string filter, Func<string, byte[], Task> handler)
+    {
+        lock (_handlers) _handlers.Add((filter, handler));
+        if (_client.IsConnected)
+            await _client.SubscribeAsync(filter, MqttQualityOfServiceLevel.AtLeastOnce, _stopping.Token);
+    }
+
+    public async Task PublishAsync(string topic, byte[] payload, bool retain = false, CancellationToken cancellationToken = default)
+    {
+        if (!_client.IsConnected) throw new MqttNotConnectedException("not connected to any broker");
+        var message = new MqttApplicationMessageBuilder()
+            .WithTopic(topic)
+            .WithPayload(payload)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithRetainFlag(retain)
+            .Build();
+        var result = await _client.PublishAsync(message, cancellationToken);
+        // Reason codes below 0x80 are successes (0x10 "no matching subscribers" included).
+        if ((int)result.ReasonCode >= 0x80)
+            throw new MqttPublishRefusedException($"broker refused {topic}: {result.ReasonCode} {result.ReasonString}");
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _client.ApplicationMessageReceivedAsync += OnMessage;
+        _client.DisconnectedAsync += e =>
+        {
+            if (ConnectedBroker is not null)
+                logger.LogWarning("MQTT: lost broker {Broker} ({Reason}); reconnecting", ConnectedBroker, e.Exception?.Message ?? e.Reason.ToString());
+            ConnectedBroker = null;
+            _disconnected.TrySetResult();
+            return Task.CompletedTask;
+        };
+        _loop = Task.Run(() => ConnectLoop(_stopping.Token));
+        return Task.CompletedTask;
+    }
+
+    private async Task ConnectLoop(CancellationToken ct)
+    {
+        var backoff = settings.MinBackoff;
+        while (!ct.IsCancellationRequested)
+        {
+            var broker = settings.Brokers[_brokerIndex % settings.Brokers.Count];
+            try
+            {
+                _disconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                await _client.ConnectAsync(BuildOptions(broker), ct);
+                ConnectedBroker = broker;
+                await ResubscribeAsync(ct);
+                logger.LogInformation("MQTT: connected to {Broker} as {ClientId}", broker, settings.ClientId);
+                backoff = settings.MinBackoff;
+                Connected?.Invoke();
+                await _disconnected.Task.WaitAsync(ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                _brokerIndex++;
+                var next = settings.Brokers[_brokerIndex % settings.Brokers.Count];
+                var delay = backoff * (0.8 + 0.4 * Random.Shared.NextDouble());
+                logger.LogWarning("MQTT: broker {Broker} unreachable ({Reason}); trying {Next} in {Delay:0.0}s",
+                    broker, e.GetBaseException().Message, next, delay.TotalSeconds);
+                try { await Task.Delay(delay, ct); } catch (OperationCanceledException) { return; }
+                backoff = TimeSpan.FromTicks(Math.Min(settings.MaxBackoff.Ticks, backoff.Ticks * 2));
+            }
+        }
+    }
+
+    private async Task ResubscribeAsync(CancellationToken ct)
+    {
+        string[] filters;
+        lock (_handlers) filters = _handlers.Select(h => h.Filter).Distinct().ToArray();
+        foreach (var filter in filters)
+            await _client.SubscribeAsync(filter, MqttQualityOfServiceLevel.AtLeastOnce, ct);
+    }
+
+    private async Task OnMessage(MqttApplicationMessageReceivedEventArgs e)
+    {
+        var topic = e.ApplicationMessage.Topic;
+        var payload = e.ApplicationMessage.Payload.ToArray();
+        (string Filter, Func<string, byte[], Task> Handler)[] handlers;
+        lock (_handlers) handlers = _handlers.ToArray();
+        foreach (var (filter, handler) in handlers)
+        {
+            if (MqttTopicFilterComparer.Compare(topic, filter) != MqttTopicFilterCompareResult.IsMatch) continue;
+            try { await handler(topic, payload); }
+            catch (Exception ex) { logger.LogError(ex, "MQTT: handler for {Filter} failed on a message on {Topic}; message dropped", filter, topic); }
+        }
+    }
+
+    private MqttClientOptions BuildOptions(Uri broker)
+    {
+        var tls = broker.Scheme is "mqtts" or "ssl" or "tls";
+        var port = broker.IsDefaultPort || broker.Port <= 0 ? (tls ? 8883 : 1883) : broker.Port;
+        var builder = new MqttClientOptionsBuilder()
+            .WithTcpServer(broker.Host.Trim('[', ']'), port)
+            .WithClientId(settings.ClientId)
+            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithCleanStart(false)
+            .WithSessionExpiryInterval((uint)settings.SessionExpiry.TotalSeconds)
+            .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
+            .WithTimeout(TimeSpan.FromSeconds(10));
+        if (settings.Username is not null) builder.WithCredentials(settings.Username, settings.Password);
+        if (settings.Will is { } will)
+        {
+            builder.WithWillTopic(will.Topic).WithWillPayload(will.Payload)
+                .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+        }
+        if (tls) builder.WithTlsOptions(o => ConfigureTls(o, broker));
+        return builder.Build();
+    }
+
+    private void ConfigureTls(MqttClientTlsOptionsBuilder tls, Uri broker)
+    {
+        tls.UseTls().WithTargetHost(broker.Host);
+        if (settings.CaFile is not null)
+        {
+            var chain = new X509Certificate2Collection();
+            chain.ImportFromPemFile(settings.CaFile);
+            tls.WithTrustChain(chain);
+        }
+        if (settings.CertFile is not null)
+        {
+            var cert = settings.KeyFile is not null
+                ? X509Certificate2.CreateFromPemFile(settings.CertFile, settings.KeyFile)
+                : X509CertificateLoader.LoadPkcs12FromFile(settings.CertFile, settings.Password);
+            tls.WithClientCertificates([cert]);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        if (_loop is not null) await _loop;
+        if (_client.IsConnected)
+        {
+            // A clean DISCONNECT: the broker then does not publish the last will (we left, we did not die).
+            try { await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), cancellationToken); }
+            catch (Exception e) { logger.LogDebug(e, "MQTT: disconnect failed"); }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_stopping.IsCancellationRequested) await StopAsync(CancellationToken.None);
+        _client.Dispose();
+    }
+}
+
+/// <summary>A publish was attempted while no broker was connected.</summary>
+public sealed class MqttNotConnectedException(string message) : Exception(message);
+
+/// <summary>The broker answered a publish with a failure reason code (e.g. not authorized).</summary>
+public sealed class MqttPublishRefusedException(string message) : Exception(message);

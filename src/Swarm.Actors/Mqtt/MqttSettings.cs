@@ -1,0 +1,21 @@
+namespace Swarm.Mqtt;
+
+/// <summary>How a node reaches its brokers: several URLs tried in turn, TLS and credentials shared by all.</summary>
+public sealed record MqttSettings(
+    IReadOnlyList<Uri> Brokers,
+    string ClientId,
+    string? Username = null,
+    string? Password = null,
+    string? CaFile = null,
+    string? CertFile = null,
+    string? KeyFile = null)
+{
+    /// <summary>The last will: published by the broker when this client vanishes without a goodbye.</summary>
+    public (string Topic, byte[] Payload)? Will { get; init; }
+
+    /// <summary>How long the broker keeps this client's session (subscriptions, queued QoS 1 messages) while it is away.</summary>
+    public TimeSpan SessionExpiry { get; init; } = TimeSpan.FromHours(1);
+
+    public TimeSpan MinBackoff { get; init; } = TimeSpan.FromMilliseconds(250);
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,19 @@
+namespace Swarm.Probing;
+
+/// <summary>Runs one probe round against one target; never throws for a network failure, reports it in the outcome.</summary>
+public interface IProber
+{
+    Task<ProbeOutcome> ProbeAsync(string target, RoundSettings settings, CancellationToken cancellationToken);
+}
+
+/// <summary>How one round runs: echoes per round, spacing between them, and how long to wait for each reply.</summary>
+public sealed record RoundSettings(int Count, TimeSpan Spacing, TimeSpan Timeout);
+
+/// <summary>What one round against one target measured.</summary>
+public sealed record ProbeOutcome(
+    string Target, string Kind, string? Address, double? ResolveMs, RoundStats Stats, string? Error)
+{
+    /// <summary>A round that could not run (no address, no route): reported as total loss, because for the user it is.</summary>
+    public static ProbeOutcome Failed(string target, string kind, string error, double? resolveMs = null) =>
+        new(target, kind, null, resolveMs, RoundStats.Of(0, []) with { LossPercent = 100 }, error);
+}

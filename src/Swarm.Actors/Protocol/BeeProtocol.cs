@@ -1,0 +1,19 @@
+namespace Swarm.Protocol;
+
+/// <summary>Journal event: the bee took a version of one of its lists as its duty.</summary>
+public sealed record TargetsAdopted(string ListId, long Version, IReadOnlyList<string> Targets) : ISwarmMessage;
+
+/// <summary>Journal event: sequence numbers up to <paramref name="UpTo"/> are reserved, so a restart never reuses one.</summary>
+public sealed record SequenceReserved(long UpTo) : ISwarmMessage;
+
+/// <summary>Snapshot of a bee: the lists it follows and its reserved sequence range.</summary>
+public sealed record BeeSnapshot(IReadOnlyList<TargetsAdopted> Lists, long SequenceReservedUpTo) : ISwarmMessage;
+
+/// <summary>Ask a bee what it probes; answered with <see cref="BeeDuty"/>.</summary>
+public sealed record GetBeeDuty : ISwarmMessage
+{
+    public static readonly GetBeeDuty Instance = new();
+}
+
+/// <summary>What a bee probes now and how far its sequence has gone.</summary>
+public sealed record BeeDuty(string BeeId, IReadOnlyList<TargetsAdopted> Lists, IReadOnlyList<string> Targets, long LastSequence) : ISwarmMessage;

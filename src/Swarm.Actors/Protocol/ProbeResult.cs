@@ -1,0 +1,30 @@
+using System.Text.Json.Serialization;
+
+namespace Swarm.Protocol;
+
+/// <summary>
+/// One probe round against one target, as published on <c>ping/&lt;target&gt;</c>.
+/// Its identity from birth is <see cref="Bee"/> + <see cref="Seq"/>; RTT figures are milliseconds.
+/// </summary>
+public sealed record ProbeResult : ISwarmMessage
+{
+    [JsonPropertyName("bee")] public required string Bee { get; init; }
+    [JsonPropertyName("seq")] public required long Seq { get; init; }
+    [JsonPropertyName("ts")] public required DateTime Timestamp { get; init; }
+    [JsonPropertyName("target")] public required string Target { get; init; }
+    [JsonPropertyName("kind")] public required string Kind { get; init; }
+    [JsonPropertyName("location")] public string? Location { get; init; }
+    [JsonPropertyName("address")] public string? Address { get; init; }
+    [JsonPropertyName("resolve_ms")] public double? ResolveMs { get; init; }
+    [JsonPropertyName("sent")] public int Sent { get; init; }
+    [JsonPropertyName("received")] public int Received { get; init; }
+    [JsonPropertyName("loss")] public double LossPercent { get; init; }
+    [JsonPropertyName("rtt_min_ms")] public double? MinMs { get; init; }
+    [JsonPropertyName("rtt_avg_ms")] public double? AvgMs { get; init; }
+    [JsonPropertyName("rtt_max_ms")] public double? MaxMs { get; init; }
+    [JsonPropertyName("rtt_stddev_ms")] public double? StddevMs { get; init; }
+    [JsonPropertyName("rtt_median_ms")] public double? MedianMs { get; init; }
+    [JsonPropertyName("rtt_p95_ms")] public double? P95Ms { get; init; }
+    [JsonPropertyName("jitter_ms")] public double? JitterMs { get; init; }
+    [JsonPropertyName("error")] public string? Error { get; init; }
+}

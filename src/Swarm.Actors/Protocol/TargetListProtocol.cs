@@ -1,0 +1,22 @@
+namespace Swarm.Protocol;
+
+/// <summary>A message addressed to one target list; the shard extractor reads the id from it.</summary>
+public interface IWithTargetListId
+{
+    string ListId { get; }
+}
+
+/// <summary>Replace the whole list (the seed-compatible <c>watch</c> payload).</summary>
+public sealed record ReplaceTargets(string ListId, IReadOnlyList<string> Targets, string Source) : IWithTargetListId, ISwarmMessage;
+
+/// <summary>Ask for the list's current version; answered with <see cref="CurrentTargets"/>.</summary>
+public sealed record GetTargets(string ListId) : IWithTargetListId, ISwarmMessage;
+
+/// <summary>A list's state at one version: the answer to every command and the announcement of each change.</summary>
+public sealed record CurrentTargets(string ListId, long Version, IReadOnlyList<string> Targets, bool Changed) : ISwarmMessage;
+
+/// <summary>Journal event: the list was replaced and is now at <paramref name="Version"/>.</summary>
+public sealed record TargetsReplaced(string ListId, long Version, IReadOnlyList<string> Targets, string Source, DateTime At) : ISwarmMessage;
+
+/// <summary>Snapshot of a target list.</summary>
+public sealed record TargetListSnapshot(string ListId, long Version, IReadOnlyList<string> Targets) : ISwarmMessage;

@@ -1,0 +1,51 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Swarm.Protocol;
+
+namespace Swarm.Serialization;
+
+/// <summary>Source-generated JSON for everything Swarm writes: compact, no reflection, nulls left out.</summary>
+[JsonSourceGenerationOptions(
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(ProbeResult))]
+[JsonSerializable(typeof(ReplaceTargets))]
+[JsonSerializable(typeof(GetTargets))]
+[JsonSerializable(typeof(CurrentTargets))]
+[JsonSerializable(typeof(TargetsReplaced))]
+[JsonSerializable(typeof(TargetListSnapshot))]
+[JsonSerializable(typeof(TargetsAdopted))]
+[JsonSerializable(typeof(SequenceReserved))]
+[JsonSerializable(typeof(BeeSnapshot))]
+[JsonSerializable(typeof(GetBeeDuty))]
+[JsonSerializable(typeof(BeeDuty))]
+[JsonSerializable(typeof(WatchError))]
+[JsonSerializable(typeof(BeeStatus))]
+public sealed partial class SwarmJson : JsonSerializerContext
+{
+    /// <summary>
+    /// The context for payloads people read (<c>mosquitto_sub</c>): quotes and non-ASCII names stay as they are,
+    /// not <c>\u0027</c>. These payloads never land in HTML, so the relaxed encoder is safe.
+    /// </summary>
+    public static SwarmJson Wire => LazyWire.Value;
+
+    // Lazy: a static initializer here would run before the generated Default exists.
+    private static readonly Lazy<SwarmJson> LazyWire = new(() => new SwarmJson(new JsonSerializerOptions(Default.Options)
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    }));
+}
+
+/// <summary>What <c>watch/errors</c> carries for each rejected payload.</summary>
+public sealed record WatchError(
+    [property: JsonPropertyName("topic")] string Topic,
+    [property: JsonPropertyName("list")] string List,
+    [property: JsonPropertyName("error")] string Error,
+    [property: JsonPropertyName("current_version")] long? CurrentVersion,
+    [property: JsonPropertyName("ts")] DateTime Timestamp);
+
+/// <summary>What <c>rip/&lt;bee&gt;</c> carries: the last will of a bee.</summary>
+public sealed record BeeStatus(
+    [property: JsonPropertyName("bee")] string Bee,
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("location")] string? Location);

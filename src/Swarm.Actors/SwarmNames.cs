@@ -1,0 +1,35 @@
+namespace Swarm;
+
+/// <summary>Every name that two processes must agree on: actor system, roles, shard types, topics.</summary>
+public static class SwarmNames
+{
+    public const string ActorSystem = "swarm";
+
+    public static class Roles
+    {
+        public const string Bee = "bee";
+        public const string Queen = "queen";
+        public const string Indexer = "indexer";
+        public const string Lighthouse = "lighthouse";
+
+        public static readonly IReadOnlyList<string> NodeRoles = [Bee, Queen, Indexer];
+    }
+
+    public const string TargetListShardType = "target-list";
+
+    /// <summary>The list the seed-compatible <c>watch</c> topic replaces.</summary>
+    public const string DefaultList = "default";
+
+    /// <summary>DistributedPubSub topic on which a target list announces each new version.</summary>
+    public static string TargetsTopic(string list) => $"targets/{list}";
+
+    public static class Topics
+    {
+        public const string Watch = "watch";
+        public const string WatchNamed = "watch/+";
+        public const string WatchErrors = "watch/errors";
+        public const string PingPrefix = "ping/";
+        public const string PingAll = "ping/+";
+        public const string RipPrefix = "rip/";
+    }
+}

@@ -1,0 +1,71 @@
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Event;
+using Akka.Persistence;
+using Swarm.Protocol;
+
+namespace Swarm.Targets;
+
+/// <summary>
+/// One named target list, a sharded persistent entity (<c>targets-{list}</c>). Each change gets a new version,
+/// is journaled, then announced on DistributedPubSub topic <c>targets/{list}</c> for every bee that follows it.
+/// </summary>
+public sealed class TargetList : ReceivePersistentActor
+{
+    private const int SnapshotEvery = 50;
+    private readonly string _listId;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IActorRef _mediator;
+    private long _version;
+    private IReadOnlyList<string> _targets;
+
+    public override string PersistenceId { get; }
+
+    public static Props Props(string listId, IReadOnlyList<string> initialTargets, IActorRef? mediator = null) =>
+        Akka.Actor.Props.Create(() => new TargetList(listId, initialTargets, mediator));
+
+    public TargetList(string listId, IReadOnlyList<string> initialTargets, IActorRef? mediator)
+    {
+        _listId = listId;
+        _targets = initialTargets;
+        _mediator = mediator ?? DistributedPubSub.Get(Context.System).Mediator;
+        PersistenceId = $"targets-{listId}";
+
+        Recover<TargetsReplaced>(Apply);
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is TargetListSnapshot s) (_version, _targets) = (s.Version, s.Targets);
+        });
+
+        Command<GetTargets>(_ => Sender.Tell(Current(changed: false)));
+        Command<ReplaceTargets>(Replace);
+        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(f => _log.Warning("target list {0}: snapshot failed ({1}); recovery replays more events", _listId, f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
+    }
+
+    private void Replace(ReplaceTargets command)
+    {
+        // Several queens may relay the same watch message: an identical list is a no-op, not a new version.
+        if (command.Targets.SequenceEqual(_targets))
+        {
+            Sender.Tell(Current(changed: false));
+            return;
+        }
+        var replyTo = Sender;
+        Persist(new TargetsReplaced(_listId, _version + 1, command.Targets, command.Source, DateTime.UtcNow), e =>
+        {
+            Apply(e);
+            _log.Info("target list {0} is now version {1} with {2} targets (from {3})", _listId, _version, _targets.Count, e.Source);
+            var current = Current(changed: true);
+            _mediator.Tell(new Publish(SwarmNames.TargetsTopic(_listId), current));
+            replyTo.Tell(current);
+            if (LastSequenceNr % SnapshotEvery == 0) SaveSnapshot(new TargetListSnapshot(_listId, _version, _targets));
+        });
+    }
+
+    private void Apply(TargetsReplaced e) => (_version, _targets) = (e.Version, e.Targets);
+
+    private CurrentTargets Current(bool changed) => new(_listId, _version, _targets, changed);
+}

@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+namespace Swarm.Targets;
+
+/// <summary>Limits applied to every <c>watch</c> payload.</summary>
+public sealed record WatchLimits(int MaxPayloadBytes = 64 * 1024, int MaxTargets = 1000);
+
+/// <summary>A <c>watch</c> payload that passed validation: which list it replaces, and with what.</summary>
+public sealed record WatchCommand(string ListId, IReadOnlyList<string> Targets);
+
+/// <summary>
+/// Parses and validates <c>watch</c> payloads: the seed's space-separated host list, or a JSON object
+/// <c>{"list": "name", "targets": ["host", ...]}</c>. Every rejection names what was wrong.
+/// </summary>
+public static class WatchPayload
+{
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    public static Parsed Parse(string topic, ReadOnlySpan<byte> payload, WatchLimits limits)
+    {
+        var listFromTopic = topic == SwarmNames.Topics.Watch ? SwarmNames.DefaultList : topic[(SwarmNames.Topics.Watch.Length + 1)..];
+        if (!IsListName(listFromTopic))
+            return Parsed.Fail(listFromTopic, $"topic '{topic}' does not name a list: use 'watch' or 'watch/<list>' with letters, digits, '-' or '_'");
+        if (payload.Length > limits.MaxPayloadBytes)
+            return Parsed.Fail(listFromTopic, $"payload is {payload.Length} bytes, over the limit of {limits.MaxPayloadBytes}");
+
+        string text;
+        try { text = StrictUtf8.GetString(payload); }
+        catch (DecoderFallbackException e)
+        {
+            return Parsed.Fail(listFromTopic, $"payload is not UTF-8 text (bad byte at offset {e.Index}): send host names separated by spaces");
+        }
+        text = text.Trim();
+        if (text.Length == 0)
+            return Parsed.Fail(listFromTopic, "payload is empty: send host names separated by spaces, e.g. \"free.fr yahoo.fr\"");
+
+        var list = listFromTopic;
+        IReadOnlyList<string> entries;
+        if (text.StartsWith('{'))
+        {
+            var json = ParseJson(text, listFromTopic);
+            if (json.Error is not null) return Parsed.Fail(json.List, json.Error);
+            (list, entries) = (json.List, json.Entries!);
+        }
+        else
+        {
+            entries = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        }
+
+        if (entries.Count == 0)
+            return Parsed.Fail(list, "no targets given: an empty list would stop every bee; send at least one host");
+        if (entries.Count > limits.MaxTargets)
+            return Parsed.Fail(list, $"{entries.Count} targets, over the limit of {limits.MaxTargets} per list");
+
+        var bad = entries.Where(e => NormalizeTarget(e) is null).Distinct().ToList();
+        if (bad.Count > 0)
+        {
+            var shown = string.Join(", ", bad.Take(5).Select(b => $"'{Printable(b)}'"));
+            var more = bad.Count > 5 ? $" and {bad.Count - 5} more" : "";
+            var noun = bad.Count == 1 ? "entry is" : "entries are";
+            return Parsed.Fail(list, $"{bad.Count} {noun} not a host name or IP address: {shown}{more}");
+        }
+        var targets = entries.Select(e => NormalizeTarget(e)!).Distinct(StringComparer.Ordinal).ToList();
+        return new Parsed(new WatchCommand(list, targets), list, null);
+    }
+
+    /// <summary>The canonical form of a target, or null when it is neither an IP literal nor an RFC 1123 host name.</summary>
+    public static string? NormalizeTarget(string entry)
+    {
+        if (entry.Length is 0 or > 253) return null;
+        var literal = entry.StartsWith('[') && entry.EndsWith(']') ? entry[1..^1] : entry;
+        if (literal.Contains(':'))
+            return IPAddress.TryParse(literal, out var v6) && v6.AddressFamily == AddressFamily.InterNetworkV6 && !literal.Contains('%')
+                ? v6.ToString()
+                : null;
+        var name = entry.TrimEnd('.').ToLowerInvariant();
+        var labels = name.Split('.');
+        if (labels.All(l => l.Length > 0 && l.All(char.IsAsciiDigit)))
+        {
+            // All-numeric names are IPv4 literals and must be exactly dotted quads: "10.1" is a typo, not a host.
+            return labels.Length == 4 && labels.All(l => int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out var octet) && octet <= 255)
+                ? IPAddress.Parse(name).ToString()
+                : null;
+        }
+        return labels.All(IsHostLabel) ? name : null;
+    }
+
+    private static bool IsHostLabel(string label) =>
+        label.Length is > 0 and <= 63
+        && label[0] != '-' && label[^1] != '-'
+        && label.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
+
+    public static bool IsListName(string name) =>
+        name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
+    private static (string List, IReadOnlyList<string>? Entries, string? Error) ParseJson(string text, string listFromTopic)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            var root = doc.RootElement;
+            var list = listFromTopic;
+            if (root.TryGetProperty("list", out var listElement))
+            {
+                if (listElement.ValueKind != JsonValueKind.String || !IsListName(listElement.GetString()!))
+                    return (listFromTopic, null, "\"list\" must be a string of letters, digits, '-' or '_' (at most 64)");
+                list = listElement.GetString()!;
+            }
+            if (!root.TryGetProperty("targets", out var targets) || targets.ValueKind != JsonValueKind.Array)
+                return (list, null, "JSON payload needs \"targets\": an array of host names, e.g. {\"list\":\"web\",\"targets\":[\"free.fr\"]}");
+            var entries = new List<string>();
+            foreach (var item in targets.EnumerateArray())
+            {
+                if (item.ValueKind != JsonValueKind.String)
+                    return (list, null, $"\"targets\" holds a {item.ValueKind.ToString().ToLowerInvariant()}; every target must be a string");
+                entries.Add(item.GetString()!.Trim());
+            }
+            return (list, entries, null);
+        }
+        catch (JsonException e)
+        {
+            return (listFromTopic, null, $"payload starts with '{{' but is not valid JSON: {e.Message}");
+        }
+    }
+
+    private static string Printable(string s)
+    {
+        var clean = new string(s.Select(c => char.IsControl(c) ? '?' : c).ToArray());
+        return clean.Length > 64 ? clean[..64] + "…" : clean;
+    }
+
+    /// <summary>Either a command or an error, with the list it concerns.</summary>
+    public sealed record Parsed(WatchCommand? Command, string ListId, string? Error)
+    {
+        public static Parsed Fail(string list, string error) => new(null, list, error);
+    }
+}

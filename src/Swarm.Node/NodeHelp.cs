@@ -1,0 +1,31 @@
+/// <summary>The text of <c>Swarm.Node --help</c>.</summary>
+internal static class NodeHelp
+{
+    public const string Text = """
+        Swarm.Node: a swarm node (bee, queen, indexer) of the Swarm network-quality monitor.
+
+        With no configuration it is a whole swarm in one process: every role, an MQTT broker on
+        127.0.0.1:1883, SQLite under ./data, and a one-node cluster. Results stream on ping/<target>:
+            mosquitto_sub -h 127.0.0.1 -t 'ping/+' -v
+            mosquitto_pub -h 127.0.0.1 -t watch -m "127.0.0.1 ::1 localhost"
+
+        Configuration: appsettings.json next to the binary, environment variables (Swarm__Mqtt__Brokers__0=...),
+        or arguments (--Swarm:Bee:Id=paris-1). Keys, with their defaults:
+          Swarm:Roles                   bee,queen,indexer
+          Swarm:DataDir                 ./data
+          Swarm:Bee:Id | :Location | :Lists      host name | none | default
+          Swarm:Mqtt:Brokers            empty = embedded broker; mqtt://host:1883, mqtts://host:8883 (several: failover)
+          Swarm:Mqtt:EmbeddedPort       1883
+          Swarm:Mqtt:Tls:CaFile | :CertFile | :KeyFile, Swarm:Mqtt:Username | :Password
+          Swarm:Persistence:Provider    sqlite | postgresql
+          Swarm:Persistence:ConnectionString     SQLite file under DataDir
+          Swarm:Elasticsearch:Urls | :DataStream | :ApiKey | :Username | :Password | :CaFile
+          Swarm:Management:Url | :Token          http://127.0.0.1:9110
+          Swarm:Cluster:Hostname | :Port | :Seeds (or CLUSTER_IP, CLUSTER_PORT, CLUSTER_SEEDS)   127.0.0.1 | 0 | self
+          Swarm:Probe:Interval | :Count | :Spacing | :Timeout    10s | 5 | 200ms | 1s
+          Swarm:Targets:Default | :MaxPerList | :MaxPayloadBytes
+
+        Exit codes: 0 stopped cleanly, 1 failed while running, 2 invalid configuration or no ICMP rights.
+
+        """;
+}

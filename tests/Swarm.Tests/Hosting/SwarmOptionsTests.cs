@@ -1,0 +1,90 @@
+using Microsoft.Extensions.Configuration;
+using Swarm.Hosting;
+
+namespace Swarm.Tests.Hosting;
+
+public class SwarmOptionsTests
+{
+    private static SwarmOptions Load(params (string Key, string Value)[] values) =>
+        SwarmOptions.Load(new ConfigurationBuilder()
+            .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value)))
+            .Build());
+
+    [Fact]
+    public void No_configuration_is_a_whole_swarm_on_this_machine()
+    {
+        var o = Load();
+
+        Assert.Equal(["bee", "indexer", "queen"], o.Roles.Order());
+        Assert.True(o.Mqtt.UsesEmbeddedBroker);
+        Assert.Equal(new Uri("mqtt://127.0.0.1:1883"), o.Mqtt.EffectiveBrokers.Single());
+        Assert.Equal("sqlite", o.Persistence.Provider);
+        Assert.Contains(Path.Combine(o.DataDir, "swarm.db"), o.Persistence.ConnectionString);
+        Assert.Equal(["default"], o.Bee.Lists);
+        Assert.Empty(o.Cluster.Seeds);
+        Assert.Equal(TimeSpan.FromSeconds(10), o.Probe.Interval);
+        Assert.Contains("127.0.0.1", o.Targets.Default);
+    }
+
+    [Fact]
+    public void Lists_come_as_indexed_keys_or_as_one_comma_separated_value()
+    {
+        var o = Load(("Swarm:Mqtt:Brokers:0", "mqtt://a:1883"), ("Swarm:Mqtt:Brokers:1", "mqtts://b"),
+            ("Swarm:Roles", "bee, queen"), ("CLUSTER_SEEDS", "akka.tcp://swarm@l-0:4053,akka.tcp://swarm@l-1:4053"));
+
+        Assert.Equal(["mqtt://a:1883/", "mqtts://b/"], o.Mqtt.Brokers.Select(b => b.ToString()));
+        Assert.Equal(["bee", "queen"], o.Roles.Order());
+        Assert.Equal(2, o.Cluster.Seeds.Count);
+    }
+
+    [Fact]
+    public void Swarm_keys_win_over_conventional_cluster_variables()
+    {
+        var o = Load(("CLUSTER_PORT", "4053"), ("Swarm:Cluster:Port", "5000"), ("CLUSTER_IP", "10.0.0.7"));
+
+        Assert.Equal(5000, o.Cluster.Port);
+        Assert.Equal("10.0.0.7", o.Cluster.Hostname);
+    }
+
+    [Fact]
+    public void Every_bad_key_is_named_with_the_value_it_got()
+    {
+        var e = Assert.Throws<SwarmConfigurationException>(() => Load(
+            ("Swarm:Roles", "bee,drone"),
+            ("Swarm:Mqtt:Brokers:0", "http://x"),
+            ("Swarm:Probe:Count", "lots"),
+            ("Swarm:Probe:Interval", "soon"),
+            ("Swarm:Persistence:Provider", "postgresql"),
+            ("Swarm:Cluster:Seeds", "akka.tcp://other@h:1"),
+            ("Swarm:Mqtt:Tls:CaFile", "/no/such/ca.pem")));
+
+        Assert.Contains("Swarm:Roles: unknown role 'drone'; roles are bee, queen, indexer", e.Errors);
+        Assert.Contains("Swarm:Mqtt:Brokers: 'http://x' is not a broker URL; write mqtt://host:1883 or mqtts://host:8883", e.Errors);
+        Assert.Contains("Swarm:Probe:Count = 'lots': must be a whole number from 1 to 1000", e.Errors);
+        Assert.Contains(e.Errors, x => x.StartsWith("Swarm:Probe:Interval = 'soon': must be a duration"));
+        Assert.Contains(e.Errors, x => x.StartsWith("Swarm:Persistence:ConnectionString is required with provider 'postgresql'"));
+        Assert.Contains(e.Errors, x => x.StartsWith("Swarm:Cluster:Seeds: 'akka.tcp://other@h:1' is not a seed address"));
+        Assert.Contains("Swarm:Mqtt:Tls:CaFile = '/no/such/ca.pem': no such file", e.Errors);
+        Assert.Equal(7, e.Errors.Count);
+    }
+
+    [Fact]
+    public void A_round_longer_than_the_interval_is_refused()
+    {
+        var e = Assert.Throws<SwarmConfigurationException>(() =>
+            Load(("Swarm:Probe:Interval", "1s"), ("Swarm:Probe:Count", "10"), ("Swarm:Probe:Spacing", "200ms")));
+
+        Assert.StartsWith("Swarm:Probe: a round takes up to 2800 ms", e.Errors.Single());
+    }
+
+    [Theory]
+    [InlineData("250ms", 250)]
+    [InlineData("10s", 10_000)]
+    [InlineData("1.5s", 1_500)]
+    [InlineData("2m", 120_000)]
+    [InlineData("00:00:03", 3_000)]
+    public void Durations_read_with_units(string text, int ms)
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(ms), Load(("Swarm:Probe:Interval", text), ("Swarm:Probe:Count", "1"), ("Swarm:Probe:Timeout", "100ms")).Probe.Interval);
+    }
+}

@@ -1,0 +1,70 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace Swarm.Tests.Infrastructure;
+
+/// <summary>A plain MQTT client that records every message it receives, for tests to wait on.</summary>
+public sealed class MqttCollector : IAsyncDisposable
+{
+    private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
+    private readonly ConcurrentQueue<(string Topic, string Payload)> _messages = new();
+
+    public IReadOnlyList<(string Topic, string Payload)> Messages => _messages.ToArray();
+
+    public static async Task<MqttCollector> ConnectAsync(int port, params string[] filters)
+    {
+        var collector = new MqttCollector();
+        collector._client.ApplicationMessageReceivedAsync += e =>
+        {
+            collector._messages.Enqueue((e.ApplicationMessage.Topic, Encoding.UTF8.GetString(e.ApplicationMessage.Payload.ToArray())));
+            return Task.CompletedTask;
+        };
+        var options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId($"test-{Guid.NewGuid():N}").Build();
+        await Eventually.True(() =>
+        {
+            try { collector._client.ConnectAsync(options).GetAwaiter().GetResult(); return true; }
+            catch (Exception) { return false; }
+        }, TimeSpan.FromSeconds(15), $"MQTT connect to 127.0.0.1:{port}");
+        foreach (var filter in filters)
+            await collector._client.SubscribeAsync(filter, MqttQualityOfServiceLevel.AtLeastOnce);
+        return collector;
+    }
+
+    public Task PublishAsync(string topic, string payload) => PublishAsync(topic, Encoding.UTF8.GetBytes(payload));
+
+    public async Task PublishAsync(string topic, byte[] payload) =>
+        await _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+
+    /// <summary>Waits for a message on a topic whose payload matches, and returns its JSON.</summary>
+    public async Task<JsonElement> WaitForAsync(Func<string, JsonElement, bool> match, TimeSpan timeout, string what)
+    {
+        JsonElement found = default;
+        await Eventually.True(() =>
+        {
+            foreach (var (topic, payload) in _messages)
+            {
+                JsonElement json;
+                try { json = JsonDocument.Parse(payload).RootElement.Clone(); }
+                catch (JsonException) { continue; }
+                if (!match(topic, json)) continue;
+                found = json;
+                return true;
+            }
+            return false;
+        }, timeout, what);
+        return found;
+    }
+
+    public void Clear() => _messages.Clear();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_client.IsConnected) await _client.DisconnectAsync();
+        _client.Dispose();
+    }
+}

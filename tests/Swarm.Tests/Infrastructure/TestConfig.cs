@@ -1,0 +1,21 @@
+using Akka.Configuration;
+using Swarm.Hosting;
+
+namespace Swarm.Tests.Infrastructure;
+
+/// <summary>HOCON for actor tests: the node's own serializer bindings and persistence configuration.</summary>
+public static class TestConfig
+{
+    public static readonly Config Serialization = ConfigurationFactory.ParseString("""
+        akka.actor {
+          serializers.swarm = "Swarm.Serialization.SwarmSerializer, Swarm.Actors"
+          serialization-bindings { "Swarm.Protocol.ISwarmMessage, Swarm.Actors" = swarm }
+          serialization-identifiers { "Swarm.Serialization.SwarmSerializer, Swarm.Actors" = 7411 }
+        }
+        akka.loglevel = INFO
+        """);
+
+    /// <summary>The node's SQLite journal and snapshot store, in a file of the test's own.</summary>
+    public static Config Sqlite(string file) =>
+        Serialization.WithFallback(SwarmHosting.PersistenceConfig(new PersistenceOptions("sqlite", $"Data Source={file}")));
+}

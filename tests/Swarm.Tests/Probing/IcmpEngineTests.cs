@@ -1,0 +1,71 @@
+using System.Net;
+using Swarm.Probing;
+
+namespace Swarm.Tests.Probing;
+
+public class IcmpEngineTests
+{
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("127.0.0.2")]
+    [InlineData("::1")]
+    public async Task Echo_to_loopback_comes_back_with_a_small_positive_rtt(string address)
+    {
+        using var engine = IcmpEngine.Open();
+
+        var rtt = await engine.EchoAsync(IPAddress.Parse(address), TimeSpan.FromSeconds(2));
+
+        Assert.NotNull(rtt);
+        Assert.InRange(rtt!.Value, 0.0001, 50.0);
+    }
+
+    [Fact]
+    public async Task Concurrent_echoes_to_many_addresses_are_each_matched_to_their_own_reply()
+    {
+        using var engine = IcmpEngine.Open();
+        var addresses = Enumerable.Range(1, 200).Select(i => IPAddress.Parse($"127.0.{i / 250}.{i % 250 + 1}")).ToArray();
+
+        var replies = await Task.WhenAll(addresses.Select(a => engine.EchoAsync(a, TimeSpan.FromSeconds(3))));
+
+        Assert.All(replies, r => Assert.NotNull(r));
+    }
+
+    [Fact]
+    public async Task A_round_against_loopback_reports_every_echo_received()
+    {
+        using var engine = IcmpEngine.Open();
+        var prober = new IcmpProber(engine);
+
+        var outcome = await prober.ProbeAsync("localhost", new RoundSettings(4, TimeSpan.FromMilliseconds(20), TimeSpan.FromSeconds(1)), default);
+
+        Assert.Null(outcome.Error);
+        Assert.Equal("icmp", outcome.Kind);
+        Assert.Equal(4, outcome.Stats.Sent);
+        Assert.Equal(4, outcome.Stats.Received);
+        Assert.Equal(0.0, outcome.Stats.LossPercent);
+        Assert.NotNull(outcome.ResolveMs);
+        Assert.True(outcome.Address is "127.0.0.1" or "::1", outcome.Address);
+    }
+
+    [Fact]
+    public async Task A_name_that_does_not_resolve_is_a_failed_result_not_an_exception()
+    {
+        using var engine = IcmpEngine.Open();
+        var prober = new IcmpProber(engine);
+
+        var outcome = await prober.ProbeAsync("no-such-host.invalid", new RoundSettings(3, TimeSpan.Zero, TimeSpan.FromSeconds(1)), default);
+
+        Assert.StartsWith("cannot resolve no-such-host.invalid", outcome.Error);
+        Assert.Null(outcome.Address);
+        Assert.Equal(100.0, outcome.Stats.LossPercent);
+    }
+
+    [Fact]
+    public void Checksum_of_a_known_echo_request_is_rfc1071()
+    {
+        // type 8, code 0, checksum 0, id 0x1234, seq 0x0001: sum 0x0800+0x1234+0x0001 = 0x1A35, complement 0xE5CA.
+        byte[] packet = [8, 0, 0, 0, 0x12, 0x34, 0x00, 0x01];
+
+        Assert.Equal(0xE5CA, IcmpEngine.Checksum(packet));
+    }
+}

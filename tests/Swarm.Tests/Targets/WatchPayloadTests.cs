@@ -1,0 +1,101 @@
+using System.Text;
+using Swarm.Targets;
+
+namespace Swarm.Tests.Targets;
+
+public class WatchPayloadTests
+{
+    private static readonly WatchLimits Limits = new(MaxPayloadBytes: 1024, MaxTargets: 5);
+
+    private static WatchPayload.Parsed Parse(string payload, string topic = "watch") =>
+        WatchPayload.Parse(topic, Encoding.UTF8.GetBytes(payload), Limits);
+
+    [Fact]
+    public void Seed_payload_replaces_the_default_list()
+    {
+        var parsed = Parse("free.fr yahoo.fr  yahoo.cn\n");
+
+        Assert.Null(parsed.Error);
+        Assert.Equal("default", parsed.Command!.ListId);
+        Assert.Equal(["free.fr", "yahoo.fr", "yahoo.cn"], parsed.Command.Targets);
+    }
+
+    [Fact]
+    public void Targets_are_normalized_and_deduplicated_in_order()
+    {
+        var parsed = Parse("Free.FR. 127.0.0.1 free.fr [::1] 0:0:0:0:0:0:0:1");
+
+        Assert.Equal(["free.fr", "127.0.0.1", "::1"], parsed.Command!.Targets);
+    }
+
+    [Fact]
+    public void Named_topic_names_the_list()
+    {
+        Assert.Equal("web", Parse("free.fr", "watch/web").Command!.ListId);
+    }
+
+    [Fact]
+    public void Json_form_names_the_list()
+    {
+        var parsed = Parse("""{"list": "isp", "targets": ["free.fr", "::1"]}""");
+
+        Assert.Equal("isp", parsed.Command!.ListId);
+        Assert.Equal(["free.fr", "::1"], parsed.Command.Targets);
+    }
+
+    [Theory]
+    [InlineData("", "payload is empty")]
+    [InlineData("   \n ", "payload is empty")]
+    [InlineData("free.fr bad_host", "1 entry is not a host name or IP address: 'bad_host'")]
+    [InlineData("10.1 -lead.com 999.1.1.1", "3 entries are not a host name or IP address: '10.1', '-lead.com', '999.1.1.1'")]
+    [InlineData("a b c d e f", "6 targets, over the limit of 5 per list")]
+    [InlineData("{\"targets\": [1]}", "\"targets\" holds a number; every target must be a string")]
+    [InlineData("{\"targets\": []}", "no targets given")]
+    [InlineData("{\"list\": \"a b\", \"targets\": [\"x\"]}", "\"list\" must be a string")]
+    [InlineData("{nope", "payload starts with '{' but is not valid JSON")]
+    [InlineData("{\"hosts\": [\"x\"]}", "JSON payload needs \"targets\"")]
+    public void Bad_payloads_are_rejected_with_a_reason(string payload, string reason)
+    {
+        var parsed = Parse(payload);
+
+        Assert.Null(parsed.Command);
+        Assert.Contains(reason, parsed.Error);
+    }
+
+    [Fact]
+    public void Payload_that_is_not_utf8_is_rejected()
+    {
+        var parsed = WatchPayload.Parse("watch", [0x66, 0x72, 0xFF, 0xFE], Limits);
+
+        Assert.Null(parsed.Command);
+        Assert.StartsWith("payload is not UTF-8 text (bad byte at offset 2)", parsed.Error);
+    }
+
+    [Fact]
+    public void Oversized_payload_is_rejected_before_parsing()
+    {
+        var parsed = Parse(string.Join(' ', Enumerable.Repeat("free.fr", 200)));
+
+        Assert.Equal("payload is 1599 bytes, over the limit of 1024", parsed.Error);
+    }
+
+    [Fact]
+    public void Topic_with_a_bad_list_name_is_rejected()
+    {
+        Assert.Contains("does not name a list", Parse("free.fr", "watch/a.b").Error);
+    }
+
+    [Theory]
+    [InlineData("localhost", "localhost")]
+    [InlineData("xn--bcher-kva.example", "xn--bcher-kva.example")]
+    [InlineData("1.2.3.4", "1.2.3.4")]
+    [InlineData("2001:db8::1", "2001:db8::1")]
+    [InlineData("fe80::1%eth0", null)]
+    [InlineData("a..b", null)]
+    [InlineData("host name", null)]
+    [InlineData("http://x", null)]
+    public void Normalize_accepts_host_names_and_ip_literals_only(string entry, string? expected)
+    {
+        Assert.Equal(expected, WatchPayload.NormalizeTarget(entry));
+    }
+}
