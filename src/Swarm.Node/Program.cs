@@ -28,9 +28,11 @@ try
 {
     await app.RunAsync();
 }
-catch (Exception e) when (e.GetBaseException() is InvalidOperationException or IOException)
+catch (Exception e)
 {
-    Console.Error.WriteLine($"swarm node stopped: {e.GetBaseException().Message}");
+    // Start-up failures (a port in use, an unreadable database) end with one line that says what to fix.
+    var cause = e is InvalidOperationException ? e.Message : e.GetBaseException().Message;
+    Console.Error.WriteLine($"swarm node stopped: {cause}");
     return 1;
 }
 return Environment.ExitCode;

@@ -53,8 +53,9 @@ internal sealed class ConfigReader(IConfiguration config)
         foreach (var k in (string[])[key, .. alternatives])
         {
             var section = config.GetSection(k);
-            var items = section.Value is { } scalar
-                ? scalar.Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            // An empty JSON array ("Brokers": []) arrives as an empty value: it must not hide children set elsewhere.
+            var items = !string.IsNullOrWhiteSpace(section.Value)
+                ? section.Value.Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 : section.GetChildren().Select(c => c.Value?.Trim()).Where(v => !string.IsNullOrEmpty(v)).Select(v => v!).ToArray();
             if (items.Length > 0) return items;
         }

@@ -23,7 +23,7 @@ public sealed class StartupBanner(SwarmOptions options, ActorSystem system, IHos
         return $"""
 
             Swarm node '{options.Bee.Id}' is up: roles {string.Join(", ", options.Roles.Order())}
-              MQTT broker     {broker} ({where})
+              MQTT broker     {broker.Scheme}://{host}:{port} ({where})
               watch results   mosquitto_sub -h {host} -p {port} -t 'ping/+' -v
               change targets  mosquitto_pub -h {host} -p {port} -t watch -m "127.0.0.1 ::1 localhost"
               rejections      mosquitto_sub -h {host} -p {port} -t watch/errors

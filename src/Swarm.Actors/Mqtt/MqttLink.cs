@@ -57,7 +57,7 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
         _client.ApplicationMessageReceivedAsync += OnMessage;
         _client.DisconnectedAsync += e =>
         {
-            if (ConnectedBroker is not null)
+            if (ConnectedBroker is not null && !_stopping.IsCancellationRequested)
                 logger.LogWarning("MQTT: lost broker {Broker} ({Reason}); reconnecting", ConnectedBroker, e.Exception?.Message ?? e.Reason.ToString());
             ConnectedBroker = null;
             _disconnected.TrySetResult();

@@ -88,3 +88,22 @@ public class SwarmOptionsTests
         Assert.Equal(TimeSpan.FromMilliseconds(ms), Load(("Swarm:Probe:Interval", text), ("Swarm:Probe:Count", "1"), ("Swarm:Probe:Timeout", "100ms")).Probe.Interval);
     }
 }
+
+public class SwarmOptionsFromFilesTests
+{
+    [Fact]
+    public void Environment_brokers_win_over_the_empty_array_in_appsettings()
+    {
+        using var dir = new Swarm.Tests.Infrastructure.TempDir();
+        File.WriteAllText(dir.File("appsettings.json"), """{ "Swarm": { "Mqtt": { "Brokers": [] } } }""");
+        var config = new ConfigurationBuilder()
+            .AddJsonFile(dir.File("appsettings.json"))
+            .AddInMemoryCollection([new("Swarm:Mqtt:Brokers:0", "mqtt://10.0.0.5:1883")])
+            .Build();
+
+        var o = SwarmOptions.Load(config);
+
+        Assert.False(o.Mqtt.UsesEmbeddedBroker);
+        Assert.Equal("mqtt://10.0.0.5:1883/", o.Mqtt.Brokers.Single().ToString());
+    }
+}

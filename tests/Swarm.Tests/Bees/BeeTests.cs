@@ -1,0 +1,112 @@
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.TestKit;
+using Swarm.Bees;
+using Swarm.Probing;
+using Swarm.Protocol;
+using Swarm.Tests.Infrastructure;
+
+namespace Swarm.Tests.Bees;
+
+public sealed class BeeTests : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly TempDir Dir = new();
+    private readonly FakeProber _prober = new();
+    private readonly TestProbe _lists;
+    private readonly TestProbe _results;
+    private readonly TestProbe _mediator;
+
+    public BeeTests() : base(TestConfig.Sqlite(Dir.File($"{Guid.NewGuid():N}.db")))
+    {
+        _lists = CreateTestProbe();
+        _results = CreateTestProbe();
+        _mediator = CreateTestProbe();
+    }
+
+    private static BeeSettings Settings(string id = "bee-a") =>
+        new(id, "lab", ["default"], TimeSpan.FromMilliseconds(300), new RoundSettings(3, TimeSpan.Zero, TimeSpan.FromMilliseconds(100)))
+        {
+            FirstRoundWindow = TimeSpan.FromMilliseconds(50),
+            SequenceBlock = 10,
+        };
+
+    private IActorRef Spawn(string id = "bee-a") =>
+        Sys.ActorOf(Bee.Props(Settings(id), _prober, _lists.Ref, _results.Ref, _mediator.Ref));
+
+    [Fact]
+    public void A_new_bee_subscribes_to_its_list_and_asks_for_it()
+    {
+        Spawn();
+
+        Assert.Equal("targets/default", _mediator.ExpectMsg<Subscribe>().Topic);
+        Assert.Equal("default", _lists.ExpectMsg<GetTargets>().ListId);
+    }
+
+    [Fact]
+    public void A_bee_probes_its_list_and_numbers_results_in_order()
+    {
+        var bee = Spawn();
+        bee.Tell(new CurrentTargets("default", 1, ["a.example", "b.example"], true));
+
+        var results = Enumerable.Range(0, 6).Select(_ => _results.ExpectMsg<ProbeResult>(TimeSpan.FromSeconds(5))).ToList();
+
+        Assert.Equal([1L, 2, 3, 4, 5, 6], results.Select(r => r.Seq));
+        Assert.Equal(["a.example", "b.example"], results.Select(r => r.Target).Distinct().Order());
+        Assert.All(results, r =>
+        {
+            Assert.Equal("bee-a", r.Bee);
+            Assert.Equal("lab", r.Location);
+            Assert.Equal((3, 3, 0.0, 0.5), (r.Sent, r.Received, r.LossPercent, r.AvgMs!.Value));
+        });
+    }
+
+    [Fact]
+    public void A_newer_version_replaces_the_targets_and_an_older_one_is_ignored()
+    {
+        var bee = Spawn();
+        bee.Tell(new CurrentTargets("default", 2, ["new.example"], true));
+        bee.Tell(new CurrentTargets("default", 1, ["old.example"], false));
+
+        bee.Tell(GetBeeDuty.Instance);
+
+        var duty = ExpectMsg<BeeDuty>();
+        Assert.Equal(["new.example"], duty.Targets);
+        Assert.Equal(2, duty.Lists.Single().Version);
+    }
+
+    [Fact]
+    public void A_restarted_bee_keeps_probing_its_journaled_list_with_no_one_to_ask()
+    {
+        var bee = Spawn("bee-r");
+        bee.Tell(new CurrentTargets("default", 5, ["kept.example"], true));
+        var before = _results.ExpectMsg<ProbeResult>(TimeSpan.FromSeconds(5));
+        Watch(bee);
+        Sys.Stop(bee);
+        ExpectTerminated(bee);
+        _results.ReceiveWhile(TimeSpan.FromMilliseconds(100), o => o);
+
+        // The list entity (the _lists probe) never answers: the bee must work from its journal alone.
+        var restarted = Spawn("bee-r");
+        var after = _results.ExpectMsg<ProbeResult>(TimeSpan.FromSeconds(5));
+
+        Assert.Equal("kept.example", after.Target);
+        Assert.True(after.Seq > before.Seq, $"sequence reused after restart: {after.Seq} <= {before.Seq}");
+        restarted.Tell(GetBeeDuty.Instance);
+        Assert.Equal(5, ExpectMsg<BeeDuty>().Lists.Single().Version);
+    }
+
+    [Fact]
+    public void Rounds_of_many_targets_are_spread_over_the_interval_not_bursted()
+    {
+        var bee = Spawn("bee-s");
+        var targets = Enumerable.Range(1, 30).Select(i => $"t{i}.example").ToList();
+        bee.Tell(new CurrentTargets("default", 1, targets, true));
+
+        // Skip the first round (compressed into FirstRoundWindow); then watch one whole interval.
+        _results.ReceiveN(30, TimeSpan.FromSeconds(5));
+        var stamps = _results.ReceiveN(30, TimeSpan.FromSeconds(5)).Cast<ProbeResult>().Select(r => r.Timestamp).Order().ToList();
+
+        var spread = stamps[^1] - stamps[0];
+        Assert.True(spread > TimeSpan.FromMilliseconds(150), $"30 rounds bunched into {spread.TotalMilliseconds:0} ms of a 300 ms interval");
+    }
+}

@@ -1,0 +1,81 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace Swarm.Tests.Infrastructure;
+
+/// <summary>The real Swarm.Node binary, started as a user would, stopped by PID.</summary>
+public sealed class NodeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    public int Pid => _process.Id;
+    public string Output => string.Join('\n', _output);
+
+    private NodeProcess(Process process) => _process = process;
+
+    public static NodeProcess Start(IDictionary<string, string> environment, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet", [BinaryPath("Swarm.Node"), .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var (key, value) in environment) info.Environment[key] = value;
+        var node = new NodeProcess(Process.Start(info)!);
+        node._process.OutputDataReceived += (_, e) => { if (e.Data is not null) node._output.Enqueue(e.Data); };
+        node._process.ErrorDataReceived += (_, e) => { if (e.Data is not null) node._output.Enqueue(e.Data); };
+        node._process.BeginOutputReadLine();
+        node._process.BeginErrorReadLine();
+        return node;
+    }
+
+    /// <summary>The built host binary next to this test build (same configuration: Debug or Release).</summary>
+    public static string BinaryPath(string project)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        var configuration = dir.Parent!.Name; // .../bin/<Configuration>/net10.0/
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Swarm.sln"))) dir = dir.Parent;
+        if (dir is null) throw new InvalidOperationException("Swarm.sln not found above " + AppContext.BaseDirectory);
+        var path = Path.Combine(dir.FullName, "src", project, "bin", configuration, "net10.0", project + ".dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"build {project} first (dotnet build Swarm.sln)", path);
+    }
+
+    public Task WaitForOutputAsync(string text, TimeSpan timeout) =>
+        Eventually.True(() => _output.Any(l => l.Contains(text)), timeout, $"'{text}' in the output of node {Pid}:\n{Output}");
+
+    /// <summary>SIGTERM, as systemd or Kubernetes stop a process; returns the exit code.</summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        if (!_process.HasExited) Kill(_process.Id, 15);
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    /// <summary>SIGKILL: no goodbye to the broker, no flush.</summary>
+    public async Task KillAsync()
+    {
+        if (_process.HasExited) return;
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process.Dispose();
+    }
+
+    [DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
+}

@@ -1,0 +1,78 @@
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.TestKit;
+using Swarm.Protocol;
+using Swarm.Targets;
+using Swarm.Tests.Infrastructure;
+
+namespace Swarm.Tests.Targets;
+
+public sealed class TargetListTests : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly TempDir Dir = new();
+    private readonly TestProbe _mediator;
+
+    public TargetListTests() : base(TestConfig.Sqlite(Dir.File($"{Guid.NewGuid():N}.db")))
+    {
+        _mediator = CreateTestProbe();
+    }
+
+    private IActorRef Spawn(string list = "default") =>
+        Sys.ActorOf(TargetList.Props(list, ["127.0.0.1"], _mediator.Ref));
+
+    [Fact]
+    public void A_new_list_starts_at_version_0_with_its_defaults()
+    {
+        Spawn().Tell(new GetTargets("default"));
+
+        var current = ExpectMsg<CurrentTargets>();
+        Assert.Equal(0, current.Version);
+        Assert.Equal(["127.0.0.1"], current.Targets);
+    }
+
+    [Fact]
+    public void Replacing_persists_a_new_version_and_announces_it_to_the_bees()
+    {
+        Spawn().Tell(new ReplaceTargets("default", ["::1", "localhost"], "test"));
+
+        var reply = ExpectMsg<CurrentTargets>();
+        Assert.Equal((1L, true), (reply.Version, reply.Changed));
+        var publish = _mediator.ExpectMsg<Publish>();
+        Assert.Equal("targets/default", publish.Topic);
+        Assert.Equal(["::1", "localhost"], ((CurrentTargets)publish.Message).Targets);
+    }
+
+    [Fact]
+    public void An_identical_replacement_is_a_no_op()
+    {
+        var list = Spawn();
+        list.Tell(new ReplaceTargets("default", ["a.example"], "queen-1"));
+        ExpectMsg<CurrentTargets>(c => c.Version == 1);
+        _mediator.ExpectMsg<Publish>();
+
+        list.Tell(new ReplaceTargets("default", ["a.example"], "queen-2"));
+
+        var reply = ExpectMsg<CurrentTargets>();
+        Assert.Equal((1L, false), (reply.Version, reply.Changed));
+        _mediator.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void A_restarted_list_recovers_its_last_version_from_the_journal()
+    {
+        var list = Spawn("web");
+        list.Tell(new ReplaceTargets("web", ["a.example"], "t"));
+        list.Tell(new ReplaceTargets("web", ["b.example", "c.example"], "t"));
+        ExpectMsg<CurrentTargets>();
+        ExpectMsg<CurrentTargets>();
+        Watch(list);
+        list.Tell(PoisonPill.Instance);
+        ExpectTerminated(list);
+
+        Spawn("web").Tell(new GetTargets("web"));
+
+        var current = ExpectMsg<CurrentTargets>();
+        Assert.Equal(2, current.Version);
+        Assert.Equal(["b.example", "c.example"], current.Targets);
+    }
+}

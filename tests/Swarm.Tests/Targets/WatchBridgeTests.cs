@@ -1,0 +1,68 @@
+using System.Text;
+using System.Text.Json;
+using Akka.Actor;
+using Swarm.Protocol;
+using Swarm.Targets;
+using Swarm.Tests.Infrastructure;
+
+namespace Swarm.Tests.Targets;
+
+public sealed class WatchBridgeTests : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly TempDir Dir = new();
+    private readonly RecordingPublisher _broker = new();
+    private readonly IActorRef _list;
+    private readonly IActorRef _bridge;
+
+    public WatchBridgeTests() : base(TestConfig.Sqlite(Dir.File($"{Guid.NewGuid():N}.db")))
+    {
+        _list = Sys.ActorOf(TargetList.Props("default", ["127.0.0.1"], CreateTestProbe().Ref));
+        _bridge = Sys.ActorOf(WatchBridge.Props(_list, _broker, new WatchLimits()));
+    }
+
+    private void Watch(string payload, string topic = "watch") => _bridge.Tell(new WatchReceived(topic, Encoding.UTF8.GetBytes(payload)));
+
+    private CurrentTargets Current()
+    {
+        _list.Tell(new GetTargets("default"));
+        return ExpectMsg<CurrentTargets>();
+    }
+
+    [Fact]
+    public void A_good_payload_replaces_the_list()
+    {
+        Watch("free.fr yahoo.fr yahoo.cn");
+
+        AwaitAssert(() => Assert.Equal(["free.fr", "yahoo.fr", "yahoo.cn"], Current().Targets), TimeSpan.FromSeconds(3));
+        Assert.Empty(_broker.Published);
+    }
+
+    [Fact]
+    public void A_bad_payload_is_answered_on_watch_errors_and_the_list_stays_as_it_was()
+    {
+        Watch("127.0.0.2 ::1");
+        AwaitAssert(() => Assert.Equal(1, Current().Version), TimeSpan.FromSeconds(3));
+
+        Watch("free.fr not_a_host");
+
+        AwaitAssert(() => Assert.Single(_broker.Published), TimeSpan.FromSeconds(3));
+        var (topic, payload) = _broker.Published.Single();
+        Assert.Equal("watch/errors", topic);
+        var error = JsonDocument.Parse(payload).RootElement;
+        Assert.Equal("default", error.GetProperty("list").GetString());
+        Assert.Equal("1 entry is not a host name or IP address: 'not_a_host'", error.GetProperty("error").GetString());
+        var current = Current();
+        Assert.Equal(1, current.Version);
+        Assert.Equal(["127.0.0.2", "::1"], current.Targets);
+    }
+
+    [Fact]
+    public void Its_own_errors_seen_through_watch_plus_are_ignored()
+    {
+        Watch("""{"error": "x"}""", "watch/errors");
+
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.Empty(_broker.Published);
+        Assert.Equal(0, Current().Version);
+    }
+}
