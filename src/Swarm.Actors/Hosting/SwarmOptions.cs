@@ -58,14 +58,7 @@ public sealed record SwarmOptions
         r.Check(Uri.TryCreate(managementUrl, UriKind.Absolute, out var mgmt) && mgmt.Scheme is "http" or "https",
             $"Swarm:Management:Url = '{managementUrl}': must be an http:// or https:// URL");
 
-        var hostname = r.String("Swarm:Cluster:Hostname", "CLUSTER_IP") ?? "127.0.0.1";
-        var port = r.Int("Swarm:Cluster:Port", defaultClusterPort, 0, 65535, "CLUSTER_PORT");
-        var seeds = r.List("Swarm:Cluster:Seeds", [], "CLUSTER_SEEDS");
-        foreach (var seed in seeds)
-        {
-            var ok = Address.TryParse(seed, out var address) && address.System == SwarmNames.ActorSystem && address.Port is > 0;
-            r.Check(ok, $"Swarm:Cluster:Seeds: '{seed}' is not a seed address; write akka.tcp://{SwarmNames.ActorSystem}@host:4053");
-        }
+        var cluster = ClusterOptions.Read(r, defaultClusterPort);
 
         var defaultTargets = r.List("Swarm:Targets:Default", DefaultTargets.Split(' '));
         foreach (var bad in defaultTargets.Where(t => WatchPayload.NormalizeTarget(t) is null))
@@ -93,7 +86,7 @@ public sealed record SwarmOptions
                 r.String("Swarm:Elasticsearch:Password"),
                 r.ExistingFile("Swarm:Elasticsearch:CaFile")),
             Management = new ManagementOptions(managementUrl, r.String("Swarm:Management:Token")),
-            Cluster = new ClusterOptions(hostname, port, seeds),
+            Cluster = cluster,
             Probe = new ProbeOptions(
                 r.Duration("Swarm:Probe:Interval", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(24)),
                 r.Int("Swarm:Probe:Count", 5, 1, 1000),
@@ -137,7 +130,44 @@ public sealed record ElasticsearchOptions(
 public sealed record ManagementOptions(string Url, string? Token);
 
 /// <summary>Akka remoting address and seed nodes; no seeds means this node seeds itself.</summary>
-public sealed record ClusterOptions(string Hostname, int Port, IReadOnlyList<string> Seeds);
+public sealed record ClusterOptions(string Hostname, int Port, IReadOnlyList<string> Seeds)
+{
+    public const int LighthousePort = 4053;
+
+    /// <summary>This node's own address as a seed, e.g. <c>akka.tcp://swarm@lighthouse-0.lighthouse:4053</c>.</summary>
+    public string SelfAddress => $"akka.tcp://{SwarmNames.ActorSystem}@{Hostname}:{Port}";
+
+    /// <summary>Reads <c>Swarm:Cluster:*</c>, falling back to the conventional <c>CLUSTER_IP</c>, <c>CLUSTER_PORT</c>, <c>CLUSTER_SEEDS</c>.</summary>
+    public static ClusterOptions Load(IConfiguration config, int defaultPort)
+    {
+        var r = new ConfigReader(config);
+        var cluster = Read(r, defaultPort);
+        if (r.Errors.Count > 0) throw new SwarmConfigurationException(r.Errors);
+        return cluster;
+    }
+
+    internal static ClusterOptions Read(ConfigReader r, int defaultPort)
+    {
+        var hostname = r.String("Swarm:Cluster:Hostname", "CLUSTER_IP") ?? "127.0.0.1";
+        var port = r.Int("Swarm:Cluster:Port", defaultPort, 0, 65535, "CLUSTER_PORT");
+        var seeds = r.List("Swarm:Cluster:Seeds", [], "CLUSTER_SEEDS");
+        foreach (var seed in seeds)
+        {
+            var ok = Address.TryParse(seed, out var address) && address.System == SwarmNames.ActorSystem && address.Port is > 0;
+            r.Check(ok, $"Swarm:Cluster:Seeds: '{seed}' is not a seed address; write akka.tcp://{SwarmNames.ActorSystem}@host:{LighthousePort}");
+        }
+        return new ClusterOptions(hostname, port, seeds);
+    }
+
+    /// <summary>
+    /// The seeds with this node's own address added when missing, as Lighthouse does: a lone seed forms the cluster,
+    /// and the others join it. Order is kept; every node must list the seeds in the same order.
+    /// </summary>
+    public ClusterOptions WithSelfAsSeed() =>
+        Seeds.Any(s => string.Equals(s.TrimEnd('/'), SelfAddress, StringComparison.OrdinalIgnoreCase))
+            ? this
+            : this with { Seeds = [.. Seeds, SelfAddress] };
+}
 
 /// <summary>How often each target is probed and how a round runs.</summary>
 public sealed record ProbeOptions(TimeSpan Interval, int Count, TimeSpan Spacing, TimeSpan Timeout);

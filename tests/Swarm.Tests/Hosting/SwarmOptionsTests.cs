@@ -107,3 +107,17 @@ public class SwarmOptionsFromFilesTests
         Assert.Equal("mqtt://10.0.0.5:1883/", o.Mqtt.Brokers.Single().ToString());
     }
 }
+
+public class ClusterOptionsTests
+{
+    [Fact]
+    public void A_lighthouse_adds_itself_to_the_seeds_once_keeping_their_order()
+    {
+        var seeds = new[] { "akka.tcp://swarm@lighthouse-0.lighthouse:4053", "akka.tcp://swarm@lighthouse-1.lighthouse:4053" };
+        var first = new Swarm.Hosting.ClusterOptions("lighthouse-1.lighthouse", 4053, seeds);
+        var lone = new Swarm.Hosting.ClusterOptions("10.0.0.9", 4053, []);
+
+        Assert.Equal(seeds, first.WithSelfAsSeed().Seeds);
+        Assert.Equal(["akka.tcp://swarm@10.0.0.9:4053"], lone.WithSelfAsSeed().Seeds);
+    }
+}

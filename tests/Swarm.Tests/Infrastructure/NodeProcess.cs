@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 
 namespace Swarm.Tests.Infrastructure;
 
-/// <summary>The real Swarm.Node binary, started as a user would, stopped by PID.</summary>
+/// <summary>A real Swarm.Node or Swarm.Lighthouse binary, started as a user would, stopped by PID.</summary>
 public sealed class NodeProcess : IAsyncDisposable
 {
     private readonly Process _process;
@@ -15,9 +15,15 @@ public sealed class NodeProcess : IAsyncDisposable
 
     private NodeProcess(Process process) => _process = process;
 
-    public static NodeProcess Start(IDictionary<string, string> environment, params string[] args)
+    public static NodeProcess Start(IDictionary<string, string> environment, params string[] args) =>
+        StartBinary("Swarm.Node", environment, args);
+
+    public static NodeProcess StartLighthouse(IDictionary<string, string> environment, params string[] args) =>
+        StartBinary("Swarm.Lighthouse", environment, args);
+
+    private static NodeProcess StartBinary(string project, IDictionary<string, string> environment, string[] args)
     {
-        var info = new ProcessStartInfo("dotnet", [BinaryPath("Swarm.Node"), .. args])
+        var info = new ProcessStartInfo("dotnet", [BinaryPath(project), .. args])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -1,0 +1,50 @@
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Swarm;
+using Swarm.Hosting;
+
+if (args.Any(a => a is "--help" or "-h" or "-?"))
+{
+    Console.Out.Write("""
+        Swarm.Lighthouse: a seed node (role 'lighthouse') of the Swarm cluster; it only keeps membership.
+
+        Configuration (environment or appsettings.json):
+          CLUSTER_IP     or Swarm:Cluster:Hostname   address other nodes reach this one on   127.0.0.1
+          CLUSTER_PORT   or Swarm:Cluster:Port       Akka remoting port                       4053
+          CLUSTER_SEEDS  or Swarm:Cluster:Seeds      comma list, same order on every node     this node
+        A seed reads akka.tcp://swarm@lighthouse-0.lighthouse:4053; this node's own address is added when missing.
+
+        """);
+    return 0;
+}
+
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+ClusterOptions cluster;
+try
+{
+    cluster = ClusterOptions.Load(builder.Configuration, ClusterOptions.LighthousePort).WithSelfAsSeed();
+}
+catch (SwarmConfigurationException e)
+{
+    Console.Error.WriteLine($"lighthouse cannot start: {e.Message}");
+    return 2;
+}
+
+builder.Services.AddAkka(SwarmNames.ActorSystem, (akka, _) => akka
+    .WithSwarmLogging()
+    .WithSwarmSerialization()
+    .WithSwarmCluster(cluster, [SwarmNames.Roles.Lighthouse]));
+
+var host = builder.Build();
+Console.Out.WriteLine($"lighthouse {cluster.SelfAddress} starting; seeds {string.Join(", ", cluster.Seeds)}");
+try
+{
+    await host.RunAsync();
+}
+catch (Exception e)
+{
+    Console.Error.WriteLine($"lighthouse stopped: {e.GetBaseException().Message}");
+    return 1;
+}
+return 0;

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh Debian machine: installs what the tests start for real (mosquitto), then dotnet test.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v mosquitto_sub >/dev/null 2>&1 || need+=(mosquitto-clients)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "test.sh: installing ${need[*]} (the tests start a real broker)"
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+dotnet test Swarm.sln --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# One plain closing line, whatever the runner printed: "N passed, N failed, N skipped".
+summary=$(grep -E '(Passed|Failed)!  - Failed:' "$log" | tail -1 || true)
+if [ -n "$summary" ]; then
+  failed=$(sed -E 's/.*Failed: +([0-9]+).*/\1/' <<<"$summary")
+  passed=$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$summary")
+  skipped=$(sed -E 's/.*Skipped: +([0-9]+).*/\1/' <<<"$summary")
+  echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+fi
+exit "$status"
