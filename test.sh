@@ -22,11 +22,9 @@ status=${PIPESTATUS[0]}
 set -e
 
 # One plain closing line, whatever the runner printed: "N passed, N failed, N skipped".
-summary=$(grep -E '(Passed|Failed)!  - Failed:' "$log" | tail -1 || true)
-if [ -n "$summary" ]; then
-  failed=$(sed -E 's/.*Failed: +([0-9]+).*/\1/' <<<"$summary")
-  passed=$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$summary")
-  skipped=$(sed -E 's/.*Skipped: +([0-9]+).*/\1/' <<<"$summary")
-  echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+count() { grep -E "^\s+$1: +[0-9]+" "$log" | awk '{ n += $2 } END { print n + 0 }'; }
+total=$(grep -E '^Total tests: +[0-9]+' "$log" | awk '{ n += $3 } END { print n + 0 }')
+if [ "$total" -gt 0 ]; then
+  echo "$(count Passed) passed, $(count Failed) failed, $(count Skipped) skipped"
 fi
 exit "$status"
