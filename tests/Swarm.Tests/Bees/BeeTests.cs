@@ -8,15 +8,14 @@ using Swarm.Tests.Infrastructure;
 
 namespace Swarm.Tests.Bees;
 
-public sealed class BeeTests : Akka.TestKit.Xunit2.TestKit
+public sealed class BeeTests : SqliteTestKit
 {
-    private static readonly TempDir Dir = new();
     private readonly FakeProber _prober = new();
     private readonly TestProbe _lists;
     private readonly TestProbe _results;
     private readonly TestProbe _mediator;
 
-    public BeeTests() : base(TestConfig.Sqlite(Dir.File($"{Guid.NewGuid():N}.db")))
+    public BeeTests()
     {
         _lists = CreateTestProbe();
         _results = CreateTestProbe();

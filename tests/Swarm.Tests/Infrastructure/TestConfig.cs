@@ -19,3 +19,9 @@ public static class TestConfig
     public static Config Sqlite(string file) =>
         Serialization.WithFallback(SwarmHosting.PersistenceConfig(new PersistenceOptions("sqlite", $"Data Source={file}")));
 }
+
+/// <summary>A TestKit whose actor system journals to a fresh SQLite file, through the node's own configuration.</summary>
+public abstract class SqliteTestKit() : Akka.TestKit.Xunit2.TestKit(TestConfig.Sqlite(Journals.File($"{Guid.NewGuid():N}.db")))
+{
+    private static readonly TempDir Journals = new();
+}

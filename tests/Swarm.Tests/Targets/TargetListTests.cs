@@ -7,12 +7,11 @@ using Swarm.Tests.Infrastructure;
 
 namespace Swarm.Tests.Targets;
 
-public sealed class TargetListTests : Akka.TestKit.Xunit2.TestKit
+public sealed class TargetListTests : SqliteTestKit
 {
-    private static readonly TempDir Dir = new();
     private readonly TestProbe _mediator;
 
-    public TargetListTests() : base(TestConfig.Sqlite(Dir.File($"{Guid.NewGuid():N}.db")))
+    public TargetListTests()
     {
         _mediator = CreateTestProbe();
     }

@@ -7,14 +7,13 @@ using Swarm.Tests.Infrastructure;
 
 namespace Swarm.Tests.Targets;
 
-public sealed class WatchBridgeTests : Akka.TestKit.Xunit2.TestKit
+public sealed class WatchBridgeTests : SqliteTestKit
 {
-    private static readonly TempDir Dir = new();
     private readonly RecordingPublisher _broker = new();
     private readonly IActorRef _list;
     private readonly IActorRef _bridge;
 
-    public WatchBridgeTests() : base(TestConfig.Sqlite(Dir.File($"{Guid.NewGuid():N}.db")))
+    public WatchBridgeTests()
     {
         _list = Sys.ActorOf(TargetList.Props("default", ["127.0.0.1"], CreateTestProbe().Ref));
         _bridge = Sys.ActorOf(WatchBridge.Props(_list, _broker, new WatchLimits()));
