@@ -10,31 +10,55 @@ namespace Swarm.Probing;
 public sealed class IcmpUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// Sends ICMP echo requests over one socket per address family and matches replies by (address, sequence),
-/// as fping does: no process per probe, no socket per echo, timestamps from the monotonic clock.
+/// Sends ICMP echo requests the way fping does: one socket per address family, one sender thread working through
+/// a schedule of due echoes (paced by <see cref="ProbePacer"/>), one receiver thread per socket matching replies by
+/// (address, sequence), timestamps from the monotonic clock. No process per probe, no socket or timer per echo.
 /// </summary>
 public sealed class IcmpEngine : IDisposable
 {
     private const int HeaderLength = 8;
     private const int PayloadLength = 56; // ping's default: 64-byte ICMP packets
-    private readonly ConcurrentDictionary<(IPAddress Address, ushort Seq), PendingEcho> _pending = new();
+    private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // within 0.2 ms of a send, spin instead of sleeping
+
+    private readonly ConcurrentDictionary<EchoKey, Pending> _pending = new();
+    private readonly ConcurrentQueue<Round> _incoming = new();
+    private readonly PriorityQueue<Echo, long> _due = new();
+    private readonly PriorityQueue<(EchoKey Key, Pending Echo), long> _deadlines = new();
+    private readonly AutoResetEvent _wake = new(false);
     private readonly CancellationTokenSource _stopping = new();
     private readonly ushort _identifier = (ushort)Random.Shared.Next(1, ushort.MaxValue);
+    private readonly ProbePacer _pacer;
+    private readonly byte[] _packet = new byte[HeaderLength + PayloadLength];
     private readonly Lock _openLock = new();
+    private readonly Thread _sender;
     private Channel? _v4;
     private Channel? _v6;
-    private int _sequence;
+    private ushort _sequence;
+    private long _sent;
+    private long _received;
 
     /// <summary>"raw" or "datagram": the socket kind this process could open.</summary>
     public string SocketKind { get; }
 
-    private IcmpEngine(string socketKind) => SocketKind = socketKind;
+    public ProbePacer Pacer => _pacer;
+
+    /// <summary>Echo requests sent and replies matched since start.</summary>
+    public (long Sent, long Received) Counters => (Interlocked.Read(ref _sent), Interlocked.Read(ref _received));
+
+    private IcmpEngine(string socketKind, ProbeLimits limits)
+    {
+        SocketKind = socketKind;
+        _pacer = new ProbePacer(limits);
+        for (var i = HeaderLength; i < _packet.Length; i++) _packet[i] = (byte)i;
+        _sender = new Thread(SendLoop) { IsBackground = true, Name = "icmp-send" };
+    }
 
     /// <summary>Opens the engine, preferring raw sockets and falling back to unprivileged datagram ICMP sockets.</summary>
-    public static IcmpEngine Open()
+    public static IcmpEngine Open(ProbeLimits? limits = null)
     {
-        var engine = new IcmpEngine(ProbeSocketKind());
+        var engine = new IcmpEngine(ProbeSocketKind(), limits ?? new ProbeLimits());
         engine._v4 = engine.OpenChannel(AddressFamily.InterNetwork);
+        engine._sender.Start();
         return engine;
     }
 
@@ -65,37 +89,108 @@ public sealed class IcmpEngine : IDisposable
     }
 
     /// <summary>Sends one echo and returns its RTT in milliseconds, or null when no reply came within <paramref name="timeout"/>.</summary>
-    public async Task<double?> EchoAsync(IPAddress address, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public async Task<double?> EchoAsync(IPAddress address, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        (await RoundAsync(address, 1, TimeSpan.Zero, timeout, cancellationToken)).Rtts[0];
+
+    /// <summary>
+    /// Sends <paramref name="count"/> echoes, the i-th due at start + i × <paramref name="spacing"/> (later if the pacer
+    /// says so), each waiting up to <paramref name="timeout"/> for its reply. A reply that comes later is lost for good.
+    /// </summary>
+    public Task<RoundReplies> RoundAsync(IPAddress address, int count, TimeSpan spacing, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
         var channel = ChannelFor(address.AddressFamily);
-        var seq = (ushort)Interlocked.Increment(ref _sequence);
-        var pending = new PendingEcho();
-        var key = (address, seq);
+        var round = new Round(channel, address, count, spacing, timeout);
+        if (cancellationToken.CanBeCanceled)
+            round.Registration = cancellationToken.Register(() => round.Done.TrySetCanceled(cancellationToken));
+        _incoming.Enqueue(round);
+        _wake.Set();
+        return round.Done.Task;
+    }
+
+    private void SendLoop()
+    {
+        var spin = new SpinWait();
+        while (!_stopping.IsCancellationRequested)
+        {
+            while (_incoming.TryDequeue(out var round)) Plan(round);
+            var now = Stopwatch.GetTimestamp();
+            ExpireDeadlines(now);
+
+            if (_due.TryPeek(out var echo, out var due) && due <= now + SpinTicks)
+            {
+                if (due > now)
+                {
+                    spin.SpinOnce(sleep1Threshold: -1);
+                    continue;
+                }
+                _due.Dequeue();
+                if (!echo.Round.Done.Task.IsCompleted) Send(echo, now);
+                continue;
+            }
+
+            var next = long.MaxValue;
+            if (_due.TryPeek(out _, out var nextDue)) next = nextDue - SpinTicks;
+            if (_deadlines.TryPeek(out _, out var nextDeadline)) next = Math.Min(next, nextDeadline);
+            var waitMs = next == long.MaxValue ? 1000 : Math.Clamp((next - now) * 1000 / Stopwatch.Frequency, 0, 1000);
+            if (waitMs > 0) _wake.WaitOne((int)waitMs);
+        }
+    }
+
+    private void Plan(Round round)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var spacing = (long)(round.Spacing.TotalSeconds * Stopwatch.Frequency);
+        for (var i = 0; i < round.Count; i++) _due.Enqueue(new Echo(round, i, Paced: false), start + i * spacing);
+    }
+
+    private void Send(Echo echo, long now)
+    {
+        var round = echo.Round;
+        if (!echo.Paced)
+        {
+            var slot = _pacer.Reserve(round.Target, now);
+            if (slot > now + SpinTicks)
+            {
+                _due.Enqueue(echo with { Paced = true }, slot);
+                return;
+            }
+        }
+
+        var seq = unchecked(++_sequence);
+        var key = new EchoKey(round.Target, seq);
+        var pending = new Pending(round, echo.Index);
         if (!_pending.TryAdd(key, pending))
-            throw new InvalidOperationException($"echo {seq} to {address} is already in flight");
+        {
+            // 65,536 echoes to one address inside one timeout: impossible under any pacing, but never misattribute.
+            round.Complete(echo.Index, null);
+            return;
+        }
+        WriteEchoRequest(round.Channel.Family, seq);
         try
         {
-            var packet = BuildEchoRequest(address.AddressFamily, seq);
             pending.SentAt = Stopwatch.GetTimestamp();
-            // A synchronous send: an ICMP socket never blocks on it, and no scheduling delay lands between stamp and wire.
-            channel.Socket.SendTo(packet, SocketFlags.None, new IPEndPoint(address, 0));
-            using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
-            timeoutSource.CancelAfter(timeout);
-            await using var registration = timeoutSource.Token.Register(() => pending.Reply.TrySetResult(null));
-            return await pending.Reply.Task;
+            round.Channel.Socket.SendTo(_packet, SocketFlags.None, round.SocketAddress);
+            Interlocked.Increment(ref _sent);
+            _deadlines.Enqueue((key, pending), pending.SentAt + round.TimeoutTicks);
         }
         catch (SocketException e)
         {
-            // An unreachable network or a refused send is a lost echo, not a crash.
-            pending.Reply.TrySetResult(null);
-            pending.Error = e.SocketErrorCode.ToString();
-            return null;
-        }
-        finally
-        {
-            // Removed before returning: a late reply finds nothing and can never be credited to a later round.
+            // No route, a refused send: a lost echo with a reason, not a crash.
             _pending.TryRemove(key, out _);
+            round.Error ??= $"send to {round.Address} failed: {e.SocketErrorCode}";
+            round.Complete(echo.Index, null);
+        }
+    }
+
+    private void ExpireDeadlines(long now)
+    {
+        while (_deadlines.TryPeek(out var entry, out var deadline) && deadline <= now)
+        {
+            _deadlines.Dequeue();
+            // Removed here, so a late reply finds nothing and can never be credited to a later echo or round.
+            if (_pending.TryRemove(new KeyValuePair<EchoKey, Pending>(entry.Key, entry.Echo)))
+                entry.Echo.Round.Complete(entry.Echo.Index, null);
         }
     }
 
@@ -123,26 +218,23 @@ public sealed class IcmpEngine : IDisposable
     private void ReceiveLoop(Channel channel)
     {
         var buffer = new byte[65536];
-        var any = new IPEndPoint(channel.Family == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
+        var from = new SocketAddress(channel.Family);
         while (!_stopping.IsCancellationRequested)
         {
-            EndPoint remote = any;
             int length;
             try
             {
-                length = channel.Socket.ReceiveFrom(buffer, SocketFlags.None, ref remote);
+                length = channel.Socket.ReceiveFrom(buffer, SocketFlags.None, from);
             }
             catch (ObjectDisposedException) { return; }
             catch (SocketException) when (_stopping.IsCancellationRequested) { return; }
             catch (SocketException) { continue; } // e.g. an ICMP error queued on the socket: not a reply
             var at = Stopwatch.GetTimestamp();
-            var from = ((IPEndPoint)remote).Address;
-            if (TryReadEchoReply(buffer.AsSpan(0, length), channel.Family, out var id, out var seq)
-                && (SocketKind == "datagram" || id == _identifier)
-                && _pending.TryGetValue((from, seq), out var pending))
-            {
-                pending.Reply.TrySetResult(Stopwatch.GetElapsedTime(pending.SentAt, at).TotalMilliseconds);
-            }
+            if (!TryReadEchoReply(buffer.AsSpan(0, length), channel.Family, out var id, out var seq)) continue;
+            if (SocketKind == "raw" && id != _identifier) continue; // another process's echo (datagram sockets filter for us)
+            if (!_pending.TryRemove(new EchoKey(AddressOf(from), seq), out var pending)) continue; // late or foreign
+            Interlocked.Increment(ref _received);
+            pending.Round.Complete(pending.Index, Stopwatch.GetElapsedTime(pending.SentAt, at).TotalMilliseconds);
         }
     }
 
@@ -163,17 +255,16 @@ public sealed class IcmpEngine : IDisposable
         return true;
     }
 
-    private byte[] BuildEchoRequest(AddressFamily family, ushort seq)
+    private void WriteEchoRequest(AddressFamily family, ushort seq)
     {
-        var packet = new byte[HeaderLength + PayloadLength];
+        var packet = _packet.AsSpan();
         packet[0] = family == AddressFamily.InterNetwork ? (byte)8 : (byte)128;
-        BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(4), _identifier);
-        BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(6), seq);
-        for (var i = HeaderLength; i < packet.Length; i++) packet[i] = (byte)i;
+        packet[1] = 0;
+        BinaryPrimitives.WriteUInt16BigEndian(packet[2..], 0);
+        BinaryPrimitives.WriteUInt16BigEndian(packet[4..], _identifier);
+        BinaryPrimitives.WriteUInt16BigEndian(packet[6..], seq);
         // The kernel fills in the ICMPv6 checksum (it covers a pseudo-header we cannot see); ICMPv4 is ours.
-        if (family == AddressFamily.InterNetwork)
-            BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(2), Checksum(packet));
-        return packet;
+        if (family == AddressFamily.InterNetwork) BinaryPrimitives.WriteUInt16BigEndian(packet[2..], Checksum(packet));
     }
 
     internal static ushort Checksum(ReadOnlySpan<byte> data)
@@ -185,19 +276,84 @@ public sealed class IcmpEngine : IDisposable
         return (ushort)~sum;
     }
 
+    /// <summary>An IP address as one 128-bit number: a cheap dictionary key, no allocation per reply.</summary>
+    public static UInt128 Key(IPAddress address)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out var written);
+        return written == 4
+            ? BinaryPrimitives.ReadUInt32BigEndian(bytes)
+            : BinaryPrimitives.ReadUInt128BigEndian(bytes);
+    }
+
+    private static UInt128 AddressOf(SocketAddress address)
+    {
+        // sockaddr_in: family(2) port(2) addr(4); sockaddr_in6: family(2) port(2) flowinfo(4) addr(16).
+        var raw = address.Buffer.Span;
+        return address.Family == AddressFamily.InterNetwork
+            ? BinaryPrimitives.ReadUInt32BigEndian(raw[4..8])
+            : BinaryPrimitives.ReadUInt128BigEndian(raw[8..24]);
+    }
+
     public void Dispose()
     {
         _stopping.Cancel();
+        _wake.Set();
         _v4?.Socket.Dispose();
         _v6?.Socket.Dispose();
     }
 
     private sealed record Channel(Socket Socket, AddressFamily Family);
 
-    private sealed class PendingEcho
+    private readonly record struct EchoKey(UInt128 Address, ushort Seq);
+
+    private readonly record struct Echo(Round Round, int Index, bool Paced);
+
+    private sealed class Pending(Round round, int index)
     {
-        public readonly TaskCompletionSource<double?> Reply = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public readonly Round Round = round;
+        public readonly int Index = index;
         public long SentAt;
-        public string? Error;
+    }
+
+    private sealed class Round
+    {
+        private readonly double?[] _rtts;
+        private int _remaining;
+
+        public Round(Channel channel, IPAddress address, int count, TimeSpan spacing, TimeSpan timeout)
+        {
+            Channel = channel;
+            Address = address;
+            Target = Key(address);
+            SocketAddress = new IPEndPoint(address, 0).Serialize();
+            Count = count;
+            Spacing = spacing;
+            TimeoutTicks = (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+            _rtts = new double?[count];
+            _remaining = count;
+        }
+
+        public Channel Channel { get; }
+        public IPAddress Address { get; }
+        public UInt128 Target { get; }
+        public SocketAddress SocketAddress { get; }
+        public int Count { get; }
+        public TimeSpan Spacing { get; }
+        public long TimeoutTicks { get; }
+        public string? Error { get; set; }
+        public CancellationTokenRegistration Registration { get; set; }
+        public TaskCompletionSource<RoundReplies> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Complete(int index, double? rtt)
+        {
+            _rtts[index] = rtt;
+            if (Interlocked.Decrement(ref _remaining) != 0) return;
+            Registration.Dispose();
+            Done.TrySetResult(new RoundReplies(_rtts, Error));
+        }
     }
 }
+
+/// <summary>The RTT of each echo of a round in send order (null: lost), and why sends failed, if they did.</summary>
+public sealed record RoundReplies(IReadOnlyList<double?> Rtts, string? Error);

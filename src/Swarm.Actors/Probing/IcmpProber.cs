@@ -14,19 +14,11 @@ public sealed class IcmpProber(IcmpEngine engine) : IProber
         var (address, resolveMs, error) = await ResolveAsync(target, cancellationToken);
         if (address is null) return ProbeOutcome.Failed(target, Kind, error!, resolveMs);
 
-        var echoes = new Task<double?>[settings.Count];
-        var start = Stopwatch.GetTimestamp();
-        for (var i = 0; i < settings.Count; i++)
-        {
-            // Each echo leaves at its slot, whatever the previous one's fate: the round's length does not depend on loss.
-            var due = settings.Spacing * i - Stopwatch.GetElapsedTime(start);
-            if (due > TimeSpan.Zero) await Task.Delay(due, cancellationToken);
-            echoes[i] = engine.EchoAsync(address, settings.Timeout, cancellationToken);
-        }
-        var replies = await Task.WhenAll(echoes);
-        var rtts = replies.Where(r => r.HasValue).Select(r => r!.Value).ToArray();
+        var replies = await engine.RoundAsync(address, settings.Count, settings.Spacing, settings.Timeout, cancellationToken);
+        var rtts = replies.Rtts.Where(r => r.HasValue).Select(r => r!.Value).ToArray();
         var stats = RoundStats.Of(settings.Count, rtts);
-        var failure = stats.Received == 0 ? $"no reply from {address} to {settings.Count} echoes within {settings.Timeout.TotalMilliseconds:0} ms" : null;
+        var failure = stats.Received > 0 ? null
+            : replies.Error ?? $"no reply from {address} to {settings.Count} echoes within {settings.Timeout.TotalMilliseconds:0} ms";
         return new ProbeOutcome(target, Kind, address.ToString(), resolveMs, stats, failure);
     }
 
