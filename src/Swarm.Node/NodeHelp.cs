@@ -23,6 +23,7 @@ internal static class NodeHelp
           Swarm:Management:Url | :Token          http://127.0.0.1:9110
           Swarm:Cluster:Hostname | :Port | :Seeds (or CLUSTER_IP, CLUSTER_PORT, CLUSTER_SEEDS)   127.0.0.1 | 0 | self
           Swarm:Probe:Interval | :Count | :Spacing | :Timeout    10s | 5 | 200ms | 1s
+          Swarm:Probe:RequestTimeout | :MaxPerSecond | :MinTargetSpacing    5s | 5000 | 50ms
           Swarm:Targets:Default | :MaxPerList | :MaxPayloadBytes
 
         Exit codes: 0 stopped cleanly, 1 failed while running, 2 invalid configuration or no ICMP rights.

@@ -141,7 +141,7 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         _prober.ProbeAsync(target, _settings.Round, _stopping.Token)
             .PipeTo(Self,
                 success: outcome => new RoundFinished(startedAt, outcome),
-                failure: e => new RoundFinished(startedAt, ProbeOutcome.Failed(target, IcmpProber.Kind, $"probe failed: {e.Message}")));
+                failure: e => new RoundFinished(startedAt, ProbeOutcome.Failed(target, ProbeTarget.Parse(target)?.Kind ?? "unknown", $"probe failed: {e.Message}")));
     }
 
     private TimeSpan NextDue(TimeSpan phase)
@@ -194,6 +194,11 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
             MedianMs = s.MedianMs,
             P95Ms = s.P95Ms,
             JitterMs = s.JitterMs,
+            ConnectMs = o.ConnectMs,
+            TlsMs = o.TlsMs,
+            TtfbMs = o.TtfbMs,
+            TotalMs = o.TotalMs,
+            StatusCode = o.StatusCode,
             Error = o.Error,
         });
     }

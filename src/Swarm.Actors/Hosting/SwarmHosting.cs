@@ -50,9 +50,9 @@ public static class SwarmHosting
         if (options.Has(SwarmNames.Roles.Bee))
         {
             // Opened now, not on first use: a node that cannot send ICMP says so at start-up, naming the fixes.
-            var engine = IcmpEngine.Open();
+            var engine = IcmpEngine.Open(options.Probe.Limits);
             services.AddSingleton(engine);
-            services.AddSingleton<IProber>(new IcmpProber(engine));
+            services.AddSingleton<IProber>(ProberRouter.For(engine));
         }
         services.AddAkka(SwarmNames.ActorSystem, (akka, sp) => akka
             .WithSwarmLogging()
@@ -177,9 +177,7 @@ public static class SwarmHosting
             var link = resolver.GetService<MqttLink>();
             var publisher = system.ActorOf(ResultPublisher.Props(link), "results");
             registry.Register<ResultPublisherActor>(publisher);
-            var p = options.Probe;
-            var settings = new BeeSettings(options.Bee.Id, options.Bee.Location, options.Bee.Lists, p.Interval,
-                new RoundSettings(p.Count, p.Spacing, p.Timeout));
+            var settings = new BeeSettings(options.Bee.Id, options.Bee.Location, options.Bee.Lists, options.Probe.Interval, options.Probe.Round);
             var bee = system.ActorOf(Bee.Props(settings, resolver.GetService<IProber>(), registry.Get<TargetListRegion>(), publisher), "bee");
             registry.Register<BeeActor>(bee);
         });

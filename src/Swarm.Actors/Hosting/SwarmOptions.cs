@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Microsoft.Extensions.Configuration;
+using Swarm.Probing;
 using Swarm.Targets;
 
 namespace Swarm.Hosting;
@@ -62,8 +63,9 @@ public sealed record SwarmOptions
 
         var defaultTargets = r.List("Swarm:Targets:Default", DefaultTargets.Split(' '));
         foreach (var bad in defaultTargets.Where(t => WatchPayload.NormalizeTarget(t) is null))
-            r.Errors.Add($"Swarm:Targets:Default: '{bad}' is not a host name or IP address");
+            r.Errors.Add($"Swarm:Targets:Default: '{bad}' is not a host, tcp://host:port or http(s):// URL");
 
+        var interval = r.Duration("Swarm:Probe:Interval", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(24));
         var options = new SwarmOptions
         {
             Roles = roles,
@@ -88,18 +90,27 @@ public sealed record SwarmOptions
             Management = new ManagementOptions(managementUrl, r.String("Swarm:Management:Token")),
             Cluster = cluster,
             Probe = new ProbeOptions(
-                r.Duration("Swarm:Probe:Interval", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(24)),
+                interval,
                 r.Int("Swarm:Probe:Count", 5, 1, 1000),
                 r.Duration("Swarm:Probe:Spacing", TimeSpan.FromMilliseconds(200), TimeSpan.Zero, TimeSpan.FromMinutes(1)),
-                r.Duration("Swarm:Probe:Timeout", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(1))),
+                r.Duration("Swarm:Probe:Timeout", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(1)),
+                // Unset, an HTTP request may take 5 s or the whole interval, whichever is shorter.
+                r.Duration("Swarm:Probe:RequestTimeout", interval < TimeSpan.FromSeconds(5) ? interval : TimeSpan.FromSeconds(5),
+                    TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(5)),
+                r.Int("Swarm:Probe:MaxPerSecond", 5000, 0, 10_000_000),
+                r.Duration("Swarm:Probe:MinTargetSpacing", TimeSpan.FromMilliseconds(50), TimeSpan.Zero, TimeSpan.FromMinutes(1))),
             Targets = new TargetsOptions(
                 defaultTargets.Select(t => WatchPayload.NormalizeTarget(t) ?? t).ToList(),
                 r.Int("Swarm:Targets:MaxPerList", 1000, 1, 1_000_000),
                 r.Int("Swarm:Targets:MaxPayloadBytes", 64 * 1024, 64, 16 * 1024 * 1024)),
         };
-        var round = options.Probe.Spacing * (options.Probe.Count - 1) + options.Probe.Timeout;
-        r.Check(round <= options.Probe.Interval,
-            $"Swarm:Probe: a round takes up to {round.TotalMilliseconds:0} ms (Count × Spacing + Timeout), longer than Swarm:Probe:Interval ({options.Probe.Interval.TotalMilliseconds:0} ms)");
+        var p = options.Probe;
+        var spacing = p.Spacing > p.MinTargetSpacing ? p.Spacing : p.MinTargetSpacing; // the pacer stretches shorter spacing
+        var round = spacing * (p.Count - 1) + p.Timeout;
+        r.Check(round <= p.Interval,
+            $"Swarm:Probe: a round takes up to {round.TotalMilliseconds:0} ms (Count × max(Spacing, MinTargetSpacing) + Timeout), longer than Swarm:Probe:Interval ({p.Interval.TotalMilliseconds:0} ms)");
+        r.Check(p.RequestTimeout <= p.Interval,
+            $"Swarm:Probe:RequestTimeout ({p.RequestTimeout.TotalMilliseconds:0} ms) is longer than Swarm:Probe:Interval ({p.Interval.TotalMilliseconds:0} ms)");
         r.Check(options.Mqtt.KeyFile is null || options.Mqtt.CertFile is not null, "Swarm:Mqtt:Tls:KeyFile is set without Swarm:Mqtt:Tls:CertFile");
 
         if (r.Errors.Count > 0) throw new SwarmConfigurationException(r.Errors);
@@ -169,8 +180,14 @@ public sealed record ClusterOptions(string Hostname, int Port, IReadOnlyList<str
             : this with { Seeds = [.. Seeds, SelfAddress] };
 }
 
-/// <summary>How often each target is probed and how a round runs.</summary>
-public sealed record ProbeOptions(TimeSpan Interval, int Count, TimeSpan Spacing, TimeSpan Timeout);
+/// <summary>How often each target is probed, how a round runs, and the limits that keep a bee polite.</summary>
+public sealed record ProbeOptions(
+    TimeSpan Interval, int Count, TimeSpan Spacing, TimeSpan Timeout, TimeSpan RequestTimeout, int MaxPerSecond, TimeSpan MinTargetSpacing)
+{
+    public RoundSettings Round => new(Count, Spacing, Timeout) { RequestTimeout = RequestTimeout };
+
+    public ProbeLimits Limits => new(MaxPerSecond, MinTargetSpacing);
+}
 
 /// <summary>The built-in default list and the limits on what <c>watch</c> accepts.</summary>
 public sealed record TargetsOptions(IReadOnlyList<string> Default, int MaxPerList, int MaxPayloadBytes);

@@ -6,13 +6,23 @@ public interface IProber
     Task<ProbeOutcome> ProbeAsync(string target, RoundSettings settings, CancellationToken cancellationToken);
 }
 
-/// <summary>How one round runs: echoes per round, spacing between them, and how long to wait for each reply.</summary>
-public sealed record RoundSettings(int Count, TimeSpan Spacing, TimeSpan Timeout);
+/// <summary>How one round runs: echoes (or connects) per round, spacing between them, and how long to wait for each reply.</summary>
+public sealed record RoundSettings(int Count, TimeSpan Spacing, TimeSpan Timeout)
+{
+    /// <summary>How long one HTTP request may take, connect to last byte.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(5);
+}
 
-/// <summary>What one round against one target measured.</summary>
+/// <summary>What one round against one target measured; TCP and HTTP rounds add their phase timings (ms).</summary>
 public sealed record ProbeOutcome(
     string Target, string Kind, string? Address, double? ResolveMs, RoundStats Stats, string? Error)
 {
+    public double? ConnectMs { get; init; }
+    public double? TlsMs { get; init; }
+    public double? TtfbMs { get; init; }
+    public double? TotalMs { get; init; }
+    public int? StatusCode { get; init; }
+
     /// <summary>A round that could not run (no address, no route): reported as total loss, because for the user it is.</summary>
     public static ProbeOutcome Failed(string target, string kind, string error, double? resolveMs = null) =>
         new(target, kind, null, resolveMs, RoundStats.Of(0, []) with { LossPercent = 100 }, error);

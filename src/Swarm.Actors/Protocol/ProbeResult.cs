@@ -26,5 +26,10 @@ public sealed record ProbeResult : ISwarmMessage
     [JsonPropertyName("rtt_median_ms")] public double? MedianMs { get; init; }
     [JsonPropertyName("rtt_p95_ms")] public double? P95Ms { get; init; }
     [JsonPropertyName("jitter_ms")] public double? JitterMs { get; init; }
+    [JsonPropertyName("connect_ms")] public double? ConnectMs { get; init; }
+    [JsonPropertyName("tls_ms")] public double? TlsMs { get; init; }
+    [JsonPropertyName("ttfb_ms")] public double? TtfbMs { get; init; }
+    [JsonPropertyName("total_ms")] public double? TotalMs { get; init; }
+    [JsonPropertyName("status")] public int? StatusCode { get; init; }
     [JsonPropertyName("error")] public string? Error { get; init; }
 }

@@ -1,8 +1,6 @@
-using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Swarm.Probing;
 
 namespace Swarm.Targets;
 
@@ -36,7 +34,7 @@ public static class WatchPayload
         }
         text = text.Trim();
         if (text.Length == 0)
-            return Parsed.Fail(listFromTopic, "payload is empty: send host names separated by spaces, e.g. \"free.fr yahoo.fr\"");
+            return Parsed.Fail(listFromTopic, "payload is empty: send targets separated by spaces, e.g. \"free.fr tcp://free.fr:443 https://free.fr/\"");
 
         var list = listFromTopic;
         IReadOnlyList<string> entries;
@@ -62,37 +60,14 @@ public static class WatchPayload
             var shown = string.Join(", ", bad.Take(5).Select(b => $"'{Printable(b)}'"));
             var more = bad.Count > 5 ? $" and {bad.Count - 5} more" : "";
             var noun = bad.Count == 1 ? "entry is" : "entries are";
-            return Parsed.Fail(list, $"{bad.Count} {noun} not a host name or IP address: {shown}{more}");
+            return Parsed.Fail(list, $"{bad.Count} {noun} not a host, tcp://host:port or http(s):// URL: {shown}{more}");
         }
         var targets = entries.Select(e => NormalizeTarget(e)!).Distinct(StringComparer.Ordinal).ToList();
         return new Parsed(new WatchCommand(list, targets), list, null);
     }
 
-    /// <summary>The canonical form of a target, or null when it is neither an IP literal nor an RFC 1123 host name.</summary>
-    public static string? NormalizeTarget(string entry)
-    {
-        if (entry.Length is 0 or > 253) return null;
-        var literal = entry.StartsWith('[') && entry.EndsWith(']') ? entry[1..^1] : entry;
-        if (literal.Contains(':'))
-            return IPAddress.TryParse(literal, out var v6) && v6.AddressFamily == AddressFamily.InterNetworkV6 && !literal.Contains('%')
-                ? v6.ToString()
-                : null;
-        var name = entry.TrimEnd('.').ToLowerInvariant();
-        var labels = name.Split('.');
-        if (labels.All(l => l.Length > 0 && l.All(char.IsAsciiDigit)))
-        {
-            // All-numeric names are IPv4 literals and must be exactly dotted quads: "10.1" is a typo, not a host.
-            return labels.Length == 4 && labels.All(l => int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out var octet) && octet <= 255)
-                ? IPAddress.Parse(name).ToString()
-                : null;
-        }
-        return labels.All(IsHostLabel) ? name : null;
-    }
-
-    private static bool IsHostLabel(string label) =>
-        label.Length is > 0 and <= 63
-        && label[0] != '-' && label[^1] != '-'
-        && label.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
+    /// <summary>The canonical form of a target (host, <c>tcp://host:port</c> or an HTTP(S) URL), or null when it is none.</summary>
+    public static string? NormalizeTarget(string entry) => ProbeTarget.Normalize(entry);
 
     public static bool IsListName(string name) =>
         name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');

@@ -40,7 +40,7 @@ public sealed class NodeProcessTests : IDisposable
 
             await client.PublishAsync("watch", "this is; garbage!");
             var error = await client.WaitForAsync((t, _) => t == "watch/errors", TimeSpan.FromSeconds(5), "an answer to garbage");
-            Assert.Equal("2 entries are not a host name or IP address: 'is;', 'garbage!'", error.GetProperty("error").GetString());
+            Assert.Equal("2 entries are not a host, tcp://host:port or http(s):// URL: 'is;', 'garbage!'", error.GetProperty("error").GetString());
 
             Assert.Equal(0, await node.StopAsync(TimeSpan.FromSeconds(20)));
         }

@@ -58,7 +58,7 @@ public sealed class MosquittoTests : IAsyncLifetime
     {
         await _client.PublishAsync("watch", [0xC3, 0x28, 0x20]);
         await _client.PublishAsync("watch", "");
-        await _client.PublishAsync("watch/web", "free.fr http://x");
+        await _client.PublishAsync("watch/web", "free.fr ftp://x");
 
         var notUtf8 = await _client.WaitForAsync((t, j) => t == "watch/errors" && j.GetProperty("error").GetString()!.Contains("UTF-8"),
             TimeSpan.FromSeconds(10), "an error for the non-UTF-8 payload");
@@ -67,7 +67,7 @@ public sealed class MosquittoTests : IAsyncLifetime
         var named = await _client.WaitForAsync((t, j) => t == "watch/errors" && j.GetProperty("list").GetString() == "web",
             TimeSpan.FromSeconds(5), "an error for list web");
         Assert.Equal("default", notUtf8.GetProperty("list").GetString());
-        Assert.Equal("1 entry is not a host name or IP address: 'http://x'", named.GetProperty("error").GetString());
+        Assert.Equal("1 entry is not a host, tcp://host:port or http(s):// URL: 'ftp://x'", named.GetProperty("error").GetString());
 
         _client.Clear();
         await _client.WaitForAsync((t, _) => t == "ping/127.0.0.1", TimeSpan.FromSeconds(5), "the default list still probed");

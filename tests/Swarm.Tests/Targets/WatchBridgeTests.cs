@@ -49,7 +49,7 @@ public sealed class WatchBridgeTests : SqliteTestKit
         Assert.Equal("watch/errors", topic);
         var error = JsonDocument.Parse(payload).RootElement;
         Assert.Equal("default", error.GetProperty("list").GetString());
-        Assert.Equal("1 entry is not a host name or IP address: 'not_a_host'", error.GetProperty("error").GetString());
+        Assert.Equal("1 entry is not a host, tcp://host:port or http(s):// URL: 'not_a_host'", error.GetProperty("error").GetString());
         var current = Current();
         Assert.Equal(1, current.Version);
         Assert.Equal(["127.0.0.2", "::1"], current.Targets);

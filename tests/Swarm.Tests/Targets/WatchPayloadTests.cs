@@ -46,8 +46,8 @@ public class WatchPayloadTests
     [Theory]
     [InlineData("", "payload is empty")]
     [InlineData("   \n ", "payload is empty")]
-    [InlineData("free.fr bad_host", "1 entry is not a host name or IP address: 'bad_host'")]
-    [InlineData("10.1 -lead.com 999.1.1.1", "3 entries are not a host name or IP address: '10.1', '-lead.com', '999.1.1.1'")]
+    [InlineData("free.fr bad_host", "1 entry is not a host, tcp://host:port or http(s):// URL: 'bad_host'")]
+    [InlineData("10.1 -lead.com 999.1.1.1", "3 entries are not a host, tcp://host:port or http(s):// URL: '10.1', '-lead.com', '999.1.1.1'")]
     [InlineData("a b c d e f", "6 targets, over the limit of 5 per list")]
     [InlineData("{\"targets\": [1]}", "\"targets\" holds a number; every target must be a string")]
     [InlineData("{\"targets\": []}", "no targets given")]
@@ -93,8 +93,16 @@ public class WatchPayloadTests
     [InlineData("fe80::1%eth0", null)]
     [InlineData("a..b", null)]
     [InlineData("host name", null)]
-    [InlineData("http://x", null)]
-    public void Normalize_accepts_host_names_and_ip_literals_only(string entry, string? expected)
+    [InlineData("TCP://Free.FR:443", "tcp://free.fr:443")]
+    [InlineData("tcp://[::1]:22", "tcp://[::1]:22")]
+    [InlineData("tcp://free.fr", null)]
+    [InlineData("tcp://free.fr:99999", null)]
+    [InlineData("tcp://free.fr:80/path", null)]
+    [InlineData("https://Free.fr/a?b=1", "https://free.fr/a?b=1")]
+    [InlineData("http://127.0.0.1:8080/", "http://127.0.0.1:8080/")]
+    [InlineData("ftp://free.fr/", null)]
+    [InlineData("https://bad_host/", null)]
+    public void Normalize_accepts_hosts_tcp_ports_and_http_urls_only(string entry, string? expected)
     {
         Assert.Equal(expected, WatchPayload.NormalizeTarget(entry));
     }

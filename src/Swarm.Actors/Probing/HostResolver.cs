@@ -1,0 +1,30 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Swarm.Probing;
+
+/// <summary>Resolves a target's host, timing resolution apart from the RTT; a failure is a reason, never an exception.</summary>
+public static class HostResolver
+{
+    public static async Task<(IPAddress? Address, double? ResolveMs, string? Error)> ResolveAsync(string host, CancellationToken cancellationToken)
+    {
+        var literal = host.StartsWith('[') && host.EndsWith(']') ? host[1..^1] : host;
+        if (IPAddress.TryParse(literal, out var ip)) return (ip, null, null);
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            var addresses = await Dns.GetHostAddressesAsync(host, cancellationToken);
+            var ms = Elapsed(start);
+            var chosen = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
+                         ?? addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetworkV6);
+            return chosen is null ? (null, ms, $"{host} resolves to no IP address") : (chosen, ms, null);
+        }
+        catch (SocketException e)
+        {
+            return (null, Elapsed(start), $"cannot resolve {host}: {e.Message}");
+        }
+    }
+
+    internal static double Elapsed(long start) => Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3);
+}

@@ -1,0 +1,93 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+
+namespace Swarm.Tests.Infrastructure;
+
+/// <summary>A loopback HTTP(S) server whose answer and delay each test chooses: for probing, not for serving.</summary>
+public sealed class TestHttpServer : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly X509Certificate2? _certificate;
+    private readonly Task _loop;
+
+    public int Status { get; set; } = 200;
+    public TimeSpan Delay { get; set; }
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+    public int Requests;
+
+    public TestHttpServer(X509Certificate2? certificate = null)
+    {
+        _certificate = certificate;
+        _listener.Start();
+        _loop = Task.Run(AcceptLoop);
+    }
+
+    /// <summary>A self-signed certificate for localhost and 127.0.0.1, its own root.</summary>
+    public static X509Certificate2 SelfSignedLocalhost()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName("localhost");
+        san.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pkcs12), null);
+    }
+
+    private async Task AcceptLoop()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
+            catch (Exception) { return; }
+            _ = Task.Run(() => Serve(client));
+        }
+    }
+
+    private async Task Serve(TcpClient client)
+    {
+        using var _ = client;
+        try
+        {
+            Stream stream = client.GetStream();
+            if (_certificate is not null)
+            {
+                var ssl = new SslStream(stream);
+                await ssl.AuthenticateAsServerAsync(_certificate);
+                stream = ssl;
+            }
+            var buffer = new byte[4096];
+            var request = new StringBuilder();
+            while (!request.ToString().Contains("\r\n\r\n"))
+            {
+                var n = await stream.ReadAsync(buffer, _stop.Token);
+                if (n == 0) return;
+                request.Append(Encoding.ASCII.GetString(buffer, 0, n));
+            }
+            Interlocked.Increment(ref Requests);
+            if (Delay > TimeSpan.Zero) await Task.Delay(Delay, _stop.Token);
+            var body = "hello from the test server\n";
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(
+                $"HTTP/1.1 {Status} Whatever\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}"), _stop.Token);
+        }
+        catch (Exception)
+        {
+            // The probe may hang up (a timeout test) or refuse our certificate: not this server's problem.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        await _loop;
+    }
+}

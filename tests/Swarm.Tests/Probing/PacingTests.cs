@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Net;
+using Swarm.Probing;
+
+namespace Swarm.Tests.Probing;
+
+public class PacingTests
+{
+    private static readonly long Ms = Stopwatch.Frequency / 1000;
+
+    [Fact]
+    public void A_target_is_never_given_two_slots_closer_than_its_spacing()
+    {
+        var pacer = new ProbePacer(new ProbeLimits(0, TimeSpan.FromMilliseconds(100)));
+
+        var slots = Enumerable.Range(0, 5).Select(_ => pacer.Reserve(1, 0)).ToArray();
+        var other = pacer.Reserve(2, 0);
+
+        Assert.Equal([0, 100 * Ms, 200 * Ms, 300 * Ms, 400 * Ms], slots);
+        Assert.Equal(0, other); // another target is not held back by the first one's spacing
+    }
+
+    [Fact]
+    public void The_global_budget_spaces_every_probe_whatever_its_target()
+    {
+        var pacer = new ProbePacer(new ProbeLimits(1000, TimeSpan.Zero));
+
+        var slots = Enumerable.Range(0, 4).Select(i => pacer.Reserve((UInt128)i, 0)).ToArray();
+
+        Assert.Equal([0, Ms, 2 * Ms, 3 * Ms], slots);
+        Assert.Equal(10 * Ms, pacer.Reserve(9, 10 * Ms)); // an idle pacer grants the time asked
+    }
+
+    [Fact]
+    public async Task A_round_asking_for_a_flood_is_stretched_to_the_target_spacing()
+    {
+        using var engine = IcmpEngine.Open(new ProbeLimits(0, TimeSpan.FromMilliseconds(25)));
+        var started = Stopwatch.GetTimestamp();
+
+        var replies = await engine.RoundAsync(IPAddress.Loopback, 10, TimeSpan.Zero, TimeSpan.FromSeconds(1));
+
+        // Nine gaps of at least 25 ms: a lower bound the engine enforces, however fast the machine.
+        Assert.True(Stopwatch.GetElapsedTime(started) >= TimeSpan.FromMilliseconds(9 * 25), $"{Stopwatch.GetElapsedTime(started)}");
+        Assert.All(replies.Rtts, r => Assert.NotNull(r));
+    }
+
+    [Fact]
+    public async Task The_global_budget_holds_across_targets()
+    {
+        using var engine = IcmpEngine.Open(new ProbeLimits(200, TimeSpan.Zero));
+        var started = Stopwatch.GetTimestamp();
+
+        var rounds = await Task.WhenAll(Enumerable.Range(1, 50).Select(i =>
+            engine.RoundAsync(IPAddress.Parse($"127.0.1.{i}"), 1, TimeSpan.Zero, TimeSpan.FromSeconds(2))));
+
+        Assert.True(Stopwatch.GetElapsedTime(started) >= TimeSpan.FromMilliseconds(49 * 5), $"{Stopwatch.GetElapsedTime(started)}");
+        Assert.All(rounds, r => Assert.NotNull(r.Rtts[0]));
+    }
+
+    [Fact]
+    public async Task A_thousand_targets_in_interleaved_rounds_each_get_exactly_their_own_replies()
+    {
+        using var engine = IcmpEngine.Open(new ProbeLimits(0, TimeSpan.FromMilliseconds(1)));
+        var prober = new IcmpProber(engine);
+        var targets = Enumerable.Range(0, 1000).Select(i => $"127.1.{i / 250}.{i % 250 + 1}").ToArray();
+        var settings = new RoundSettings(3, TimeSpan.FromMilliseconds(2), TimeSpan.FromSeconds(3));
+
+        // Two waves of rounds overlap: a reply credited to the wrong target or round would leave its own echo lost.
+        var outcomes = await Task.WhenAll(targets.Concat(targets).Select(t => prober.ProbeAsync(t, settings, default)));
+
+        Assert.Equal(2000, outcomes.Length);
+        Assert.All(outcomes, o =>
+        {
+            Assert.Equal(o.Target, o.Address);
+            Assert.Equal((3, 3), (o.Stats.Sent, o.Stats.Received));
+        });
+        Assert.Equal((6000L, 6000L), engine.Counters);
+    }
+}
