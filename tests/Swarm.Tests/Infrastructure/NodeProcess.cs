@@ -39,13 +39,13 @@ public sealed class NodeProcess : IAsyncDisposable
     }
 
     /// <summary>The built host binary next to this test build (same configuration: Debug or Release).</summary>
-    public static string BinaryPath(string project)
+    public static string BinaryPath(string project, string folder = "src")
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         var configuration = dir.Parent!.Name; // .../bin/<Configuration>/net10.0/
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Swarm.sln"))) dir = dir.Parent;
         if (dir is null) throw new InvalidOperationException("Swarm.sln not found above " + AppContext.BaseDirectory);
-        var path = Path.Combine(dir.FullName, "src", project, "bin", configuration, "net10.0", project + ".dll");
+        var path = Path.Combine(dir.FullName, folder, project, "bin", configuration, "net10.0", project + ".dll");
         return File.Exists(path) ? path : throw new FileNotFoundException($"build {project} first (dotnet build Swarm.sln)", path);
     }
 
