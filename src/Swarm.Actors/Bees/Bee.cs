@@ -170,38 +170,8 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         });
     }
 
-    private void Publish(RoundFinished round)
-    {
-        var o = round.Outcome;
-        var s = o.Stats;
-        _results.Tell(new ProbeResult
-        {
-            Bee = _settings.BeeId,
-            Seq = ++_lastSeq,
-            Timestamp = round.StartedAt,
-            Target = o.Target,
-            Kind = o.Kind,
-            Location = _settings.Location,
-            Address = o.Address,
-            ResolveMs = o.ResolveMs,
-            Sent = s.Sent,
-            Received = s.Received,
-            LossPercent = s.LossPercent,
-            MinMs = s.MinMs,
-            AvgMs = s.AvgMs,
-            MaxMs = s.MaxMs,
-            StddevMs = s.StddevMs,
-            MedianMs = s.MedianMs,
-            P95Ms = s.P95Ms,
-            JitterMs = s.JitterMs,
-            ConnectMs = o.ConnectMs,
-            TlsMs = o.TlsMs,
-            TtfbMs = o.TtfbMs,
-            TotalMs = o.TotalMs,
-            StatusCode = o.StatusCode,
-            Error = o.Error,
-        });
-    }
+    private void Publish(RoundFinished round) =>
+        _results.Tell(round.Outcome.ToResult(_settings.BeeId, ++_lastSeq, round.StartedAt, _settings.Location));
 
     private void SnapshotIfDue()
     {

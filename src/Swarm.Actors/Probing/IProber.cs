@@ -1,3 +1,5 @@
+using Swarm.Protocol;
+
 namespace Swarm.Probing;
 
 /// <summary>Runs one probe round against one target; never throws for a network failure, reports it in the outcome.</summary>
@@ -22,6 +24,35 @@ public sealed record ProbeOutcome(
     public double? TtfbMs { get; init; }
     public double? TotalMs { get; init; }
     public int? StatusCode { get; init; }
+
+    /// <summary>The result as published: this outcome with the identity a bee gives it from birth.</summary>
+    public ProbeResult ToResult(string bee, long seq, DateTime timestamp, string? location) => new()
+    {
+        Bee = bee,
+        Seq = seq,
+        Timestamp = timestamp,
+        Target = Target,
+        Kind = Kind,
+        Location = location,
+        Address = Address,
+        ResolveMs = ResolveMs,
+        Sent = Stats.Sent,
+        Received = Stats.Received,
+        LossPercent = Stats.LossPercent,
+        MinMs = Stats.MinMs,
+        AvgMs = Stats.AvgMs,
+        MaxMs = Stats.MaxMs,
+        StddevMs = Stats.StddevMs,
+        MedianMs = Stats.MedianMs,
+        P95Ms = Stats.P95Ms,
+        JitterMs = Stats.JitterMs,
+        ConnectMs = ConnectMs,
+        TlsMs = TlsMs,
+        TtfbMs = TtfbMs,
+        TotalMs = TotalMs,
+        StatusCode = StatusCode,
+        Error = Error,
+    };
 
     /// <summary>A round that could not run (no address, no route): reported as total loss, because for the user it is.</summary>
     public static ProbeOutcome Failed(string target, string kind, string error, double? resolveMs = null) =>

@@ -18,12 +18,15 @@ public sealed class NodeProcess : IAsyncDisposable
     public static NodeProcess Start(IDictionary<string, string> environment, params string[] args) =>
         StartBinary("Swarm.Node", environment, args);
 
+    public static NodeProcess StartCli(params string[] args) =>
+        StartBinary("Swarm.Cli", new Dictionary<string, string>(), args, "swarm");
+
     public static NodeProcess StartLighthouse(IDictionary<string, string> environment, params string[] args) =>
         StartBinary("Swarm.Lighthouse", environment, args);
 
-    private static NodeProcess StartBinary(string project, IDictionary<string, string> environment, string[] args)
+    private static NodeProcess StartBinary(string project, IDictionary<string, string> environment, string[] args, string? assembly = null)
     {
-        var info = new ProcessStartInfo("dotnet", [BinaryPath(project), .. args])
+        var info = new ProcessStartInfo("dotnet", [BinaryPath(project, assembly: assembly), .. args])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -39,13 +42,13 @@ public sealed class NodeProcess : IAsyncDisposable
     }
 
     /// <summary>The built host binary next to this test build (same configuration: Debug or Release).</summary>
-    public static string BinaryPath(string project, string folder = "src")
+    public static string BinaryPath(string project, string folder = "src", string? assembly = null)
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         var configuration = dir.Parent!.Name; // .../bin/<Configuration>/net10.0/
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Swarm.sln"))) dir = dir.Parent;
         if (dir is null) throw new InvalidOperationException("Swarm.sln not found above " + AppContext.BaseDirectory);
-        var path = Path.Combine(dir.FullName, folder, project, "bin", configuration, "net10.0", project + ".dll");
+        var path = Path.Combine(dir.FullName, folder, project, "bin", configuration, "net10.0", (assembly ?? project) + ".dll");
         return File.Exists(path) ? path : throw new FileNotFoundException($"build {project} first (dotnet build Swarm.sln)", path);
     }
 
