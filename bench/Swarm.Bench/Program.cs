@@ -1,19 +1,24 @@
-using System.Diagnostics;
-using System.Net;
-using Swarm.Probing;
+using Swarm.Bench;
 
-// Quick probe-rate check; grows into the full harness.
-var targets = Enumerable.Range(1, 200).Select(i => $"127.0.{i / 250}.{i % 250 + 1}").ToArray();
-var count = args.Length > 0 ? int.Parse(args[0]) : 100;
-using var engine = IcmpEngine.Open(ProbeLimits.Unlimited);
-var prober = new IcmpProber(engine);
-var settings = new RoundSettings(count, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(1));
-await Task.WhenAll(targets.Take(10).Select(t => prober.ProbeAsync(t, settings with { Count = 5 }, default))); // warm-up
-for (var run = 0; run < 3; run++)
+// dotnet run -c Release --project bench/Swarm.Bench -- [rate|rtt|memory|all]
+// Needs root (raw ICMP, network namespaces) and fping (apt-get install fping). Prints a Markdown table.
+var scenario = args.FirstOrDefault() ?? "all";
+if (scenario == BeeMemory.WorkerVerb) return await BeeMemory.RunWorkerAsync(int.Parse(args[1]), TimeSpan.FromSeconds(int.Parse(args[2])));
+
+var rows = new List<Row>();
+if (scenario is "rate" or "all") rows.AddRange(await ProbeRate.RunAsync());
+if (scenario is "rtt" or "all") rows.AddRange(await VethRtt.RunAsync());
+if (scenario is "memory" or "all") rows.AddRange(await BeeMemory.RunAsync());
+
+Console.WriteLine();
+Console.WriteLine($"Swarm bench, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {Tools.FpingVersion()}");
+Console.WriteLine();
+Console.WriteLine("| measure | Swarm | fping | goal |");
+Console.WriteLine("| --- | --- | --- | --- |");
+foreach (var row in rows) Console.WriteLine($"| {row.Measure} | {row.Swarm} | {row.Reference} | {row.Goal} |");
+return 0;
+
+namespace Swarm.Bench
 {
-    var sw = Stopwatch.StartNew();
-    var outcomes = await Task.WhenAll(targets.Select(t => prober.ProbeAsync(t, settings, default)));
-    sw.Stop();
-    var received = outcomes.Sum(o => o.Stats.Received);
-    Console.WriteLine($"{targets.Length * count} echoes, {received} replies in {sw.Elapsed.TotalSeconds:0.000}s = {received / sw.Elapsed.TotalSeconds:0} /s; median avg rtt {outcomes.Select(o => o.Stats.AvgMs ?? 0).Order().ElementAt(100):0.000} ms");
+    public sealed record Row(string Measure, string Swarm, string Reference, string Goal);
 }

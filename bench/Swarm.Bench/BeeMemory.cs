@@ -1,0 +1,94 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Swarm.Bees;
+using Swarm.Hosting;
+using Swarm.Probing;
+using Swarm.Protocol;
+
+namespace Swarm.Bench;
+
+/// <summary>RSS of a real bee (actor, journal, ICMP engine) holding 10,000 targets at a 60 s interval, in a process of its own.</summary>
+public static class BeeMemory
+{
+    public const string WorkerVerb = "bee-memory-worker";
+    private const int Targets = 10_000;
+    private static readonly TimeSpan Duration = TimeSpan.FromSeconds(75);
+
+    public static async Task<IEnumerable<Row>> RunAsync()
+    {
+        Console.Error.WriteLine($"memory: a bee with {Targets} targets at a 60 s interval for {Duration.TotalSeconds:0} s");
+        var self = typeof(BeeMemory).Assembly.Location;
+        using var worker = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", [self, WorkerVerb, Targets.ToString(), ((int)Duration.TotalSeconds).ToString()])
+        {
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        })!;
+        var peak = 0L;
+        var samples = new List<long>();
+        while (!worker.HasExited)
+        {
+            var rss = ReadRssKb(worker.Id);
+            if (rss > 0) { peak = Math.Max(peak, rss); samples.Add(rss); }
+            await Task.Delay(1000);
+        }
+        var report = (await worker.StandardOutput.ReadToEndAsync()).Trim();
+        var steady = samples.Count > 10 ? samples.Skip(samples.Count / 2).Average() : peak;
+        return
+        [
+            new($"RSS of a bee with {Targets:#,0} targets, 60 s interval (MiB, steady / peak)", $"{steady / 1024:0} / {peak / 1024:0}", "—", "bounded; report"),
+            new("results produced in the run", report, "—", $"{Targets:#,0} per interval"),
+        ];
+    }
+
+    /// <summary>The bee itself: the real actor and engine, results counted instead of published.</summary>
+    public static async Task<int> RunWorkerAsync(int targets, TimeSpan duration)
+    {
+        var dir = Directory.CreateTempSubdirectory("swarm-bench-").FullName;
+        var config = ConfigurationFactory.ParseString("""
+            akka.loglevel = WARNING
+            akka.actor.serializers.swarm = "Swarm.Serialization.SwarmSerializer, Swarm.Actors"
+            akka.actor.serialization-bindings { "Swarm.Protocol.ISwarmMessage, Swarm.Actors" = swarm }
+            """).WithFallback(SwarmHosting.PersistenceConfig(new PersistenceOptions("sqlite", $"Data Source={dir}/bench.db")));
+        using var system = ActorSystem.Create("bench", config);
+        using var engine = IcmpEngine.Open(new ProbeLimits());
+        var counter = system.ActorOf(Props.Create(() => new Counter()));
+        var lists = system.ActorOf(Props.Create(() => new Silent()));
+        var settings = new BeeSettings("bench", null, ["default"], TimeSpan.FromSeconds(60), new RoundSettings(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1)));
+        var bee = system.ActorOf(Bee.Props(settings, new IcmpProber(engine), lists, counter, lists));
+        var list = Enumerable.Range(0, targets).Select(i => $"127.{10 + i / 62500}.{i / 250 % 250}.{i % 250 + 1}").ToList();
+        bee.Tell(new CurrentTargets("default", 1, list, true));
+        await Task.Delay(duration);
+        var count = await counter.Ask<long>("count");
+        Console.WriteLine($"{count:#,0} results ({engine.Counters.Received:#,0} of {engine.Counters.Sent:#,0} echoes answered)");
+        await system.Terminate();
+        Directory.Delete(dir, true);
+        return 0;
+    }
+
+    private static long ReadRssKb(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:"));
+            return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+        }
+        catch (IOException) { return 0; }
+    }
+
+    private sealed class Counter : ReceiveActor
+    {
+        private long _count;
+
+        public Counter()
+        {
+            Receive<ProbeResult>(_ => _count++);
+            Receive<string>(_ => Sender.Tell(_count));
+        }
+    }
+
+    /// <summary>Stands in for the list region and the mediator: the bee's list comes from the message above.</summary>
+    private sealed class Silent : ReceiveActor
+    {
+        public Silent() => ReceiveAny(_ => { });
+    }
+}

@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Swarm.Bench;
+
+/// <summary>Running the reference tools and our own binaries, and reading their numbers.</summary>
+public static class Tools
+{
+    public static string RepoRoot
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Swarm.sln"))) dir = dir.Parent;
+            return dir?.FullName ?? throw new InvalidOperationException("run from the repository");
+        }
+    }
+
+    /// <summary>The swarm CLI built next to this bench (same configuration).</summary>
+    public static string SwarmCli => Path.Combine(RepoRoot, "src", "Swarm.Cli", "bin", new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", "swarm.dll");
+
+    public static string FpingVersion()
+    {
+        try { return Run("fping", ["--version"]).Output.Trim(); }
+        catch (Exception) { return "fping not installed (apt-get install fping)"; }
+    }
+
+    public static (int Exit, string Output, string Error, TimeSpan Elapsed) Run(string file, IEnumerable<string> args)
+    {
+        var started = Stopwatch.StartNew();
+        using var process = Process.Start(new ProcessStartInfo(file, args)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        })!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        process.WaitForExit();
+        started.Stop();
+        return (process.ExitCode, output.Result, error.Result, started.Elapsed);
+    }
+
+    public static double Median(IReadOnlyList<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    /// <summary>Nearest rank, as Swarm's own p95.</summary>
+    public static double Percentile(IReadOnlyList<double> values, double p)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[Math.Max(0, (int)Math.Ceiling(p * sorted.Length) - 1)];
+    }
+
+    public static string F(double value, string format = "0.000") => value.ToString(format, CultureInfo.InvariantCulture);
+}
