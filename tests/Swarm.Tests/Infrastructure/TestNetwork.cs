@@ -53,6 +53,22 @@ public sealed class TestNetwork : IAsyncDisposable
     /// <summary>Runs a command inside the namespace and waits for it.</summary>
     public Task Exec(params string[] command) => Run("ip", ["netns", "exec", _ns, .. command]);
 
+    /// <summary>Runs a command inside the namespace; returns its exit code and everything it printed.</summary>
+    public async Task<(int Exit, string Output)> RunAsync(params string[] command)
+    {
+        using var process = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", _ns, .. command])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        })!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(deadline.Token);
+        return (process.ExitCode, await output + await error);
+    }
+
     /// <summary>Drops a random share (1 in <paramref name="oneIn"/>) of the echo replies the peer sends.</summary>
     public Task DropEchoRepliesAsync(int oneIn) =>
         Exec("nft", $"add table inet swarmtest; add chain inet swarmtest out {{ type filter hook output priority 0 ; }}; " +
