@@ -13,6 +13,8 @@ if (args.Any(a => a is "--help" or "-h" or "-?"))
           CLUSTER_IP     or Swarm:Cluster:Hostname   address other nodes reach this one on   127.0.0.1
           CLUSTER_PORT   or Swarm:Cluster:Port       Akka remoting port                       4053
           CLUSTER_SEEDS  or Swarm:Cluster:Seeds      comma list, same order on every node     this node
+          Swarm:Cluster:DownAfter                    stable time before unreachable nodes are downed (keep-majority)   20s
+        Exit codes: 0 stopped, 1 failed, 2 invalid configuration, 3 downed by the cluster (restart it).
         A seed reads akka.tcp://swarm@lighthouse-0.lighthouse:4053; this node's own address is added when missing.
 
         """);
@@ -31,6 +33,7 @@ catch (SwarmConfigurationException e)
     return 2;
 }
 
+builder.Services.AddHostedService<ClusterExit>();
 builder.Services.AddAkka(SwarmNames.ActorSystem, (akka, _) => akka
     .WithSwarmLogging()
     .WithSwarmSerialization()
@@ -47,4 +50,4 @@ catch (Exception e)
     Console.Error.WriteLine($"lighthouse stopped: {e.GetBaseException().Message}");
     return 1;
 }
-return 0;
+return Environment.ExitCode;

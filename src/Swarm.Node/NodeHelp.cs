@@ -26,7 +26,10 @@ internal static class NodeHelp
           Swarm:Probe:RequestTimeout | :MaxPerSecond | :MinTargetSpacing    5s | 5000 | 50ms
           Swarm:Targets:Default | :MaxPerList | :MaxPayloadBytes
 
-        Exit codes: 0 stopped cleanly, 1 failed while running, 2 invalid configuration or no ICMP rights.
+          Swarm:Cluster:DownAfter       20s (Split Brain Resolver, keep-majority: same value on every node)
+
+        Exit codes: 0 stopped cleanly, 1 failed while running, 2 invalid configuration or no ICMP rights,
+        3 downed or removed by the cluster (a supervisor should restart it).
 
         """;
 }

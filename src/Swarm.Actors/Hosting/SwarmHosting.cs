@@ -3,6 +3,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
 using Akka.Cluster.Sharding;
 using Akka.Configuration;
 using Akka.Hosting;
@@ -54,6 +55,7 @@ public static class SwarmHosting
             services.AddSingleton(engine);
             services.AddSingleton<IProber>(ProberRouter.For(engine));
         }
+        services.AddHostedService<ClusterExit>();
         services.AddAkka(SwarmNames.ActorSystem, (akka, sp) => akka
             .WithSwarmLogging()
             .WithSwarmSerialization()
@@ -99,7 +101,10 @@ public static class SwarmHosting
             {
                 Roles = roles.ToArray(),
                 SeedNodes = cluster.Seeds.ToArray(),
+                // Identical on every node, Lighthouse included: the side with the majority downs the rest.
+                SplitBrainResolver = new KeepMajorityOption(),
             })
+            .AddHocon($"akka.cluster.split-brain-resolver.stable-after = {(int)cluster.DownAfter.TotalMilliseconds}ms", HoconAddMode.Prepend)
             .WithDistributedPubSub(role: null!);
         if (cluster.Seeds.Count == 0)
         {
@@ -135,7 +140,7 @@ public static class SwarmHosting
             var defaults = options.Targets.Default;
             return builder.WithShardRegion<TargetListRegion>(
                 SwarmNames.TargetListShardType,
-                list => TargetList.Props(list, list == SwarmNames.DefaultList ? defaults : []),
+                list => TargetList.Props(list, list == SwarmNames.DefaultList ? defaults : [], maxTargets: options.Targets.MaxPerList),
                 new TargetListMessageExtractor(),
                 new ShardOptions
                 {

@@ -143,6 +143,9 @@ public sealed record ManagementOptions(string Url, string? Token);
 /// <summary>Akka remoting address and seed nodes; no seeds means this node seeds itself.</summary>
 public sealed record ClusterOptions(string Hostname, int Port, IReadOnlyList<string> Seeds)
 {
+    /// <summary>How long membership must be stable before the Split Brain Resolver downs unreachable nodes.</summary>
+    public TimeSpan DownAfter { get; init; } = TimeSpan.FromSeconds(20);
+
     public const int LighthousePort = 4053;
 
     /// <summary>This node's own address as a seed, e.g. <c>akka.tcp://swarm@lighthouse-0.lighthouse:4053</c>.</summary>
@@ -167,7 +170,8 @@ public sealed record ClusterOptions(string Hostname, int Port, IReadOnlyList<str
             var ok = Address.TryParse(seed, out var address) && address.System == SwarmNames.ActorSystem && address.Port is > 0;
             r.Check(ok, $"Swarm:Cluster:Seeds: '{seed}' is not a seed address; write akka.tcp://{SwarmNames.ActorSystem}@host:{LighthousePort}");
         }
-        return new ClusterOptions(hostname, port, seeds);
+        var downAfter = r.Duration("Swarm:Cluster:DownAfter", TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
+        return new ClusterOptions(hostname, port, seeds) { DownAfter = downAfter };
     }
 
     /// <summary>

@@ -9,6 +9,15 @@ public interface IWithTargetListId
 /// <summary>Replace the whole list (the seed-compatible <c>watch</c> payload).</summary>
 public sealed record ReplaceTargets(string ListId, IReadOnlyList<string> Targets, string Source) : IWithTargetListId, ISwarmMessage;
 
+/// <summary>Add targets to the list (those already in it are ignored).</summary>
+public sealed record AddTargets(string ListId, IReadOnlyList<string> Targets, string Source) : IWithTargetListId, ISwarmMessage;
+
+/// <summary>Remove targets from the list (those not in it are ignored).</summary>
+public sealed record RemoveTargets(string ListId, IReadOnlyList<string> Targets, string Source) : IWithTargetListId, ISwarmMessage;
+
+/// <summary>The answer to a change the list refused; it stays at <paramref name="Version"/>.</summary>
+public sealed record TargetsRejected(string ListId, long Version, string Reason) : ISwarmMessage;
+
 /// <summary>Ask for the list's current version; answered with <see cref="CurrentTargets"/>.</summary>
 public sealed record GetTargets(string ListId) : IWithTargetListId, ISwarmMessage;
 

@@ -17,6 +17,9 @@ public sealed class SwarmSerializer(ExtendedActorSystem system) : SerializerWith
     private static readonly Dictionary<Type, (string Manifest, JsonTypeInfo Info)> ByType = new()
     {
         [typeof(ReplaceTargets)] = ("tl-replace-v1", SwarmJson.Default.ReplaceTargets),
+        [typeof(AddTargets)] = ("tl-add-v1", SwarmJson.Default.AddTargets),
+        [typeof(RemoveTargets)] = ("tl-remove-v1", SwarmJson.Default.RemoveTargets),
+        [typeof(TargetsRejected)] = ("tl-rejected-v1", SwarmJson.Default.TargetsRejected),
         [typeof(GetTargets)] = ("tl-get-v1", SwarmJson.Default.GetTargets),
         [typeof(CurrentTargets)] = ("tl-current-v1", SwarmJson.Default.CurrentTargets),
         [typeof(TargetsReplaced)] = ("tl-replaced-v1", SwarmJson.Default.TargetsReplaced),

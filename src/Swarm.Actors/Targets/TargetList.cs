@@ -14,6 +14,7 @@ public sealed class TargetList : ReceivePersistentActor
 {
     private const int SnapshotEvery = 50;
     private readonly string _listId;
+    private readonly int _maxTargets;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _mediator;
     private long _version;
@@ -21,12 +22,13 @@ public sealed class TargetList : ReceivePersistentActor
 
     public override string PersistenceId { get; }
 
-    public static Props Props(string listId, IReadOnlyList<string> initialTargets, IActorRef? mediator = null) =>
-        Akka.Actor.Props.Create(() => new TargetList(listId, initialTargets, mediator));
+    public static Props Props(string listId, IReadOnlyList<string> initialTargets, IActorRef? mediator = null, int maxTargets = 1000) =>
+        Akka.Actor.Props.Create(() => new TargetList(listId, initialTargets, mediator, maxTargets));
 
-    public TargetList(string listId, IReadOnlyList<string> initialTargets, IActorRef? mediator)
+    public TargetList(string listId, IReadOnlyList<string> initialTargets, IActorRef? mediator, int maxTargets)
     {
         _listId = listId;
+        _maxTargets = maxTargets;
         _targets = initialTargets;
         _mediator = mediator ?? DistributedPubSub.Get(Context.System).Mediator;
         PersistenceId = $"targets-{listId}";
@@ -38,23 +40,35 @@ public sealed class TargetList : ReceivePersistentActor
         });
 
         Command<GetTargets>(_ => Sender.Tell(Current(changed: false)));
-        Command<ReplaceTargets>(Replace);
+        Command<ReplaceTargets>(c => Change(c.Targets, c.Source));
+        Command<AddTargets>(c => Change(_targets.Concat(c.Targets).Distinct().ToList(), c.Source));
+        Command<RemoveTargets>(c => Change(_targets.Except(c.Targets).ToList(), c.Source));
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning("target list {0}: snapshot failed ({1}); recovery replays more events", _listId, f.Cause.Message));
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(_ => { });
     }
 
-    private void Replace(ReplaceTargets command)
+    private void Change(IReadOnlyList<string> targets, string source)
     {
         // Several queens may relay the same watch message: an identical list is a no-op, not a new version.
-        if (command.Targets.SequenceEqual(_targets))
+        if (targets.SequenceEqual(_targets))
         {
             Sender.Tell(Current(changed: false));
             return;
         }
+        if (targets.Count == 0)
+        {
+            Sender.Tell(new TargetsRejected(_listId, _version, "that would leave the list empty and stop every bee that follows it; send a replacement instead"));
+            return;
+        }
+        if (targets.Count > _maxTargets)
+        {
+            Sender.Tell(new TargetsRejected(_listId, _version, $"that would make {targets.Count} targets, over the limit of {_maxTargets} per list"));
+            return;
+        }
         var replyTo = Sender;
-        Persist(new TargetsReplaced(_listId, _version + 1, command.Targets, command.Source, DateTime.UtcNow), e =>
+        Persist(new TargetsReplaced(_listId, _version + 1, targets, source, DateTime.UtcNow), e =>
         {
             Apply(e);
             _log.Info("target list {0} is now version {1} with {2} targets (from {3})", _listId, _version, _targets.Count, e.Source);

@@ -40,6 +40,11 @@ public sealed class WatchBridge : ReceiveActor
             else
                 _log.Info("watch: list {0} unchanged at version {1} (same targets)", c.ListId, c.Version);
         });
+        Receive<TargetsRejected>(r =>
+        {
+            _knownVersions[r.ListId] = r.Version;
+            Reject(r.ListId == SwarmNames.DefaultList ? SwarmNames.Topics.Watch : $"{SwarmNames.Topics.Watch}/{r.ListId}", r.ListId, r.Reason);
+        });
         Receive<Status.Success>(_ => { });
         Receive<Status.Failure>(f => _log.Warning("watch: could not publish an error on {0}: {1}", SwarmNames.Topics.WatchErrors, f.Cause.Message));
     }
@@ -50,14 +55,25 @@ public sealed class WatchBridge : ReceiveActor
         var parsed = WatchPayload.Parse(message.Topic, message.Payload, _limits);
         if (parsed.Command is { } command)
         {
-            _targetLists.Tell(new ReplaceTargets(command.ListId, command.Targets, $"mqtt {message.Topic}"));
+            var source = $"mqtt {message.Topic}";
+            _targetLists.Tell(command.Operation switch
+            {
+                WatchOperation.Add => new AddTargets(command.ListId, command.Targets, source),
+                WatchOperation.Remove => new RemoveTargets(command.ListId, command.Targets, source),
+                _ => new ReplaceTargets(command.ListId, command.Targets, source),
+            });
             return;
         }
-        long? version = _knownVersions.TryGetValue(parsed.ListId, out var v) ? v : null;
-        _log.Warning("watch: rejected a payload on {0} for list {1}: {2}; the list stays as it was", message.Topic, parsed.ListId, parsed.Error);
-        var error = new WatchError(message.Topic, parsed.ListId, parsed.Error!, version, DateTime.UtcNow);
+        Reject(message.Topic, parsed.ListId, parsed.Error!);
+        if (WatchPayload.IsListName(parsed.ListId)) _targetLists.Tell(new GetTargets(parsed.ListId));
+    }
+
+    private void Reject(string topic, string list, string reason)
+    {
+        long? version = _knownVersions.TryGetValue(list, out var v) ? v : null;
+        _log.Warning("watch: rejected a payload on {0} for list {1}: {2}; the list stays as it was", topic, list, reason);
+        var error = new WatchError(topic, list, reason, version, DateTime.UtcNow);
         _broker.PublishAsync(SwarmNames.Topics.WatchErrors, JsonSerializer.SerializeToUtf8Bytes(error, SwarmJson.Wire.WatchError))
             .PipeTo(Self, success: () => new Status.Success(null));
-        if (WatchPayload.IsListName(parsed.ListId)) _targetLists.Tell(new GetTargets(parsed.ListId));
     }
 }

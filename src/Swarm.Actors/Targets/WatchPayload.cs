@@ -7,8 +7,11 @@ namespace Swarm.Targets;
 /// <summary>Limits applied to every <c>watch</c> payload.</summary>
 public sealed record WatchLimits(int MaxPayloadBytes = 64 * 1024, int MaxTargets = 1000);
 
-/// <summary>A <c>watch</c> payload that passed validation: which list it replaces, and with what.</summary>
-public sealed record WatchCommand(string ListId, IReadOnlyList<string> Targets);
+/// <summary>What a <c>watch</c> payload asks of a list.</summary>
+public enum WatchOperation { Replace, Add, Remove }
+
+/// <summary>A <c>watch</c> payload that passed validation: which list, what to do, with which targets.</summary>
+public sealed record WatchCommand(string ListId, IReadOnlyList<string> Targets, WatchOperation Operation = WatchOperation.Replace);
 
 /// <summary>
 /// Parses and validates <c>watch</c> payloads: the seed's space-separated host list, or a JSON object
@@ -37,12 +40,13 @@ public static class WatchPayload
             return Parsed.Fail(listFromTopic, "payload is empty: send targets separated by spaces, e.g. \"free.fr tcp://free.fr:443 https://free.fr/\"");
 
         var list = listFromTopic;
+        var operation = WatchOperation.Replace;
         IReadOnlyList<string> entries;
         if (text.StartsWith('{'))
         {
             var json = ParseJson(text, listFromTopic);
             if (json.Error is not null) return Parsed.Fail(json.List, json.Error);
-            (list, entries) = (json.List, json.Entries!);
+            (list, entries, operation) = (json.List, json.Entries!, json.Operation);
         }
         else
         {
@@ -63,7 +67,7 @@ public static class WatchPayload
             return Parsed.Fail(list, $"{bad.Count} {noun} not a host, tcp://host:port or http(s):// URL: {shown}{more}");
         }
         var targets = entries.Select(e => NormalizeTarget(e)!).Distinct(StringComparer.Ordinal).ToList();
-        return new Parsed(new WatchCommand(list, targets), list, null);
+        return new Parsed(new WatchCommand(list, targets, operation), list, null);
     }
 
     /// <summary>The canonical form of a target (host, <c>tcp://host:port</c> or an HTTP(S) URL), or null when it is none.</summary>
@@ -72,33 +76,41 @@ public static class WatchPayload
     public static bool IsListName(string name) =>
         name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
-    private static (string List, IReadOnlyList<string>? Entries, string? Error) ParseJson(string text, string listFromTopic)
+    private static (string List, IReadOnlyList<string>? Entries, WatchOperation Operation, string? Error) ParseJson(string text, string listFromTopic)
     {
+        const string Example = "e.g. {\"list\":\"web\",\"targets\":[\"free.fr\"]}, or \"add\" / \"remove\" instead of \"targets\"";
         try
         {
             using var doc = JsonDocument.Parse(text);
             var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return (listFromTopic, null, default, $"JSON payload must be an object, {Example}");
             var list = listFromTopic;
             if (root.TryGetProperty("list", out var listElement))
             {
                 if (listElement.ValueKind != JsonValueKind.String || !IsListName(listElement.GetString()!))
-                    return (listFromTopic, null, "\"list\" must be a string of letters, digits, '-' or '_' (at most 64)");
+                    return (listFromTopic, null, default, "\"list\" must be a string of letters, digits, '-' or '_' (at most 64)");
                 list = listElement.GetString()!;
             }
-            if (!root.TryGetProperty("targets", out var targets) || targets.ValueKind != JsonValueKind.Array)
-                return (list, null, "JSON payload needs \"targets\": an array of host names, e.g. {\"list\":\"web\",\"targets\":[\"free.fr\"]}");
+            var given = new[] { ("targets", WatchOperation.Replace), ("add", WatchOperation.Add), ("remove", WatchOperation.Remove) }
+                .Where(o => root.TryGetProperty(o.Item1, out _)).ToList();
+            if (given.Count != 1)
+                return (list, null, default, $"JSON payload needs exactly one of \"targets\", \"add\" or \"remove\", {Example}");
+            var (name, operation) = given[0];
+            var targets = root.GetProperty(name);
+            if (targets.ValueKind != JsonValueKind.Array)
+                return (list, null, default, $"\"{name}\" must be an array of targets, {Example}");
             var entries = new List<string>();
             foreach (var item in targets.EnumerateArray())
             {
                 if (item.ValueKind != JsonValueKind.String)
-                    return (list, null, $"\"targets\" holds a {item.ValueKind.ToString().ToLowerInvariant()}; every target must be a string");
+                    return (list, null, default, $"\"{name}\" holds a {item.ValueKind.ToString().ToLowerInvariant()}; every target must be a string");
                 entries.Add(item.GetString()!.Trim());
             }
-            return (list, entries, null);
+            return (list, entries, operation, null);
         }
         catch (JsonException e)
         {
-            return (listFromTopic, null, $"payload starts with '{{' but is not valid JSON: {e.Message}");
+            return (listFromTopic, null, default, $"payload starts with '{{' but is not valid JSON: {e.Message}");
         }
     }
 

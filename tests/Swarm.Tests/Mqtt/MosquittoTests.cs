@@ -56,6 +56,7 @@ public sealed class MosquittoTests : IAsyncLifetime
     [Fact]
     public async Task Garbage_on_watch_is_answered_on_watch_errors_and_probing_goes_on()
     {
+        await _client.WaitForAsync((t, _) => t == "ping/127.0.0.1", TimeSpan.FromSeconds(15), "the node up and publishing");
         await _client.PublishAsync("watch", [0xC3, 0x28, 0x20]);
         await _client.PublishAsync("watch", "");
         await _client.PublishAsync("watch/web", "free.fr ftp://x");

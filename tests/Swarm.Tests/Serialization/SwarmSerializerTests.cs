@@ -14,6 +14,9 @@ public class SwarmSerializerTests : Akka.TestKit.Xunit2.TestKit
     [
         new ReplaceTargets("default", ["free.fr", "::1"], "mqtt watch"),
         new GetTargets("web"),
+        new AddTargets("web", ["a"], "cli"),
+        new RemoveTargets("web", ["b"], "cli"),
+        new TargetsRejected("web", 4, "too many"),
         new CurrentTargets("default", 3, ["a", "b"], true),
         new TargetsReplaced("default", 4, ["a"], "cli", new DateTime(2026, 11, 23, 8, 0, 0, DateTimeKind.Utc)),
         new TargetListSnapshot("default", 9, ["x"]),

@@ -16,8 +16,8 @@ public sealed class TargetListTests : SqliteTestKit
         _mediator = CreateTestProbe();
     }
 
-    private IActorRef Spawn(string list = "default") =>
-        Sys.ActorOf(TargetList.Props(list, ["127.0.0.1"], _mediator.Ref));
+    private IActorRef Spawn(string list = "default", int maxTargets = 1000) =>
+        Sys.ActorOf(TargetList.Props(list, ["127.0.0.1"], _mediator.Ref, maxTargets));
 
     [Fact]
     public void A_new_list_starts_at_version_0_with_its_defaults()
@@ -73,5 +73,38 @@ public sealed class TargetListTests : SqliteTestKit
         var current = ExpectMsg<CurrentTargets>();
         Assert.Equal(2, current.Version);
         Assert.Equal(["b.example", "c.example"], current.Targets);
+    }
+
+    [Fact]
+    public void Add_and_remove_change_the_list_by_one_version_each()
+    {
+        var list = Spawn();
+
+        list.Tell(new AddTargets("default", ["::1", "127.0.0.1"], "t"));
+        var added = ExpectMsg<CurrentTargets>();
+        list.Tell(new RemoveTargets("default", ["127.0.0.1", "not.there"], "t"));
+        var removed = ExpectMsg<CurrentTargets>();
+
+        Assert.Equal(1, added.Version);
+        Assert.Equal(["127.0.0.1", "::1"], added.Targets);
+        Assert.Equal(2, removed.Version);
+        Assert.Equal(["::1"], removed.Targets);
+    }
+
+    [Fact]
+    public void Changes_that_would_empty_the_list_or_break_its_limit_are_refused_with_a_reason()
+    {
+        var list = Spawn(maxTargets: 2);
+
+        list.Tell(new RemoveTargets("default", ["127.0.0.1"], "t"));
+        var empty = ExpectMsg<TargetsRejected>();
+        list.Tell(new AddTargets("default", ["a.example", "b.example"], "t"));
+        var tooMany = ExpectMsg<TargetsRejected>();
+
+        Assert.Contains("leave the list empty", empty.Reason);
+        Assert.Equal("that would make 3 targets, over the limit of 2 per list", tooMany.Reason);
+        list.Tell(new GetTargets("default"));
+        Assert.Equal(0, ExpectMsg<CurrentTargets>().Version);
+        _mediator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
     }
 }

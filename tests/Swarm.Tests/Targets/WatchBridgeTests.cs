@@ -64,4 +64,19 @@ public sealed class WatchBridgeTests : SqliteTestKit
         Assert.Empty(_broker.Published);
         Assert.Equal(0, Current().Version);
     }
+
+    [Fact]
+    public void Json_add_extends_the_list_and_a_refused_change_is_answered_on_watch_errors()
+    {
+        Watch("""{"add": ["::1"]}""");
+        AwaitAssert(() => Assert.Equal(["127.0.0.1", "::1"], Current().Targets), TimeSpan.FromSeconds(3));
+
+        Watch("""{"remove": ["127.0.0.1", "::1"]}""");
+
+        AwaitAssert(() => Assert.Single(_broker.Published), TimeSpan.FromSeconds(3));
+        var error = JsonDocument.Parse(_broker.Published.Single().Payload).RootElement;
+        Assert.StartsWith("that would leave the list empty", error.GetProperty("error").GetString());
+        Assert.Equal(1, error.GetProperty("current_version").GetInt64());
+        Assert.Equal(["127.0.0.1", "::1"], Current().Targets);
+    }
 }

@@ -44,6 +44,18 @@ public class WatchPayloadTests
     }
 
     [Theory]
+    [InlineData("{\"add\": [\"Free.fr\"]}", WatchOperation.Add, "free.fr")]
+    [InlineData("{\"remove\": [\"::1\"], \"list\": \"web\"}", WatchOperation.Remove, "::1")]
+    [InlineData("{\"targets\": [\"tcp://a.b:1\"]}", WatchOperation.Replace, "tcp://a.b:1")]
+    public void Json_form_adds_removes_or_replaces(string payload, WatchOperation operation, string target)
+    {
+        var command = Parse(payload).Command!;
+
+        Assert.Equal(operation, command.Operation);
+        Assert.Equal([target], command.Targets);
+    }
+
+    [Theory]
     [InlineData("", "payload is empty")]
     [InlineData("   \n ", "payload is empty")]
     [InlineData("free.fr bad_host", "1 entry is not a host, tcp://host:port or http(s):// URL: 'bad_host'")]
@@ -53,7 +65,9 @@ public class WatchPayloadTests
     [InlineData("{\"targets\": []}", "no targets given")]
     [InlineData("{\"list\": \"a b\", \"targets\": [\"x\"]}", "\"list\" must be a string")]
     [InlineData("{nope", "payload starts with '{' but is not valid JSON")]
-    [InlineData("{\"hosts\": [\"x\"]}", "JSON payload needs \"targets\"")]
+    [InlineData("{\"hosts\": [\"x\"]}", "JSON payload needs exactly one of \"targets\", \"add\" or \"remove\"")]
+    [InlineData("{\"add\": [\"a\"], \"remove\": [\"b\"]}", "JSON payload needs exactly one of")]
+    [InlineData("{\"add\": \"a\"}", "\"add\" must be an array of targets")]
     public void Bad_payloads_are_rejected_with_a_reason(string payload, string reason)
     {
         var parsed = Parse(payload);
