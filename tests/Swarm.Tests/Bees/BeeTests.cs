@@ -8,14 +8,14 @@ using Swarm.Tests.Infrastructure;
 
 namespace Swarm.Tests.Bees;
 
-public sealed class BeeTests : SqliteTestKit
+public abstract class BeeTests : JournalTestKit
 {
     private readonly FakeProber _prober = new();
     private readonly TestProbe _lists;
     private readonly TestProbe _results;
     private readonly TestProbe _mediator;
 
-    public BeeTests()
+    protected BeeTests(string provider) : base(provider)
     {
         _lists = CreateTestProbe();
         _results = CreateTestProbe();
@@ -109,3 +109,7 @@ public sealed class BeeTests : SqliteTestKit
         Assert.True(spread > TimeSpan.FromMilliseconds(150), $"30 rounds bunched into {spread.TotalMilliseconds:0} ms of a 300 ms interval");
     }
 }
+
+public sealed class BeeOnSqliteTests() : BeeTests("sqlite");
+
+public sealed class BeeOnPostgresTests() : BeeTests("postgresql");

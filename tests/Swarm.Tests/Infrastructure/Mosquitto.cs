@@ -47,6 +47,9 @@ public sealed class Mosquitto : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         })!;
+        var process = _process;
+        // A safety net: a test that dies before its dispose must not leave a broker behind.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { if (!process.HasExited) process.Kill(); } catch (InvalidOperationException) { } };
         await Ports.WaitListening(Port, TimeSpan.FromSeconds(10));
     }
 

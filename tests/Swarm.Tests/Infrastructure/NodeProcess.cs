@@ -34,6 +34,8 @@ public sealed class NodeProcess : IAsyncDisposable
         };
         foreach (var (key, value) in environment) info.Environment[key] = value;
         var node = new NodeProcess(Process.Start(info)!);
+        var process = node._process;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { if (!process.HasExited) process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } };
         node._process.OutputDataReceived += (_, e) => { if (e.Data is not null) node._output.Enqueue(e.Data); };
         node._process.ErrorDataReceived += (_, e) => { if (e.Data is not null) node._output.Enqueue(e.Data); };
         node._process.BeginOutputReadLine();

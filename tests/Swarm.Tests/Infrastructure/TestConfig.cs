@@ -15,13 +15,21 @@ public static class TestConfig
         akka.loglevel = INFO
         """);
 
+    private static readonly TempDir Journals = new();
+
     /// <summary>The node's SQLite journal and snapshot store, in a file of the test's own.</summary>
     public static Config Sqlite(string file) =>
         Serialization.WithFallback(SwarmHosting.PersistenceConfig(new PersistenceOptions("sqlite", $"Data Source={file}")));
+
+    /// <summary>A journal of the given provider in a new, empty store: a SQLite file or a PostgreSQL database.</summary>
+    public static Config Journal(string provider) => provider switch
+    {
+        "sqlite" => Sqlite(Journals.File($"{Guid.NewGuid():N}.db")),
+        "postgresql" => Serialization.WithFallback(SwarmHosting.PersistenceConfig(
+            new PersistenceOptions("postgresql", Postgres.NewDatabaseAsync().GetAwaiter().GetResult()))),
+        _ => throw new ArgumentException(provider),
+    };
 }
 
-/// <summary>A TestKit whose actor system journals to a fresh SQLite file, through the node's own configuration.</summary>
-public abstract class SqliteTestKit() : Akka.TestKit.Xunit2.TestKit(TestConfig.Sqlite(Journals.File($"{Guid.NewGuid():N}.db")))
-{
-    private static readonly TempDir Journals = new();
-}
+/// <summary>A TestKit whose actor system journals to a fresh store of the given provider, through the node's own configuration.</summary>
+public abstract class JournalTestKit(string provider) : Akka.TestKit.Xunit2.TestKit(TestConfig.Journal(provider));

@@ -76,8 +76,9 @@ public sealed class MosquittoTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await _node.DisposeAsync();
-        await _client.DisposeAsync();
-        await _broker.DisposeAsync();
+        // Null-safe: when InitializeAsync failed half-way, what did start must still be stopped.
+        if (_node is not null) await _node.DisposeAsync();
+        if (_client is not null) await _client.DisposeAsync();
+        if (_broker is not null) await _broker.DisposeAsync();
     }
 }

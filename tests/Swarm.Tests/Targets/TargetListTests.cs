@@ -7,11 +7,11 @@ using Swarm.Tests.Infrastructure;
 
 namespace Swarm.Tests.Targets;
 
-public sealed class TargetListTests : SqliteTestKit
+public abstract class TargetListTests : JournalTestKit
 {
     private readonly TestProbe _mediator;
 
-    public TargetListTests()
+    protected TargetListTests(string provider) : base(provider)
     {
         _mediator = CreateTestProbe();
     }
@@ -108,3 +108,7 @@ public sealed class TargetListTests : SqliteTestKit
         _mediator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
     }
 }
+
+public sealed class TargetListOnSqliteTests() : TargetListTests("sqlite");
+
+public sealed class TargetListOnPostgresTests() : TargetListTests("postgresql");

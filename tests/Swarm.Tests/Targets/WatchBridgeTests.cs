@@ -7,13 +7,13 @@ using Swarm.Tests.Infrastructure;
 
 namespace Swarm.Tests.Targets;
 
-public sealed class WatchBridgeTests : SqliteTestKit
+public sealed class WatchBridgeTests : JournalTestKit
 {
     private readonly RecordingPublisher _broker = new();
     private readonly IActorRef _list;
     private readonly IActorRef _bridge;
 
-    public WatchBridgeTests()
+    public WatchBridgeTests() : base("sqlite")
     {
         _list = Sys.ActorOf(TargetList.Props("default", ["127.0.0.1"], CreateTestProbe().Ref));
         _bridge = Sys.ActorOf(WatchBridge.Props(_list, _broker, new WatchLimits()));
