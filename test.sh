@@ -8,8 +8,9 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mos
 command -v mosquitto_sub >/dev/null 2>&1 || need+=(mosquitto-clients)
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need+=(nftables)   # loss made in a test namespace
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need+=(iproute2)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)           # the production journal, for real
 if [ ${#need[@]} -gt 0 ]; then
-  echo "test.sh: installing ${need[*]} (the tests start a real broker and make test networks)"
+  echo "test.sh: installing ${need[*]} (the tests start a real broker and database, and make test networks)"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -5,9 +5,9 @@ using Microsoft.Extensions.Logging;
 namespace Swarm.Hosting;
 
 /// <summary>
-/// Ends the process with exit code 3 when the actor system stops on its own (this node was downed by the Split Brain
-/// Resolver, or removed), so that a supervisor (Kubernetes, systemd) restarts it into the cluster: an Akka node
-/// cannot rejoin once removed. A stop the host asked for (SIGTERM) exits normally.
+/// Chooses the process exit code when the actor system stops: 3 when this node was downed by the Split Brain Resolver
+/// or could not join, so that a supervisor (Kubernetes, systemd) restarts it into the cluster (an Akka node cannot
+/// rejoin once removed); 0 when it left because it was asked to (SIGTERM, <c>cluster leave</c>).
 /// </summary>
 public sealed class ClusterExit(ActorSystem system, IHostApplicationLifetime lifetime, ILogger<ClusterExit> logger) : IHostedService
 {
@@ -15,13 +15,21 @@ public sealed class ClusterExit(ActorSystem system, IHostApplicationLifetime lif
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        // Akka.Hosting stops the host as soon as the actor system terminates; the reason is what tells the cases apart.
         system.WhenTerminated.ContinueWith(_ =>
         {
-            if (lifetime.ApplicationStopping.IsCancellationRequested) return;
-            var reason = CoordinatedShutdown.Get(system).ShutdownReason?.GetType().Name ?? "unknown";
-            logger.LogError("this node left the cluster without being asked to ({Reason}); exiting with code {Code} so that its supervisor restarts it",
-                reason, DownedExitCode);
-            Environment.ExitCode = DownedExitCode;
+            var reason = CoordinatedShutdown.Get(system).ShutdownReason;
+            switch (reason)
+            {
+                case CoordinatedShutdown.ClusterDowningReason or CoordinatedShutdown.ClusterJoinUnsuccessfulReason:
+                    logger.LogError("this node was removed from the cluster ({Reason}); exiting with code {Code} so that its supervisor restarts it",
+                        reason.GetType().Name, DownedExitCode);
+                    Environment.ExitCode = DownedExitCode;
+                    break;
+                case CoordinatedShutdown.ClusterLeavingReason:
+                    logger.LogInformation("this node left the cluster as asked; stopping");
+                    break;
+            }
             lifetime.StopApplication();
         }, TaskScheduler.Default);
         return Task.CompletedTask;

@@ -11,40 +11,36 @@ namespace Swarm.Targets;
 public sealed record WatchReceived(string Topic, byte[] Payload);
 
 /// <summary>
-/// The queen's bridge from MQTT <c>watch</c> to the target lists: validates each payload, forwards a good one as
-/// <see cref="ReplaceTargets"/>, and answers a bad one on <c>watch/errors</c> with the reason; the list stays as it was.
+/// The queen's bridge from MQTT <c>watch</c> to the target lists: validates each payload, delivers a good one to its
+/// list (in order per list, retried until the list answers: a shard whose queen just died swallows messages until
+/// it moves), and answers a bad one on <c>watch/errors</c> with the reason; the list stays as it was.
 /// </summary>
 public sealed class WatchBridge : ReceiveActor
 {
+    private readonly Dictionary<string, Queue<IWithTargetListId>> _queues = new();
+    private readonly TimeSpan _attemptTimeout;
+    private readonly TimeSpan _giveUpAfter;
     private readonly IActorRef _targetLists;
     private readonly IMqttPublisher _broker;
     private readonly WatchLimits _limits;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, long> _knownVersions = new();
 
-    public static Props Props(IActorRef targetLists, IMqttPublisher broker, WatchLimits limits) =>
-        Akka.Actor.Props.Create(() => new WatchBridge(targetLists, broker, limits));
+    public static Props Props(IActorRef targetLists, IMqttPublisher broker, WatchLimits limits, TimeSpan? attemptTimeout = null, TimeSpan? giveUpAfter = null) =>
+        Akka.Actor.Props.Create(() => new WatchBridge(targetLists, broker, limits, attemptTimeout ?? TimeSpan.FromSeconds(3), giveUpAfter ?? TimeSpan.FromSeconds(90)));
 
-    public WatchBridge(IActorRef targetLists, IMqttPublisher broker, WatchLimits limits)
+    public WatchBridge(IActorRef targetLists, IMqttPublisher broker, WatchLimits limits, TimeSpan attemptTimeout, TimeSpan giveUpAfter)
     {
         _targetLists = targetLists;
+        _attemptTimeout = attemptTimeout;
+        _giveUpAfter = giveUpAfter;
         _broker = broker;
         _limits = limits;
 
         Receive<WatchReceived>(OnWatch);
-        Receive<CurrentTargets>(c =>
-        {
-            _knownVersions[c.ListId] = c.Version;
-            if (c.Changed)
-                _log.Info("watch: list {0} replaced, now version {1}: {2}", c.ListId, c.Version, string.Join(' ', c.Targets.Take(20)));
-            else
-                _log.Info("watch: list {0} unchanged at version {1} (same targets)", c.ListId, c.Version);
-        });
-        Receive<TargetsRejected>(r =>
-        {
-            _knownVersions[r.ListId] = r.Version;
-            Reject(r.ListId == SwarmNames.DefaultList ? SwarmNames.Topics.Watch : $"{SwarmNames.Topics.Watch}/{r.ListId}", r.ListId, r.Reason);
-        });
+        Receive<Delivered>(OnDelivered);
+        Receive<NotDelivered>(OnNotDelivered);
+        Receive<CurrentTargets>(c => _knownVersions[c.ListId] = c.Version); // answers to GetTargets after a rejection
         Receive<Status.Success>(_ => { });
         Receive<Status.Failure>(f => _log.Warning("watch: could not publish an error on {0}: {1}", SwarmNames.Topics.WatchErrors, f.Cause.Message));
     }
@@ -56,7 +52,7 @@ public sealed class WatchBridge : ReceiveActor
         if (parsed.Command is { } command)
         {
             var source = $"mqtt {message.Topic}";
-            _targetLists.Tell(command.Operation switch
+            Enqueue(command.Operation switch
             {
                 WatchOperation.Add => new AddTargets(command.ListId, command.Targets, source),
                 WatchOperation.Remove => new RemoveTargets(command.ListId, command.Targets, source),
@@ -67,6 +63,65 @@ public sealed class WatchBridge : ReceiveActor
         Reject(message.Topic, parsed.ListId, parsed.Error!);
         if (WatchPayload.IsListName(parsed.ListId)) _targetLists.Tell(new GetTargets(parsed.ListId));
     }
+
+    /// <summary>One command per list in flight, so a retried command can never land after a newer one.</summary>
+    private void Enqueue(IWithTargetListId command)
+    {
+        if (!_queues.TryGetValue(command.ListId, out var queue)) _queues[command.ListId] = queue = new Queue<IWithTargetListId>();
+        queue.Enqueue(command);
+        if (queue.Count == 1) Send(command, 1, DateTime.UtcNow);
+    }
+
+    private void Send(IWithTargetListId command, int attempt, DateTime firstSent) =>
+        // Safe to repeat: replace, add and remove are idempotent on the list.
+        _targetLists.Ask<ISwarmMessage>(command, _attemptTimeout).PipeTo(Self,
+            success: reply => new Delivered(command, reply),
+            failure: _ => new NotDelivered(command, attempt, firstSent));
+
+    private void OnDelivered(Delivered d)
+    {
+        switch (d.Reply)
+        {
+            case CurrentTargets c:
+                _knownVersions[c.ListId] = c.Version;
+                if (c.Changed) _log.Info("watch: list {0} changed, now version {1}: {2}", c.ListId, c.Version, string.Join(' ', c.Targets.Take(20)));
+                else _log.Info("watch: list {0} unchanged at version {1} (same targets)", c.ListId, c.Version);
+                break;
+            case TargetsRejected r:
+                _knownVersions[r.ListId] = r.Version;
+                Reject(TopicOf(r.ListId), r.ListId, r.Reason);
+                break;
+        }
+        Next(d.Command.ListId);
+    }
+
+    private void OnNotDelivered(NotDelivered n)
+    {
+        if (DateTime.UtcNow - n.FirstSent < _giveUpAfter)
+        {
+            _log.Warning("watch: list {0} did not answer (attempt {1}; its queen may have just left); retrying", n.Command.ListId, n.Attempt);
+            Send(n.Command, n.Attempt + 1, n.FirstSent);
+            return;
+        }
+        Reject(TopicOf(n.Command.ListId), n.Command.ListId,
+            $"list {n.Command.ListId} did not answer for {_giveUpAfter.TotalSeconds:0.#} s (is a queen running?); the change was not made, send it again");
+        Next(n.Command.ListId);
+    }
+
+    private void Next(string list)
+    {
+        var queue = _queues[list];
+        queue.Dequeue();
+        if (queue.Count > 0) Send(queue.Peek(), 1, DateTime.UtcNow);
+        else _queues.Remove(list);
+    }
+
+    private static string TopicOf(string list) =>
+        list == SwarmNames.DefaultList ? SwarmNames.Topics.Watch : $"{SwarmNames.Topics.Watch}/{list}";
+
+    private sealed record Delivered(IWithTargetListId Command, ISwarmMessage Reply);
+
+    private sealed record NotDelivered(IWithTargetListId Command, int Attempt, DateTime FirstSent);
 
     private void Reject(string topic, string list, string reason)
     {

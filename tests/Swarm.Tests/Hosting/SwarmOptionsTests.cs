@@ -121,3 +121,20 @@ public class ClusterOptionsTests
         Assert.Equal(["akka.tcp://swarm@10.0.0.9:4053"], lone.WithSelfAsSeed().Seeds);
     }
 }
+
+public class ShippedSettingsTests
+{
+    [Fact]
+    public void The_shipped_appsettings_accept_a_short_interval_set_alone()
+    {
+        var shipped = Path.Combine(Path.GetDirectoryName(Swarm.Tests.Infrastructure.NodeProcess.BinaryPath("Swarm.Node"))!, "appsettings.json");
+        var config = new ConfigurationBuilder()
+            .AddJsonFile(shipped)
+            .AddInMemoryCollection([new("Swarm:Probe:Interval", "1s"), new("Swarm:Probe:Count", "2"), new("Swarm:Probe:Spacing", "50ms"), new("Swarm:Probe:Timeout", "500ms")])
+            .Build();
+
+        var o = SwarmOptions.Load(config);
+
+        Assert.Equal(TimeSpan.FromSeconds(1), o.Probe.RequestTimeout);
+    }
+}

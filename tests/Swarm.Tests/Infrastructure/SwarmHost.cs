@@ -1,4 +1,6 @@
+using Akka.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Swarm.Hosting;
@@ -12,6 +14,28 @@ public sealed class SwarmHost : IAsyncDisposable
     private IHost? _host;
 
     public SwarmOptions Options { get; private set; } = null!;
+
+    public Akka.Actor.ActorSystem System => _host!.Services.GetRequiredService<Akka.Actor.ActorSystem>();
+
+    public Akka.Hosting.ActorRegistry Registry => _host!.Services.GetRequiredService<Akka.Hosting.ActorRegistry>();
+
+    /// <summary>A seed-only node, as Swarm.Lighthouse wires it.</summary>
+    public static async Task<SwarmHost> StartLighthouseAsync(int port)
+    {
+        var node = new SwarmHost();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var cluster = new ClusterOptions("127.0.0.1", port, []) { DownAfter = TimeSpan.FromSeconds(2) };
+        builder.Services.AddAkka(SwarmNames.ActorSystem, (akka, _) => akka
+            .WithSwarmLogging()
+            .WithSwarmSerialization()
+            .WithSwarmCluster(cluster.WithSelfAsSeed(), [SwarmNames.Roles.Lighthouse]));
+        node._host = builder.Build();
+        await node._host.StartAsync();
+        return node;
+    }
+
+    public Task StopAsync() => _host!.StopAsync();
 
     public static async Task<SwarmHost> StartAsync(params (string Key, string Value)[] settings)
     {
@@ -33,7 +57,7 @@ public sealed class SwarmHost : IAsyncDisposable
     {
         if (_host is not null)
         {
-            await _host.StopAsync();
+            try { await _host.StopAsync(); } catch (Exception) { /* stopped already */ }
             _host.Dispose();
         }
         _dir.Dispose();

@@ -79,4 +79,48 @@ public sealed class WatchBridgeTests : JournalTestKit
         Assert.Equal(1, error.GetProperty("current_version").GetInt64());
         Assert.Equal(["127.0.0.1", "::1"], Current().Targets);
     }
+
+    [Fact]
+    public void Changes_to_a_list_that_swallows_messages_are_retried_and_land_in_order()
+    {
+        // Like a shard whose queen was just killed: the first messages vanish, later ones arrive.
+        var swallowing = Sys.ActorOf(Props.Create(() => new Swallowing(_list, 2)));
+        var bridge = Sys.ActorOf(WatchBridge.Props(swallowing, _broker, new WatchLimits(), attemptTimeout: TimeSpan.FromMilliseconds(200)));
+
+        bridge.Tell(new WatchReceived("watch", Encoding.UTF8.GetBytes("first.example")));
+        bridge.Tell(new WatchReceived("watch", Encoding.UTF8.GetBytes("second.example")));
+
+        AwaitAssert(() => Assert.Equal(["second.example"], Current().Targets), TimeSpan.FromSeconds(5));
+        Assert.Equal(2, Current().Version); // first, then second: the retried first never lands after the second
+        Assert.Empty(_broker.Published);
+    }
+
+    [Fact]
+    public void A_list_that_never_answers_is_reported_on_watch_errors()
+    {
+        var black = Sys.ActorOf(Props.Create(() => new Swallowing(_list, int.MaxValue)));
+        var bridge = Sys.ActorOf(WatchBridge.Props(black, _broker, new WatchLimits(),
+            attemptTimeout: TimeSpan.FromMilliseconds(100), giveUpAfter: TimeSpan.FromMilliseconds(500)));
+
+        bridge.Tell(new WatchReceived("watch", Encoding.UTF8.GetBytes("lost.example")));
+
+        AwaitAssert(() => Assert.Single(_broker.Published), TimeSpan.FromSeconds(5));
+        var error = JsonDocument.Parse(_broker.Published.Single().Payload).RootElement.GetProperty("error").GetString();
+        Assert.StartsWith("list default did not answer for 0.5 s (is a queen running?); the change was not made", error);
+    }
+
+    private sealed class Swallowing : ReceiveActor
+    {
+        private int _toDrop;
+
+        public Swallowing(IActorRef target, int drop)
+        {
+            _toDrop = drop;
+            ReceiveAny(m =>
+            {
+                if (_toDrop-- > 0) return;
+                target.Forward(m);
+            });
+        }
+    }
 }
