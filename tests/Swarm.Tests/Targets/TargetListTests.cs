@@ -76,6 +76,23 @@ public abstract class TargetListTests : JournalTestKit
     }
 
     [Fact]
+    public void A_list_with_a_long_history_recovers_through_its_snapshot()
+    {
+        var list = Spawn("long");
+        for (var i = 1; i <= 57; i++) list.Tell(new ReplaceTargets("long", [$"host-{i}.example"], "t"));
+        ReceiveN(57, TimeSpan.FromSeconds(30));
+        Watch(list);
+        list.Tell(PoisonPill.Instance);
+        ExpectTerminated(list);
+
+        Spawn("long").Tell(new GetTargets("long"));
+
+        var current = ExpectMsg<CurrentTargets>(TimeSpan.FromSeconds(10));
+        Assert.Equal(57, current.Version);
+        Assert.Equal(["host-57.example"], current.Targets);
+    }
+
+    [Fact]
     public void Add_and_remove_change_the_list_by_one_version_each()
     {
         var list = Spawn();

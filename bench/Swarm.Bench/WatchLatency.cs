@@ -1,0 +1,123 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace Swarm.Bench;
+
+/// <summary>
+/// Time from publishing on <c>watch</c> to every bee probing the new list, with 1 Lighthouse + 4 Node processes and
+/// mosquitto on this machine. A change's latency is its slowest bee: the round-start stamp (<c>ts</c>) of that bee's
+/// first result for the new target, minus the moment of publishing.
+/// </summary>
+public static class WatchLatency
+{
+    private const int Changes = 50;
+    private static readonly string[] Bees = ["bee-1", "bee-2", "bee-3", "bee-4"];
+
+    public static async Task<IEnumerable<Row>> RunAsync()
+    {
+        Console.Error.WriteLine($"watch: 1 lighthouse + {Bees.Length} nodes, {Changes} changes");
+        var dir = Directory.CreateTempSubdirectory("swarm-bench-watch-").FullName;
+        var processes = new List<Process>();
+        try
+        {
+            var mqttPort = FreePort();
+            File.WriteAllText(Path.Combine(dir, "mosquitto.conf"),
+                $"user root\nlistener {mqttPort} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n");
+            processes.Add(Start("/usr/sbin/mosquitto", ["-c", Path.Combine(dir, "mosquitto.conf")], new()));
+            var lighthousePort = FreePort();
+            processes.Add(Start("dotnet", [Binary("Swarm.Lighthouse")], new() { ["CLUSTER_PORT"] = lighthousePort.ToString() }));
+            for (var i = 0; i < Bees.Length; i++)
+            {
+                processes.Add(Start("dotnet", [Binary("Swarm.Node")], new()
+                {
+                    ["Swarm__Roles"] = i == 0 ? "queen,bee" : "bee",
+                    ["Swarm__Bee__Id"] = Bees[i],
+                    ["Swarm__DataDir"] = Path.Combine(dir, Bees[i]),
+                    ["Swarm__Mqtt__Brokers__0"] = $"mqtt://127.0.0.1:{mqttPort}",
+                    ["Swarm__Management__Url"] = $"http://127.0.0.1:{FreePort()}",
+                    ["Swarm__Probe__Count"] = "2",
+                    ["Swarm__Probe__Spacing"] = "50ms",
+                    ["Swarm__Targets__Default"] = "127.0.0.1",
+                    ["CLUSTER_IP"] = $"127.0.0.{i + 2}",
+                    ["CLUSTER_SEEDS"] = $"akka.tcp://swarm@127.0.0.1:{lighthousePort}",
+                }));
+            }
+
+            var firstSeen = new ConcurrentDictionary<(string Bee, string Target), DateTime>();
+            using var client = new MqttClientFactory().CreateMqttClient();
+            client.ApplicationMessageReceivedAsync += e =>
+            {
+                var json = JsonDocument.Parse(e.ApplicationMessage.Payload.ToArray()).RootElement;
+                firstSeen.TryAdd((json.GetProperty("bee").GetString()!, json.GetProperty("target").GetString()!), json.GetProperty("ts").GetDateTime());
+                return Task.CompletedTask;
+            };
+            await Until(async () =>
+            {
+                try { await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", mqttPort).Build()); return true; }
+                catch (Exception) { return false; }
+            }, TimeSpan.FromSeconds(20), "mosquitto");
+            await client.SubscribeAsync("ping/+", MqttQualityOfServiceLevel.AtLeastOnce);
+            await Until(() => Task.FromResult(Bees.All(b => firstSeen.ContainsKey((b, "127.0.0.1")))), TimeSpan.FromSeconds(90), "every bee probing");
+
+            var latencies = new List<double>();
+            for (var n = 0; n < Changes; n++)
+            {
+                var target = $"127.0.3.{n + 1}";
+                var published = DateTime.UtcNow;
+                await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("watch").WithPayload(target)
+                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+                await Until(() => Task.FromResult(Bees.All(b => firstSeen.ContainsKey((b, target)))), TimeSpan.FromSeconds(30), $"change {n}");
+                latencies.Add(Bees.Max(b => (firstSeen[(b, target)] - published).TotalMilliseconds));
+            }
+            return
+            [
+                new($"watch → every bee probing, 1 lighthouse + {Bees.Length} nodes, {Changes} changes: median / p99 (ms)",
+                    $"{Tools.F(Tools.Median(latencies), "0")} / {Tools.F(Tools.Percentile(latencies, 0.99), "0")}", "—", "p99 < 1000 ms"),
+            ];
+        }
+        finally
+        {
+            foreach (var p in processes) { try { p.Kill(entireProcessTree: true); p.WaitForExit(); } catch (InvalidOperationException) { } }
+            Directory.Delete(dir, true);
+        }
+    }
+
+    private static string Binary(string project) =>
+        Path.Combine(Tools.RepoRoot, "src", project, "bin", new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", project + ".dll");
+
+    private static Process Start(string file, string[] args, Dictionary<string, string> env)
+    {
+        var info = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (k, v) in env) info.Environment[k] = v;
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task Until(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"bench: waited {timeout.TotalSeconds:0} s for {what}");
+            await Task.Delay(5);
+        }
+    }
+}
