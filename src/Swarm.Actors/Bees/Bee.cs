@@ -9,7 +9,7 @@ namespace Swarm.Bees;
 
 /// <summary>
 /// A pinger bound to its vantage point (<c>bee-{id}</c>). It journals every list version it adopts, so a bee cut off
-/// from the cluster keeps probing its last known list; it hands each round's result, numbered, to the result sink.
+/// from the cluster keeps probing its last known list; it hands each round's result to the outbox, which numbers it.
 /// </summary>
 public sealed class Bee : ReceivePersistentActor, IWithTimers
 {
@@ -27,8 +27,6 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
     private readonly HashSet<string> _listsHeardFrom = [];
     private readonly CancellationTokenSource _stopping = new();
     private DateTime _epoch;
-    private long _lastSeq;
-    private long _reservedUpTo;
 
     public override string PersistenceId { get; }
     public ITimerScheduler Timers { get; set; } = null!;
@@ -46,12 +44,11 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         PersistenceId = $"bee-{settings.BeeId}";
 
         Recover<TargetsAdopted>(e => _lists[e.ListId] = e);
-        Recover<SequenceReserved>(e => _reservedUpTo = e.UpTo);
+        Recover<SequenceReserved>(_ => { }); // journals from before the outbox numbered results
         Recover<SnapshotOffer>(offer =>
         {
             if (offer.Snapshot is not BeeSnapshot s) return;
             foreach (var list in s.Lists) _lists[list.ListId] = list;
-            _reservedUpTo = s.SequenceReservedUpTo;
         });
         Recover<RecoveryCompleted>(_ => Start());
 
@@ -59,7 +56,7 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         Command<SyncLists>(_ => AskLists());
         Command<ProbeDue>(d => StartRound(d.Target));
         Command<RoundFinished>(Finish);
-        Command<GetBeeDuty>(_ => Sender.Tell(new BeeDuty(_settings.BeeId, _lists.Values.ToList(), Targets(), _lastSeq)));
+        Command<GetBeeDuty>(_ => Sender.Tell(new BeeDuty(_settings.BeeId, _lists.Values.ToList(), Targets())));
         Command<SubscribeAck>(_ => { });
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning("bee {0}: snapshot failed ({1}); recovery replays more events", _settings.BeeId, f.Cause.Message));
@@ -69,11 +66,9 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
 
     private void Start()
     {
-        // Numbers up to the last reservation may have been published before a crash: never reuse them.
-        _lastSeq = _reservedUpTo;
         var targets = Targets();
-        _log.Info("bee {0} ({1}) follows lists [{2}]; {3} targets from its journal; sequence resumes after {4}",
-            _settings.BeeId, _settings.Location ?? "no location", string.Join(", ", _settings.Lists), targets.Count, _lastSeq);
+        _log.Info("bee {0} ({1}) follows lists [{2}]; {3} targets from its journal",
+            _settings.BeeId, _settings.Location ?? "no location", string.Join(", ", _settings.Lists), targets.Count);
         foreach (var list in _settings.Lists)
             _mediator.Tell(new Subscribe(SwarmNames.TargetsTopic(list), Self));
         Schedule(targets, []);
@@ -156,27 +151,14 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
     private void Finish(RoundFinished round)
     {
         _inFlight.Remove(round.Outcome.Target);
-        if (_lastSeq + 1 <= _reservedUpTo)
-        {
-            Publish(round);
-            return;
-        }
-        // Persist (not PersistAsync): later rounds wait until the reservation is safe, so no number is ever given twice.
-        Persist(new SequenceReserved(_reservedUpTo + _settings.SequenceBlock), e =>
-        {
-            _reservedUpTo = e.UpTo;
-            Publish(round);
-            SnapshotIfDue();
-        });
+        // Sequence 0: the outbox gives the number, from what its disk holds, so numbering survives any crash gaplessly.
+        _results.Tell(round.Outcome.ToResult(_settings.BeeId, 0, round.StartedAt, _settings.Location));
     }
-
-    private void Publish(RoundFinished round) =>
-        _results.Tell(round.Outcome.ToResult(_settings.BeeId, ++_lastSeq, round.StartedAt, _settings.Location));
 
     private void SnapshotIfDue()
     {
         if (LastSequenceNr % SnapshotEvery == 0)
-            SaveSnapshot(new BeeSnapshot(_lists.Values.ToList(), _reservedUpTo));
+            SaveSnapshot(new BeeSnapshot(_lists.Values.ToList(), 0));
     }
 
     /// <summary>The union of all followed lists, in list order then target order, each target once.</summary>

@@ -18,7 +18,4 @@ public sealed record BeeSettings(
 
     /// <summary>How often the bee asks its lists for their version, so that it converges after a partition.</summary>
     public TimeSpan SyncInterval { get; init; } = TimeSpan.FromSeconds(15);
-
-    /// <summary>Sequence numbers reserved per journal write: at most this many are skipped by a crash.</summary>
-    public int SequenceBlock { get; init; } = 100;
 }

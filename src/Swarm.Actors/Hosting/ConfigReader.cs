@@ -37,6 +37,24 @@ internal sealed class ConfigReader(IConfiguration config)
         return fallback;
     }
 
+    public long Long(string key, long fallback, long min, long max)
+    {
+        var (name, value) = Raw(key);
+        if (value is null) return fallback;
+        if (long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max) return n;
+        Errors.Add($"{name} = '{value}': must be a whole number from {min} to {max}");
+        return fallback;
+    }
+
+    public T Enum<T>(string key, T fallback) where T : struct, System.Enum
+    {
+        var value = String(key);
+        if (value is null) return fallback;
+        if (System.Enum.TryParse<T>(value, ignoreCase: true, out var parsed) && System.Enum.IsDefined(parsed) && !int.TryParse(value, out _)) return parsed;
+        Errors.Add($"{key} = '{value}': must be one of {string.Join(", ", System.Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}");
+        return fallback;
+    }
+
     /// <summary>Durations as <c>250ms</c>, <c>10s</c>, <c>5m</c>, <c>1h</c>, or a TimeSpan such as <c>00:00:10</c>.</summary>
     public TimeSpan Duration(string key, TimeSpan fallback, TimeSpan min, TimeSpan max)
     {

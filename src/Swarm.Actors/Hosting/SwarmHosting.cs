@@ -27,8 +27,8 @@ public sealed class TargetListRegion;
 /// <summary>Registry key of this node's bee.</summary>
 public sealed class BeeActor;
 
-/// <summary>Registry key of this node's result publisher.</summary>
-public sealed class ResultPublisherActor;
+/// <summary>Registry key of this node's outbox.</summary>
+public sealed class OutboxActor;
 
 /// <summary>Registry key of the queen's watch bridge.</summary>
 public sealed class WatchBridgeActor;
@@ -70,14 +70,18 @@ public static class SwarmHosting
     public static MqttSettings MqttSettingsFor(SwarmOptions options)
     {
         var m = options.Mqtt;
-        var will = new BeeStatus(options.Bee.Id, "dead", options.Bee.Location);
-        return new MqttSettings(m.EffectiveBrokers, $"swarm-{options.Bee.Id}", m.Username, m.Password, m.CaFile, m.CertFile, m.KeyFile)
+        var identity = IdentityOf(options);
+        byte[] Status(string status) => JsonSerializer.SerializeToUtf8Bytes(Outbox.Outbox.BeeStatusFor(identity, status), SwarmJson.Wire.BeeStatus);
+        var isBee = options.Has(SwarmNames.Roles.Bee);
+        return new MqttSettings(m.EffectiveBrokers, $"swarm-{options.Bee.Id}", m.Username, m.Password, m.Tls)
         {
-            Will = options.Has(SwarmNames.Roles.Bee)
-                ? (Topics.ForRip(options.Bee.Id), JsonSerializer.SerializeToUtf8Bytes(will, SwarmJson.Wire.BeeStatus))
-                : null,
+            Will = isBee ? (Topics.ForRip(options.Bee.Id), Status("dead")) : null,
+            Goodbye = isBee ? (Topics.ForRip(options.Bee.Id), Status("offline")) : null,
         };
     }
+
+    private static Outbox.BeeIdentity IdentityOf(SwarmOptions options) =>
+        new(options.Bee.Id, options.Bee.Location, typeof(SwarmHosting).Assembly.GetName().Version?.ToString(3) ?? "0");
 
     /// <summary>Akka's log goes through Microsoft.Extensions.Logging, like every other line the node writes.</summary>
     public static AkkaConfigurationBuilder WithSwarmLogging(this AkkaConfigurationBuilder builder) =>
@@ -173,17 +177,21 @@ public static class SwarmHosting
         });
     }
 
-    /// <summary>This node's bee and the publisher that carries its results to the broker.</summary>
+    /// <summary>This node's bee and the outbox that keeps its results on disk until the broker has them.</summary>
     public static AkkaConfigurationBuilder WithSwarmBee(this AkkaConfigurationBuilder builder, SwarmOptions options)
     {
         if (!options.Has(SwarmNames.Roles.Bee)) return builder;
         return builder.WithActors((system, registry, resolver) =>
         {
             var link = resolver.GetService<MqttLink>();
-            var publisher = system.ActorOf(ResultPublisher.Props(link), "results");
-            registry.Register<ResultPublisherActor>(publisher);
+            var outboxSettings = new Outbox.OutboxSettings(Path.Combine(options.DataDir, "outbox"), options.Outbox.MaxBytes, options.Outbox.Fsync)
+            {
+                FsyncInterval = options.Outbox.FsyncInterval,
+            };
+            var outbox = system.ActorOf(Outbox.Outbox.Props(outboxSettings, link, IdentityOf(options)), "outbox");
+            registry.Register<OutboxActor>(outbox);
             var settings = new BeeSettings(options.Bee.Id, options.Bee.Location, options.Bee.Lists, options.Probe.Interval, options.Probe.Round);
-            var bee = system.ActorOf(Bee.Props(settings, resolver.GetService<IProber>(), registry.Get<TargetListRegion>(), publisher), "bee");
+            var bee = system.ActorOf(Bee.Props(settings, resolver.GetService<IProber>(), registry.Get<TargetListRegion>(), outbox), "bee");
             registry.Register<BeeActor>(bee);
         });
     }

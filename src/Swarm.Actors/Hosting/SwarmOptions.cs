@@ -20,6 +20,7 @@ public sealed record SwarmOptions
     public required ClusterOptions Cluster { get; init; }
     public required ProbeOptions Probe { get; init; }
     public required TargetsOptions Targets { get; init; }
+    public required OutboxOptions Outbox { get; init; }
 
     public bool Has(string role) => Roles.Contains(role);
 
@@ -99,6 +100,10 @@ public sealed record SwarmOptions
                     TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(5)),
                 r.Int("Swarm:Probe:MaxPerSecond", 5000, 0, 10_000_000),
                 r.Duration("Swarm:Probe:MinTargetSpacing", TimeSpan.FromMilliseconds(50), TimeSpan.Zero, TimeSpan.FromMinutes(1))),
+            Outbox = new OutboxOptions(
+                r.Long("Swarm:Outbox:MaxBytes", 256L << 20, 1L << 16, 1L << 40),
+                r.Enum("Swarm:Outbox:Fsync", Swarm.Outbox.FsyncPolicy.Interval),
+                r.Duration("Swarm:Outbox:FsyncInterval", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10))),
             Targets = new TargetsOptions(
                 defaultTargets.Select(t => WatchPayload.NormalizeTarget(t) ?? t).ToList(),
                 r.Int("Swarm:Targets:MaxPerList", 1000, 1, 1_000_000),
@@ -112,6 +117,9 @@ public sealed record SwarmOptions
         r.Check(p.RequestTimeout <= p.Interval,
             $"Swarm:Probe:RequestTimeout ({p.RequestTimeout.TotalMilliseconds:0} ms) is longer than Swarm:Probe:Interval ({p.Interval.TotalMilliseconds:0} ms)");
         r.Check(options.Mqtt.KeyFile is null || options.Mqtt.CertFile is not null, "Swarm:Mqtt:Tls:KeyFile is set without Swarm:Mqtt:Tls:CertFile");
+        var (tls, tlsErrors) = Swarm.Mqtt.MqttTls.Load(options.Mqtt.CaFile, options.Mqtt.CertFile, options.Mqtt.KeyFile, options.Mqtt.Password);
+        r.Errors.AddRange(tlsErrors);
+        options = options with { Mqtt = options.Mqtt with { Tls = tls } };
 
         if (r.Errors.Count > 0) throw new SwarmConfigurationException(r.Errors);
         return options;
@@ -125,6 +133,9 @@ public sealed record BeeOptions(string Id, string? Location, IReadOnlyList<strin
 public sealed record MqttOptions(
     IReadOnlyList<Uri> Brokers, int EmbeddedPort, string? CaFile, string? CertFile, string? KeyFile, string? Username, string? Password)
 {
+    /// <summary>The CA and client certificate, loaded and checked at start-up.</summary>
+    public Swarm.Mqtt.MqttTls Tls { get; init; } = Swarm.Mqtt.MqttTls.None;
+
     public bool UsesEmbeddedBroker => Brokers.Count == 0;
 
     public IReadOnlyList<Uri> EffectiveBrokers => UsesEmbeddedBroker ? [new Uri($"mqtt://127.0.0.1:{EmbeddedPort}")] : Brokers;
@@ -195,3 +206,6 @@ public sealed record ProbeOptions(
 
 /// <summary>The built-in default list and the limits on what <c>watch</c> accepts.</summary>
 public sealed record TargetsOptions(IReadOnlyList<string> Default, int MaxPerList, int MaxPayloadBytes);
+
+/// <summary>The bee's durable outbox: its size limit on disk and when it forces writes to the disk.</summary>
+public sealed record OutboxOptions(long MaxBytes, Swarm.Outbox.FsyncPolicy Fsync, TimeSpan FsyncInterval);

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
@@ -138,7 +137,7 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
         if (settings.Username is not null) builder.WithCredentials(settings.Username, settings.Password);
         if (settings.Will is { } will)
         {
-            builder.WithWillTopic(will.Topic).WithWillPayload(will.Payload)
+            builder.WithWillTopic(will.Topic).WithWillPayload(will.Payload).WithWillRetain(true)
                 .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
         }
         if (tls) builder.WithTlsOptions(o => ConfigureTls(o, broker));
@@ -147,20 +146,11 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
 
     private void ConfigureTls(MqttClientTlsOptionsBuilder tls, Uri broker)
     {
-        tls.UseTls().WithTargetHost(broker.Host);
-        if (settings.CaFile is not null)
-        {
-            var chain = new X509Certificate2Collection();
-            chain.ImportFromPemFile(settings.CaFile);
-            tls.WithTrustChain(chain);
-        }
-        if (settings.CertFile is not null)
-        {
-            var cert = settings.KeyFile is not null
-                ? X509Certificate2.CreateFromPemFile(settings.CertFile, settings.KeyFile)
-                : X509CertificateLoader.LoadPkcs12FromFile(settings.CertFile, settings.Password);
-            tls.WithClientCertificates([cert]);
-        }
+        var material = settings.Tls ?? MqttTls.None;
+        tls.UseTls()
+            .WithTargetHost(broker.Host.Trim('[', ']'))
+            .WithCertificateValidationHandler(e => material.Accept(e.Certificate, e.SslPolicyErrors));
+        if (material.ClientCertificate is not null) tls.WithClientCertificates([material.ClientCertificate]);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -169,6 +159,15 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
         if (_loop is not null) await _loop;
         if (_client.IsConnected)
         {
+            if (settings.Goodbye is { } goodbye)
+            {
+                try
+                {
+                    await _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(goodbye.Topic).WithPayload(goodbye.Payload)
+                        .WithRetainFlag().WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), cancellationToken);
+                }
+                catch (Exception e) { logger.LogDebug(e, "MQTT: goodbye not published"); }
+            }
             // A clean DISCONNECT: the broker then does not publish the last will (we left, we did not die).
             try { await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), cancellationToken); }
             catch (Exception e) { logger.LogDebug(e, "MQTT: disconnect failed"); }

@@ -6,12 +6,13 @@ public sealed record MqttSettings(
     string ClientId,
     string? Username = null,
     string? Password = null,
-    string? CaFile = null,
-    string? CertFile = null,
-    string? KeyFile = null)
+    MqttTls? Tls = null)
 {
-    /// <summary>The last will: published by the broker when this client vanishes without a goodbye.</summary>
+    /// <summary>The last will, retained: published by the broker when this client vanishes without a goodbye.</summary>
     public (string Topic, byte[] Payload)? Will { get; init; }
+
+    /// <summary>Published, retained, on a clean stop just before DISCONNECT (which cancels the will).</summary>
+    public (string Topic, byte[] Payload)? Goodbye { get; init; }
 
     /// <summary>How long the broker keeps this client's session (subscriptions, queued QoS 1 messages) while it is away.</summary>
     public TimeSpan SessionExpiry { get; init; } = TimeSpan.FromHours(1);

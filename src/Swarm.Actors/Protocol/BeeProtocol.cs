@@ -3,7 +3,7 @@ namespace Swarm.Protocol;
 /// <summary>Journal event: the bee took a version of one of its lists as its duty.</summary>
 public sealed record TargetsAdopted(string ListId, long Version, IReadOnlyList<string> Targets) : ISwarmMessage;
 
-/// <summary>Journal event: sequence numbers up to <paramref name="UpTo"/> are reserved, so a restart never reuses one.</summary>
+/// <summary>Journal event of earlier versions (sequence reservation, now the outbox's job); read and ignored.</summary>
 public sealed record SequenceReserved(long UpTo) : ISwarmMessage;
 
 /// <summary>Snapshot of a bee: the lists it follows and its reserved sequence range.</summary>
@@ -15,5 +15,5 @@ public sealed record GetBeeDuty : ISwarmMessage
     public static readonly GetBeeDuty Instance = new();
 }
 
-/// <summary>What a bee probes now and how far its sequence has gone.</summary>
-public sealed record BeeDuty(string BeeId, IReadOnlyList<TargetsAdopted> Lists, IReadOnlyList<string> Targets, long LastSequence) : ISwarmMessage;
+/// <summary>What a bee probes now, and from which list versions.</summary>
+public sealed record BeeDuty(string BeeId, IReadOnlyList<TargetsAdopted> Lists, IReadOnlyList<string> Targets) : ISwarmMessage;

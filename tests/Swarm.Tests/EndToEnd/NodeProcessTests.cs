@@ -56,7 +56,7 @@ public sealed class NodeProcessTests : IDisposable
     }
 
     [Fact]
-    public async Task A_killed_bee_leaves_its_last_will_on_rip()
+    public async Task A_killed_bee_leaves_its_last_will_on_rip_and_a_stopped_one_says_offline()
     {
         await using var broker = await Mosquitto.StartAsync();
         await using var client = await MqttCollector.ConnectAsync(broker.Port, "ping/+", "rip/+");
@@ -66,9 +66,20 @@ public sealed class NodeProcessTests : IDisposable
 
         await node.KillAsync();
 
-        var will = await client.WaitForAsync((t, _) => t == "rip/doomed", TimeSpan.FromSeconds(30), "the last will on rip/doomed");
-        Assert.Equal("dead", will.GetProperty("status").GetString());
+        var will = await client.WaitForAsync((t, j) => t == "rip/doomed" && j.GetProperty("status").GetString() == "dead",
+            TimeSpan.FromSeconds(30), "the last will on rip/doomed");
         Assert.Equal("lab", will.GetProperty("location").GetString());
+
+        // Retained: a newcomer sees at once that this bee is dead.
+        await using var newcomer = await MqttCollector.ConnectAsync(broker.Port, "rip/+");
+        var seen = await newcomer.WaitForAsync((t, _) => t == "rip/doomed", TimeSpan.FromSeconds(10), "the retained status");
+        Assert.Equal("dead", seen.GetProperty("status").GetString());
+
+        await using var polite = NodeProcess.Start(Environment(("Swarm__Mqtt__Brokers__0", broker.Url), ("Swarm__Bee__Id", "polite"),
+            ("Swarm__DataDir", System.IO.Path.Combine(_data.Path, "polite"))));
+        await newcomer.WaitForAsync((t, j) => t == "rip/polite" && j.GetProperty("status").GetString() == "online", TimeSpan.FromSeconds(30), "polite online");
+        Assert.Equal(0, await polite.StopAsync(TimeSpan.FromSeconds(20)));
+        await newcomer.WaitForAsync((t, j) => t == "rip/polite" && j.GetProperty("status").GetString() == "offline", TimeSpan.FromSeconds(10), "polite offline");
     }
 
     [Fact]

@@ -22,12 +22,14 @@ public sealed class FakeProber : IProber
 public sealed class RecordingPublisher : IMqttPublisher
 {
     public ConcurrentQueue<(string Topic, string Payload)> Published { get; } = new();
+    public ConcurrentQueue<string> Retained { get; } = new();
     public bool IsConnected { get; set; } = true;
 
     public Task PublishAsync(string topic, byte[] payload, bool retain = false, CancellationToken cancellationToken = default)
     {
         if (!IsConnected) return Task.FromException(new MqttNotConnectedException("down"));
         Published.Enqueue((topic, Encoding.UTF8.GetString(payload)));
+        if (retain) Retained.Enqueue(topic);
         return Task.CompletedTask;
     }
 }

@@ -24,7 +24,7 @@ public class SwarmSerializerTests : Akka.TestKit.Xunit2.TestKit
         new SequenceReserved(1200),
         new BeeSnapshot([new TargetsAdopted("default", 2, ["y"])], 300),
         GetBeeDuty.Instance,
-        new BeeDuty("paris-1", [new TargetsAdopted("default", 1, ["z"])], ["z"], 42),
+        new BeeDuty("paris-1", [new TargetsAdopted("default", 1, ["z"])], ["z"]),
         new ProbeResult { Bee = "b", Seq = 7, Timestamp = DateTime.UnixEpoch, Target = "t", Kind = "icmp", Sent = 5, Received = 4, LossPercent = 20, MinMs = 0.1 },
     ];
 

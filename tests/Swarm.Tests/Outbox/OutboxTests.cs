@@ -1,0 +1,103 @@
+using System.Text.Json;
+using Akka.Actor;
+using Swarm.Outbox;
+using Swarm.Protocol;
+using Swarm.Tests.Infrastructure;
+
+namespace Swarm.Tests.Outbox;
+
+public sealed class OutboxTests : Akka.TestKit.Xunit2.TestKit
+{
+    private readonly TempDir _dir = new();
+    private readonly RecordingPublisher _broker = new();
+
+    private IActorRef Spawn(long maxBytes = 1 << 20) => Sys.ActorOf(Swarm.Outbox.Outbox.Props(
+        new OutboxSettings(_dir.Path, maxBytes, FsyncPolicy.Interval), _broker, new BeeIdentity("bee-o", "lab", "1.0.0")));
+
+    private static ProbeResult Result(string target) =>
+        new() { Bee = "bee-o", Seq = 0, Timestamp = DateTime.UtcNow, Target = target, Kind = "icmp", Sent = 1, Received = 1 };
+
+    private List<(string Topic, JsonElement Json)> Pings() =>
+        _broker.Published.Where(p => p.Topic.StartsWith("ping/")).Select(p => (p.Topic, JsonDocument.Parse(p.Payload).RootElement)).ToList();
+
+    [Fact]
+    public void Results_are_numbered_from_one_and_published_in_order()
+    {
+        var outbox = Spawn();
+
+        foreach (var t in new[] { "a.example", "b.example", "c.example" }) outbox.Tell(Result(t));
+
+        AwaitAssert(() => Assert.Equal(3, Pings().Count), TimeSpan.FromSeconds(3));
+        Assert.Equal([1L, 2, 3], Pings().Select(p => p.Json.GetProperty("seq").GetInt64()));
+        Assert.Equal(["ping/a.example", "ping/b.example", "ping/c.example"], Pings().Select(p => p.Topic));
+    }
+
+    [Fact]
+    public void While_the_broker_is_away_results_wait_and_then_go_out_in_order_with_the_status()
+    {
+        _broker.IsConnected = false;
+        var outbox = Spawn();
+        for (var i = 1; i <= 50; i++) outbox.Tell(Result($"t{i}.example"));
+        AwaitAssert(() => Assert.Equal(50, outbox.Ask<OutboxStatus>(GetOutboxStatus.Instance).Result.Backlog), TimeSpan.FromSeconds(3));
+        Assert.Empty(Pings());
+
+        _broker.IsConnected = true;
+
+        AwaitAssert(() => Assert.Equal(50, Pings().Count), TimeSpan.FromSeconds(5));
+        Assert.Equal(Enumerable.Range(1, 50).Select(i => (long)i), Pings().Select(p => p.Json.GetProperty("seq").GetInt64()));
+        AwaitAssert(() => Assert.Contains("rip/bee-o", _broker.Retained), TimeSpan.FromSeconds(3));
+        var status = JsonDocument.Parse(_broker.Published.Last(p => p.Topic == "rip/bee-o").Payload).RootElement;
+        Assert.Equal("online", status.GetProperty("status").GetString());
+        Assert.Equal("lab", status.GetProperty("location").GetString());
+    }
+
+    [Fact]
+    public void A_full_outbox_drops_the_oldest_and_publishes_the_drop_count()
+    {
+        _broker.IsConnected = false;
+        var outbox = Spawn(maxBytes: 4096);
+        for (var i = 1; i <= 100; i++) outbox.Tell(Result($"t{i}.example"));
+        var status = AwaitAssertThen(() => outbox.Ask<OutboxStatus>(GetOutboxStatus.Instance).Result, s => s.LastSeq == 100);
+        Assert.True(status.Dropped > 0 && status.Backlog + status.Dropped == 100, $"{status}");
+
+        _broker.IsConnected = true;
+
+        AwaitAssert(() => Assert.Equal(status.Backlog, Pings().Count), TimeSpan.FromSeconds(5));
+        Assert.Equal(100, Pings()[^1].Json.GetProperty("seq").GetInt64()); // the newest kept
+        AwaitAssert(() => Assert.Contains(_broker.Published, p => p.Topic == "rip/bee-o" && p.Payload.Contains($"\"dropped\":{status.Dropped}")),
+            TimeSpan.FromSeconds(3));
+    }
+
+    [Fact]
+    public void A_restarted_outbox_delivers_what_it_had_and_continues_the_sequence()
+    {
+        _broker.IsConnected = false;
+        var first = Spawn();
+        for (var i = 1; i <= 5; i++) first.Tell(Result($"t{i}.example"));
+        AwaitAssert(() => Assert.Equal(5, first.Ask<OutboxStatus>(GetOutboxStatus.Instance).Result.Backlog), TimeSpan.FromSeconds(3));
+        Watch(first);
+        Sys.Stop(first);
+        ExpectTerminated(first);
+
+        _broker.IsConnected = true;
+        var second = Spawn();
+        second.Tell(Result("after.example"));
+
+        AwaitAssert(() => Assert.Equal(6, Pings().Count), TimeSpan.FromSeconds(5));
+        Assert.Equal([1L, 2, 3, 4, 5, 6], Pings().Select(p => p.Json.GetProperty("seq").GetInt64()));
+        Assert.Equal("ping/after.example", Pings()[^1].Topic);
+    }
+
+    private T AwaitAssertThen<T>(Func<T> get, Func<T, bool> ready)
+    {
+        T value = default!;
+        AwaitAssert(() => Assert.True(ready(value = get())), TimeSpan.FromSeconds(5));
+        return value;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        _dir.Dispose();
+    }
+}
