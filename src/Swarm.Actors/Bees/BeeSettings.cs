@@ -16,6 +16,9 @@ public sealed record BeeSettings(
     /// <summary>How often the bee asks its lists for their version until each has answered, then <see cref="SyncInterval"/>.</summary>
     public TimeSpan InitialSyncInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How often the bee asks its lists for their version, so that it converges after a partition.</summary>
-    public TimeSpan SyncInterval { get; init; } = TimeSpan.FromSeconds(15);
+    /// <summary>
+    /// How often the bee asks its lists for their version: it converges after a partition, and catches a change
+    /// announced before its DistributedPubSub subscription had reached the queen's node.
+    /// </summary>
+    public TimeSpan SyncInterval { get; init; } = TimeSpan.FromSeconds(5);
 }

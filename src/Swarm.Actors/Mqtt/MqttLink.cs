@@ -14,7 +14,9 @@ namespace Swarm.Mqtt;
 public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : IMqttPublisher, IHostedService, IAsyncDisposable
 {
     private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
+    private const int MaxEarlyMessages = 10_000;
     private readonly List<(string Filter, Func<string, byte[], Task> Handler)> _handlers = [];
+    private readonly Queue<(string Topic, byte[] Payload)> _early = new();
     private readonly CancellationTokenSource _stopping = new();
     private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
@@ -31,10 +33,25 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
     /// <summary>Registers a handler for a topic filter; it is subscribed now if connected, and after every reconnect.</summary>
     public async Task SubscribeAsync(string filter, Func<string, byte[], Task> handler)
     {
-        lock (_handlers) _handlers.Add((filter, handler));
+        List<(string Topic, byte[] Payload)> early;
+        lock (_handlers)
+        {
+            _handlers.Add((filter, handler));
+            early = _early.Where(m => Matches(m.Topic, filter)).ToList();
+            if (early.Count > 0)
+            {
+                var rest = _early.Where(m => !Matches(m.Topic, filter)).ToList();
+                _early.Clear();
+                foreach (var m in rest) _early.Enqueue(m);
+            }
+        }
+        foreach (var (topic, payload) in early) await Deliver(filter, handler, topic, payload);
         if (_client.IsConnected)
             await _client.SubscribeAsync(filter, MqttQualityOfServiceLevel.AtLeastOnce, _stopping.Token);
     }
+
+    private static bool Matches(string topic, string filter) =>
+        MqttTopicFilterComparer.Compare(topic, filter) == MqttTopicFilterCompareResult.IsMatch;
 
     public async Task PublishAsync(string topic, byte[] payload, bool retain = false, CancellationToken cancellationToken = default)
     {
@@ -113,13 +130,25 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
         var topic = e.ApplicationMessage.Topic;
         var payload = e.ApplicationMessage.Payload.ToArray();
         (string Filter, Func<string, byte[], Task> Handler)[] handlers;
-        lock (_handlers) handlers = _handlers.ToArray();
-        foreach (var (filter, handler) in handlers)
+        lock (_handlers)
         {
-            if (MqttTopicFilterComparer.Compare(topic, filter) != MqttTopicFilterCompareResult.IsMatch) continue;
-            try { await handler(topic, payload); }
-            catch (Exception ex) { logger.LogError(ex, "MQTT: handler for {Filter} failed on a message on {Topic}; message dropped", filter, topic); }
+            handlers = _handlers.Where(h => Matches(topic, h.Filter)).ToArray();
+            if (handlers.Length == 0)
+            {
+                // A resumed session delivers what the broker queued at once, before the actors have registered their
+                // handlers: keep it for them rather than drop it (it is already acknowledged).
+                if (_early.Count >= MaxEarlyMessages) _early.Dequeue();
+                _early.Enqueue((topic, payload));
+                return;
+            }
         }
+        foreach (var (filter, handler) in handlers) await Deliver(filter, handler, topic, payload);
+    }
+
+    private async Task Deliver(string filter, Func<string, byte[], Task> handler, string topic, byte[] payload)
+    {
+        try { await handler(topic, payload); }
+        catch (Exception ex) { logger.LogError(ex, "MQTT: handler for {Filter} failed on a message on {Topic}; message dropped", filter, topic); }
     }
 
     private MqttClientOptions BuildOptions(Uri broker)

@@ -18,6 +18,8 @@ public sealed class IcmpEngine : IDisposable
 {
     private const int HeaderLength = 8;
     private const int PayloadLength = 56; // ping's default: 64-byte ICMP packets
+    private const int SolSocket = 1; // Linux SOL_SOCKET
+    private const int SoRcvBufForce = 33; // Linux SO_RCVBUFFORCE
     private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // within 0.2 ms of a send, spin instead of sleeping
 
     private readonly ConcurrentDictionary<EchoKey, Pending> _pending = new();
@@ -206,6 +208,11 @@ public sealed class IcmpEngine : IDisposable
         var protocol = family == AddressFamily.InterNetwork ? ProtocolType.Icmp : ProtocolType.IcmpV6;
         var type = SocketKind == "raw" ? SocketType.Raw : SocketType.Dgram;
         var socket = new Socket(family, type, protocol) { ReceiveBufferSize = 4 << 20, SendBufferSize = 1 << 20 };
+        // A raw ICMP socket gets a copy of every ICMP packet the host receives, and the kernel caps the size asked
+        // above at net.core.rmem_max (~208 KiB): bursts then overflow it and replies are lost. With CAP_NET_ADMIN
+        // (root) SO_RCVBUFFORCE lifts the cap; without it the capped buffer is what we get.
+        try { socket.SetRawSocketOption(SolSocket, SoRcvBufForce, BitConverter.GetBytes(16 << 20)); }
+        catch (SocketException) { }
         // .NET refuses ReceiveFrom on a socket it has not seen bound; the receive loop starts before the first send.
         socket.Bind(new IPEndPoint(family == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0));
         var channel = new Channel(socket, family);

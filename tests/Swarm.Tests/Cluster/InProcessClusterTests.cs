@@ -62,7 +62,7 @@ public sealed class InProcessClusterTests : IAsyncLifetime
 
         // Both queens see the message and relay it: the second relay must be a no-op, not a new version.
         await _client.PublishAsync("watch", "127.0.0.2 ::1");
-        await BothBeesProbe("127.0.0.2", TimeSpan.FromSeconds(10));
+        await BothBeesProbe("127.0.0.2", TimeSpan.FromSeconds(30));
         var before = await ListThrough(_queen1);
         Assert.Equal(1, before.Version);
         Assert.Equal(["127.0.0.2", "::1"], before.Targets);
@@ -76,7 +76,7 @@ public sealed class InProcessClusterTests : IAsyncLifetime
         Assert.Same(survivor, await HostOf("default"));
 
         await _client.PublishAsync("watch", "127.0.0.3");
-        await BothBeesProbe("127.0.0.3", TimeSpan.FromSeconds(15));
+        await BothBeesProbe("127.0.0.3", TimeSpan.FromSeconds(30));
         Assert.Equal(2, (await ListThrough(survivor)).Version);
     }
 
