@@ -61,6 +61,14 @@ public sealed class Mosquitto : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
+    /// <summary>Stops the broker as an operator would (SIGTERM): it saves its sessions and queued messages first.</summary>
+    public async Task ShutdownAsync()
+    {
+        if (_process is null || _process.HasExited) return;
+        Process.Start("kill", ["-TERM", _process.Id.ToString()])!.WaitForExit();
+        await _process.WaitForExitAsync();
+    }
+
     public string Log => File.Exists(_dir.File("mosquitto.log")) ? File.ReadAllText(_dir.File("mosquitto.log")) : "";
 
     public async ValueTask DisposeAsync()

@@ -12,10 +12,17 @@ public sealed class MqttCollector : IAsyncDisposable
 {
     private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
     private readonly ConcurrentQueue<(string Topic, string Payload)> _messages = new();
+    private volatile bool _disposed;
 
     public IReadOnlyList<(string Topic, string Payload)> Messages => _messages.ToArray();
 
-    public static async Task<MqttCollector> ConnectAsync(int port, params string[] filters)
+    public static Task<MqttCollector> ConnectAsync(int port, params string[] filters) => ConnectAsync(port, persistent: false, filters);
+
+    /// <summary>
+    /// Connects and subscribes at QoS 1. A persistent collector (MQTT 5, clean start off, a fixed id) reconnects by
+    /// itself, and the broker keeps its messages while it is away: it sees everything, across broker restarts.
+    /// </summary>
+    public static async Task<MqttCollector> ConnectAsync(int port, bool persistent, params string[] filters)
     {
         var collector = new MqttCollector();
         collector._client.ApplicationMessageReceivedAsync += e =>
@@ -23,7 +30,22 @@ public sealed class MqttCollector : IAsyncDisposable
             collector._messages.Enqueue((e.ApplicationMessage.Topic, Encoding.UTF8.GetString(e.ApplicationMessage.Payload.ToArray())));
             return Task.CompletedTask;
         };
-        var options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId($"test-{Guid.NewGuid():N}").Build();
+        var builder = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId($"test-{Guid.NewGuid():N}");
+        if (persistent)
+            builder.WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).WithCleanStart(false).WithSessionExpiryInterval(3600);
+        var options = builder.Build();
+        if (persistent)
+        {
+            collector._client.DisconnectedAsync += async _ =>
+            {
+                while (!collector._disposed)
+                {
+                    await Task.Delay(200);
+                    try { await collector._client.ConnectAsync(options); return; }
+                    catch (Exception) { /* the broker is still away */ }
+                }
+            };
+        }
         await Eventually.True(() =>
         {
             try { collector._client.ConnectAsync(options).GetAwaiter().GetResult(); return true; }
@@ -62,8 +84,17 @@ public sealed class MqttCollector : IAsyncDisposable
 
     public void Clear() => _messages.Clear();
 
+    /// <summary>The sequence numbers of one bee's results, in arrival order (duplicates included).</summary>
+    public List<long> Sequences(string bee) =>
+        Messages.Where(m => m.Topic.StartsWith("ping/"))
+            .Select(m => JsonDocument.Parse(m.Payload).RootElement)
+            .Where(j => j.GetProperty("bee").GetString() == bee)
+            .Select(j => j.GetProperty("seq").GetInt64())
+            .ToList();
+
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
         if (_client.IsConnected) await _client.DisconnectAsync();
         _client.Dispose();
     }
