@@ -138,3 +138,25 @@ public class ShippedSettingsTests
         Assert.Equal(TimeSpan.FromSeconds(1), o.Probe.RequestTimeout);
     }
 }
+
+public class TlsFileTests
+{
+    [Fact]
+    public void Bad_tls_files_stop_the_node_naming_the_file_and_what_is_wrong()
+    {
+        using var dir = new Swarm.Tests.Infrastructure.TempDir();
+        File.WriteAllText(dir.File("ca.crt"), "not a certificate");
+        File.WriteAllText(dir.File("bee.crt"), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+        File.WriteAllText(dir.File("bee.key"), "nope");
+        var config = new ConfigurationBuilder().AddInMemoryCollection([
+            new("Swarm:Mqtt:Tls:CaFile", dir.File("ca.crt")),
+            new("Swarm:Mqtt:Tls:CertFile", dir.File("bee.crt")),
+            new("Swarm:Mqtt:Tls:KeyFile", dir.File("bee.key")),
+        ]).Build();
+
+        var e = Assert.Throws<SwarmConfigurationException>(() => SwarmOptions.Load(config));
+
+        Assert.Contains(e.Errors, x => x.StartsWith($"Swarm:Mqtt:Tls:CaFile = '{dir.File("ca.crt")}': holds no PEM certificate"));
+        Assert.Contains(e.Errors, x => x.StartsWith($"Swarm:Mqtt:Tls:CertFile/KeyFile = '{dir.File("bee.crt")}' / '{dir.File("bee.key")}': not a PEM certificate and matching private key"));
+    }
+}

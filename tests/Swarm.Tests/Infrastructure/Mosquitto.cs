@@ -19,20 +19,25 @@ public sealed class Mosquitto : IAsyncDisposable
         new[] { "/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto" }.FirstOrDefault(File.Exists)
         ?? throw new InvalidOperationException("mosquitto is not installed: run ./test.sh (it installs it) or apt-get install mosquitto");
 
-    public static async Task<Mosquitto> StartAsync()
+    /// <summary>Extra configuration lines (a TLS listener in place of the plain one, an ACL).</summary>
+    public string? Listener { get; set; }
+
+    public static async Task<Mosquitto> StartAsync(Func<Mosquitto, string>? listener = null)
     {
         var broker = new Mosquitto();
+        if (listener is not null) broker.Listener = listener(broker);
         await broker.StartProcessAsync();
         return broker;
     }
+
+    public string Directory => _dir.Path;
 
     public async Task StartProcessAsync()
     {
         var conf = _dir.File("mosquitto.conf");
         var runAsRoot = Environment.UserName == "root" ? "user root\n" : "";
         await File.WriteAllTextAsync(conf, $"""
-            {runAsRoot}listener {Port} 127.0.0.1
-            allow_anonymous true
+            {runAsRoot}{Listener ?? $"listener {Port} 127.0.0.1\nallow_anonymous true"}
             persistence true
             persistence_location {_dir.Path}/
             autosave_interval 1
