@@ -89,10 +89,10 @@ public static class WatchLatency
         }
     }
 
-    private static string Binary(string project) =>
+    internal static string Binary(string project) =>
         Path.Combine(Tools.RepoRoot, "src", project, "bin", new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", project + ".dll");
 
-    private static Process Start(string file, string[] args, Dictionary<string, string> env)
+    internal static Process Start(string file, string[] args, Dictionary<string, string> env)
     {
         var info = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var (k, v) in env) info.Environment[k] = v;
@@ -104,14 +104,14 @@ public static class WatchLatency
         return process;
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static async Task Until(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    internal static async Task Until(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (!await condition())

@@ -25,6 +25,7 @@ internal static class NodeHelp
           Swarm:Probe:Interval | :Count | :Spacing | :Timeout    10s | 5 | 200ms | 1s
           Swarm:Probe:RequestTimeout | :MaxPerSecond | :MinTargetSpacing    5s | 5000 | 50ms
           Swarm:Targets:Default | :MaxPerList | :MaxPayloadBytes
+          Swarm:Outbox:MaxBytes | :Fsync | :FsyncInterval      256 MiB | interval (always, never) | 1s
 
           Swarm:Cluster:DownAfter       20s (Split Brain Resolver, keep-majority: same value on every node)
 
