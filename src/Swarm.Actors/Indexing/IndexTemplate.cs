@@ -1,0 +1,65 @@
+using System.Text.Json.Nodes;
+
+namespace Swarm.Indexing;
+
+/// <summary>The index template, ILM policy and data stream Swarm installs: every field it writes, typed.</summary>
+public static class IndexTemplate
+{
+    private static JsonObject Keyword => new() { ["type"] = "keyword" };
+    private static JsonObject Long => new() { ["type"] = "long" };
+    private static JsonObject Float => new() { ["type"] = "float" };
+    private static JsonObject Us => new() { ["properties"] = new JsonObject { ["us"] = Long } };
+    private static JsonObject Object(params (string Name, JsonNode Type)[] fields) =>
+        new() { ["properties"] = new JsonObject(fields.Select(f => KeyValuePair.Create(f.Name, (JsonNode?)f.Type))) };
+
+    /// <summary>The mappings of every field <see cref="HeartbeatDocument"/> writes.</summary>
+    public static JsonObject Mappings() => new()
+    {
+        ["dynamic"] = "false",
+        ["properties"] = new JsonObject
+        {
+            ["@timestamp"] = new JsonObject { ["type"] = "date" },
+            ["event"] = Object(("dataset", Keyword), ("kind", Keyword)),
+            ["monitor"] = Object(("id", Keyword), ("name", Keyword), ("type", Keyword), ("status", Keyword), ("ip", new JsonObject { ["type"] = "ip" }), ("duration", Us)),
+            ["summary"] = Object(("up", Long), ("down", Long)),
+            ["url"] = Object(("full", Keyword), ("scheme", Keyword), ("domain", Keyword), ("port", Long)),
+            ["resolve"] = Object(("ip", new JsonObject { ["type"] = "ip" }), ("rtt", Us)),
+            ["icmp"] = Object(("requests", Long), ("rtt", Us)),
+            ["tcp"] = Object(("rtt", Object(("connect", Us)))),
+            ["http"] = Object(("rtt", Object(("total", Us), ("response_header", Us))), ("response", Object(("status_code", Long)))),
+            ["tls"] = Object(("rtt", Object(("handshake", Us)))),
+            ["error"] = Object(("type", Keyword), ("message", new JsonObject { ["type"] = "text" })),
+            ["observer"] = Object(("name", Keyword), ("geo", Object(("name", Keyword)))),
+            ["swarm"] = Object(("bee", Keyword), ("seq", Long), ("sent", Long), ("received", Long), ("loss", Float),
+                ("rtt", Object(("min_ms", Float), ("avg_ms", Float), ("max_ms", Float), ("stddev_ms", Float), ("median_ms", Float), ("p95_ms", Float))),
+                ("jitter_ms", Float)),
+        },
+    };
+
+    /// <summary>PUT _index_template/&lt;stream&gt;: a data stream template with the mappings and the ILM policy.</summary>
+    public static JsonObject For(string dataStream) => new()
+    {
+        ["index_patterns"] = new JsonArray(dataStream),
+        ["data_stream"] = new JsonObject(),
+        ["priority"] = 200,
+        ["template"] = new JsonObject
+        {
+            ["settings"] = new JsonObject { ["index.lifecycle.name"] = dataStream },
+            ["mappings"] = Mappings(),
+        },
+        ["_meta"] = new JsonObject { ["managed_by"] = "swarm" },
+    };
+
+    /// <summary>PUT _ilm/policy/&lt;stream&gt;: roll over daily or at 50 GB, delete after 90 days.</summary>
+    public static JsonObject IlmPolicy() => new()
+    {
+        ["policy"] = new JsonObject
+        {
+            ["phases"] = new JsonObject
+            {
+                ["hot"] = new JsonObject { ["actions"] = new JsonObject { ["rollover"] = new JsonObject { ["max_age"] = "1d", ["max_primary_shard_size"] = "50gb" } } },
+                ["delete"] = new JsonObject { ["min_age"] = "90d", ["actions"] = new JsonObject { ["delete"] = new JsonObject() } },
+            },
+        },
+    };
+}
