@@ -17,6 +17,9 @@ public static class SwarmNames
 
     public const string TargetListShardType = "target-list";
 
+    /// <summary>Indexers share <c>ping/+</c> as <c>$share/swarm-indexers/ping/+</c>, so several split the load.</summary>
+    public const string IndexerShareGroup = "swarm-indexers";
+
     /// <summary>The list the seed-compatible <c>watch</c> topic replaces.</summary>
     public const string DefaultList = "default";
 

@@ -1,6 +1,8 @@
 using System.Reflection;
 using System.Text.Json;
+using Akka;
 using Akka.Actor;
+using Akka.Event;
 using Akka.Cluster;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Hosting.SBR;
@@ -11,6 +13,7 @@ using Akka.Remote.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Swarm.Bees;
+using Swarm.Indexing;
 using Swarm.Mqtt;
 using Swarm.Probing;
 using Swarm.Protocol;
@@ -29,6 +32,9 @@ public sealed class BeeActor;
 
 /// <summary>Registry key of this node's outbox.</summary>
 public sealed class OutboxActor;
+
+/// <summary>Registry key of this node's indexer.</summary>
+public sealed class IndexerActor;
 
 /// <summary>Registry key of the queen's watch bridge.</summary>
 public sealed class WatchBridgeActor;
@@ -63,7 +69,8 @@ public static class SwarmHosting
             .WithSwarmPersistence(options.Persistence)
             .WithSwarmTargetLists(options)
             .WithSwarmQueen(options)
-            .WithSwarmBee(options));
+            .WithSwarmBee(options)
+            .WithSwarmIndexer(options));
         return services;
     }
 
@@ -193,6 +200,47 @@ public static class SwarmHosting
             var settings = new BeeSettings(options.Bee.Id, options.Bee.Location, options.Bee.Lists, options.Probe.Interval, options.Probe.Round);
             var bee = system.ActorOf(Bee.Props(settings, resolver.GetService<IProber>(), registry.Get<TargetListRegion>(), outbox), "bee");
             registry.Register<BeeActor>(bee);
+        });
+    }
+
+    /// <summary>
+    /// The indexer, on an MQTT connection of its own (its unacknowledged results must not hold back <c>watch</c>),
+    /// subscribed before it connects so that nothing a resumed session delivers is acknowledged unseen.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithSwarmIndexer(this AkkaConfigurationBuilder builder, SwarmOptions options)
+    {
+        if (!options.Has(SwarmNames.Roles.Indexer)) return builder;
+        var es = options.Elasticsearch;
+        if (es.Urls.Count == 0)
+        {
+            return builder.WithActors((system, _) => system.Log.Info(
+                "indexer: off, Swarm:Elasticsearch:Urls is empty (results stay on MQTT; set it to index them into Elasticsearch)"));
+        }
+        return builder.WithActors((system, registry, resolver) =>
+        {
+            var client = new ElasticsearchClient(new ElasticsearchSettings(es.Urls.Select(u => new Uri(u.TrimEnd('/') + "/")).ToList(),
+                es.ApiKey, es.Username, es.Password, es.CaFile));
+            var indexer = system.ActorOf(Indexer.Props(client, resolver.GetService<MqttLink>(), new IndexerSettings(es.DataStream)), "indexer");
+            registry.Register<IndexerActor>(indexer);
+            var settings = MqttSettingsFor(options) with
+            {
+                ClientId = $"swarm-{options.Bee.Id}-indexer",
+                Will = null,
+                Goodbye = null,
+                ReceiveMaximum = 2000,
+            };
+            var link = new MqttLink(settings, resolver.GetService<ILoggerFactory>().CreateLogger<MqttLink>());
+            link.SubscribeWithAckAsync(SwarmNames.Topics.PingAll, SwarmNames.IndexerShareGroup, (topic, payload, ack) =>
+            {
+                indexer.Tell(new ResultArrived(topic, payload, ack));
+                return Task.CompletedTask;
+            }).GetAwaiter().GetResult();
+            link.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+            CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "indexer-mqtt", async () =>
+            {
+                await link.DisposeAsync();
+                return Done.Instance;
+            });
         });
     }
 

@@ -56,6 +56,10 @@ public sealed record SwarmOptions
         r.Check(provider != "postgresql" || connection is not null,
             "Swarm:Persistence:ConnectionString is required with provider 'postgresql', e.g. 'Host=db;Database=swarm;Username=swarm;Password=…'");
 
+        foreach (var url in r.List("Swarm:Elasticsearch:Urls", []))
+            r.Check(Uri.TryCreate(url, UriKind.Absolute, out var es) && es.Scheme is "http" or "https",
+                $"Swarm:Elasticsearch:Urls: '{url}' is not an http:// or https:// URL, e.g. https://es.example:9200");
+
         var managementUrl = r.String("Swarm:Management:Url") ?? "http://127.0.0.1:9110";
         r.Check(Uri.TryCreate(managementUrl, UriKind.Absolute, out var mgmt) && mgmt.Scheme is "http" or "https",
             $"Swarm:Management:Url = '{managementUrl}': must be an http:// or https:// URL");

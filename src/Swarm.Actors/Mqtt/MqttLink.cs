@@ -15,8 +15,8 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
 {
     private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
     private const int MaxEarlyMessages = 10_000;
-    private readonly List<(string Filter, Func<string, byte[], Task> Handler)> _handlers = [];
-    private readonly Queue<(string Topic, byte[] Payload)> _early = new();
+    private readonly List<Subscription> _handlers = [];
+    private readonly Queue<(string Topic, byte[] Payload, Func<CancellationToken, Task>? Ack)> _early = new();
     private readonly CancellationTokenSource _stopping = new();
     private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
@@ -31,24 +31,40 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
     public event Action? Connected;
 
     /// <summary>Registers a handler for a topic filter; it is subscribed now if connected, and after every reconnect.</summary>
-    public async Task SubscribeAsync(string filter, Func<string, byte[], Task> handler)
+    public Task SubscribeAsync(string filter, Func<string, byte[], Task> handler) =>
+        AddAsync(new Subscription(filter, null, (topic, payload, _) => handler(topic, payload), ManualAck: false));
+
+    /// <summary>
+    /// Registers a handler that acknowledges each message itself, when what it did with it is safe; until then the
+    /// broker counts it in flight (see <see cref="MqttSettings.ReceiveMaximum"/>) and redelivers it to a new session.
+    /// With a <paramref name="shareGroup"/>, subscribes as <c>$share/&lt;group&gt;/&lt;filter&gt;</c> when the broker offers it.
+    /// </summary>
+    public Task SubscribeWithAckAsync(string filter, string? shareGroup, Func<string, byte[], Func<CancellationToken, Task>, Task> handler) =>
+        AddAsync(new Subscription(filter, shareGroup, (topic, payload, ack) => handler(topic, payload, ack!), ManualAck: true));
+
+    /// <summary>Whether the broker in use offers shared subscriptions (MQTT 5 CONNACK); the embedded broker does not.</summary>
+    public bool SharedSubscriptionsAvailable { get; private set; }
+
+    private async Task AddAsync(Subscription subscription)
     {
-        List<(string Topic, byte[] Payload)> early;
+        List<(string Topic, byte[] Payload, Func<CancellationToken, Task>? Ack)> early;
         lock (_handlers)
         {
-            _handlers.Add((filter, handler));
-            early = _early.Where(m => Matches(m.Topic, filter)).ToList();
+            _handlers.Add(subscription);
+            early = _early.Where(m => Matches(m.Topic, subscription.Filter)).ToList();
             if (early.Count > 0)
             {
-                var rest = _early.Where(m => !Matches(m.Topic, filter)).ToList();
+                var rest = _early.Where(m => !Matches(m.Topic, subscription.Filter)).ToList();
                 _early.Clear();
                 foreach (var m in rest) _early.Enqueue(m);
             }
         }
-        foreach (var (topic, payload) in early) await Deliver(filter, handler, topic, payload);
-        if (_client.IsConnected)
-            await _client.SubscribeAsync(filter, MqttQualityOfServiceLevel.AtLeastOnce, _stopping.Token);
+        foreach (var (topic, payload, ack) in early) await Deliver(subscription, topic, payload, ack);
+        if (_client.IsConnected) await _client.SubscribeAsync(FilterFor(subscription), MqttQualityOfServiceLevel.AtLeastOnce, _stopping.Token);
     }
+
+    private string FilterFor(Subscription s) =>
+        s.ShareGroup is not null && SharedSubscriptionsAvailable ? $"$share/{s.ShareGroup}/{s.Filter}" : s.Filter;
 
     private static bool Matches(string topic, string filter) =>
         MqttTopicFilterComparer.Compare(topic, filter) == MqttTopicFilterCompareResult.IsMatch;
@@ -92,7 +108,8 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
             try
             {
                 _disconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                await _client.ConnectAsync(BuildOptions(broker), ct);
+                var connected = await _client.ConnectAsync(BuildOptions(broker), ct);
+                SharedSubscriptionsAvailable = connected.SharedSubscriptionAvailable;
                 ConnectedBroker = broker;
                 await ResubscribeAsync(ct);
                 logger.LogInformation("MQTT: connected to {Broker} as {ClientId}", broker, settings.ClientId);
@@ -120,7 +137,7 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
     private async Task ResubscribeAsync(CancellationToken ct)
     {
         string[] filters;
-        lock (_handlers) filters = _handlers.Select(h => h.Filter).Distinct().ToArray();
+        lock (_handlers) filters = _handlers.Select(FilterFor).Distinct().ToArray();
         foreach (var filter in filters)
             await _client.SubscribeAsync(filter, MqttQualityOfServiceLevel.AtLeastOnce, ct);
     }
@@ -129,7 +146,7 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
     {
         var topic = e.ApplicationMessage.Topic;
         var payload = e.ApplicationMessage.Payload.ToArray();
-        (string Filter, Func<string, byte[], Task> Handler)[] handlers;
+        Subscription[] handlers;
         lock (_handlers)
         {
             handlers = _handlers.Where(h => Matches(topic, h.Filter)).ToArray();
@@ -138,18 +155,23 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
                 // A resumed session delivers what the broker queued at once, before the actors have registered their
                 // handlers: keep it for them rather than drop it (it is already acknowledged).
                 if (_early.Count >= MaxEarlyMessages) _early.Dequeue();
-                _early.Enqueue((topic, payload));
+                _early.Enqueue((topic, payload, null));
                 return;
             }
         }
-        foreach (var (filter, handler) in handlers) await Deliver(filter, handler, topic, payload);
+        var manual = handlers.Any(h => h.ManualAck);
+        if (manual) e.AutoAcknowledge = false;
+        Func<CancellationToken, Task> ack = ct => e.AcknowledgeAsync(ct);
+        foreach (var handler in handlers) await Deliver(handler, topic, payload, handler.ManualAck ? ack : null);
     }
 
-    private async Task Deliver(string filter, Func<string, byte[], Task> handler, string topic, byte[] payload)
+    private async Task Deliver(Subscription subscription, string topic, byte[] payload, Func<CancellationToken, Task>? ack)
     {
-        try { await handler(topic, payload); }
-        catch (Exception ex) { logger.LogError(ex, "MQTT: handler for {Filter} failed on a message on {Topic}; message dropped", filter, topic); }
+        try { await subscription.Handler(topic, payload, ack ?? (_ => Task.CompletedTask)); }
+        catch (Exception ex) { logger.LogError(ex, "MQTT: handler for {Filter} failed on a message on {Topic}; message dropped", subscription.Filter, topic); }
     }
+
+    private sealed record Subscription(string Filter, string? ShareGroup, Func<string, byte[], Func<CancellationToken, Task>?, Task> Handler, bool ManualAck);
 
     private MqttClientOptions BuildOptions(Uri broker)
     {
@@ -163,6 +185,7 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
             .WithSessionExpiryInterval((uint)settings.SessionExpiry.TotalSeconds)
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
             .WithTimeout(TimeSpan.FromSeconds(10));
+        if (settings.ReceiveMaximum is { } receiveMaximum) builder.WithReceiveMaximum(receiveMaximum);
         if (settings.Username is not null) builder.WithCredentials(settings.Username, settings.Password);
         if (settings.Will is { } will)
         {

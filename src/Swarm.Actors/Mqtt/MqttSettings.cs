@@ -17,6 +17,9 @@ public sealed record MqttSettings(
     /// <summary>How long the broker keeps this client's session (subscriptions, queued QoS 1 messages) while it is away.</summary>
     public TimeSpan SessionExpiry { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>How many QoS 1 messages the broker may have in flight to us unacknowledged: a consumer's backpressure.</summary>
+    public ushort? ReceiveMaximum { get; init; }
+
     public TimeSpan MinBackoff { get; init; } = TimeSpan.FromMilliseconds(250);
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
 }

@@ -14,7 +14,7 @@ namespace Swarm.Tests.Infrastructure;
 public sealed class FakeElasticsearch : IAsyncDisposable
 {
     private readonly HttpListener _listener = new();
-    private readonly Task _loop;
+    private Task _loop;
     private readonly ConcurrentDictionary<string, string> _failNext = new();
 
     public int Port { get; }
@@ -32,6 +32,20 @@ public sealed class FakeElasticsearch : IAsyncDisposable
     {
         Port = Ports.Free();
         _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
+        _listener.Start();
+        _loop = Task.Run(Loop);
+    }
+
+    /// <summary>Stops listening: connections are refused, as with a node that is down.</summary>
+    public async Task PauseAsync()
+    {
+        _listener.Stop();
+        await _loop;
+    }
+
+    /// <summary>Listens again on the same port, with everything stored before.</summary>
+    public void Resume()
+    {
         _listener.Start();
         _loop = Task.Run(Loop);
     }

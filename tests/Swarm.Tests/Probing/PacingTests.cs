@@ -60,12 +60,12 @@ public class PacingTests
     [Fact]
     public async Task A_thousand_targets_in_interleaved_rounds_each_get_exactly_their_own_replies()
     {
-        // Paced like a bee (10k/s): an unpaced burst of 2,000 loopback packets overflows the kernel's per-CPU backlog
-        // (net.core.netdev_max_backlog, 1000) on a busy machine, and loss is not what this test is about.
-        using var engine = IcmpEngine.Open(new ProbeLimits(10_000, TimeSpan.FromMilliseconds(1)));
+        // Paced (2k/s): an unpaced burst of 2,000 loopback packets overflows the kernel's per-CPU backlog
+        // (net.core.netdev_max_backlog, 1000) when the whole suite shares two cores, and loss is not what this is about.
+        using var engine = IcmpEngine.Open(new ProbeLimits(2_000, TimeSpan.FromMilliseconds(1)));
         var prober = new IcmpProber(engine);
         var targets = Enumerable.Range(0, 1000).Select(i => $"127.1.{i / 250}.{i % 250 + 1}").ToArray();
-        var settings = new RoundSettings(3, TimeSpan.FromMilliseconds(2), TimeSpan.FromSeconds(3));
+        var settings = new RoundSettings(3, TimeSpan.FromMilliseconds(2), TimeSpan.FromSeconds(10));
 
         // Two waves of rounds overlap: a reply credited to the wrong target or round would leave its own echo lost.
         var outcomes = await Task.WhenAll(targets.Concat(targets).Select(t => prober.ProbeAsync(t, settings, default)));

@@ -1,0 +1,228 @@
+using System.Text;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Event;
+using Swarm.Mqtt;
+using Swarm.Protocol;
+using Swarm.Serialization;
+
+namespace Swarm.Indexing;
+
+/// <summary>A result from <c>ping/+</c>, not yet acknowledged to the broker.</summary>
+public sealed record ResultArrived(string Topic, byte[] Payload, Func<CancellationToken, Task> Acknowledge);
+
+/// <summary>How the indexer batches and backs off.</summary>
+public sealed record IndexerSettings(string DataStream, int BatchSize = 500, int BatchBytes = 5 << 20)
+{
+    public TimeSpan BatchDelay { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan MinBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>
+/// Results from MQTT into Elasticsearch: batched by count, bytes and time, created with <c>_bulk</c> under the id
+/// bee + sequence, and acknowledged to the broker only once Elasticsearch has them (201, or 409: already there).
+/// Items answered 429/5xx, and whole requests that fail, are retried with exponential backoff, unacknowledged, so
+/// the broker's receive window holds the rest back and memory stays bounded; items refused for good (a mapping
+/// error, a payload that is not a result) go to <c>indexer/dead-letters</c> with the reason, then are acknowledged.
+/// </summary>
+public sealed class Indexer : ReceiveActor, IWithTimers
+{
+    public const string DeadLetterTopic = "indexer/dead-letters";
+    private readonly IElasticsearch _elasticsearch;
+    private readonly IMqttPublisher _broker;
+    private readonly IndexerSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly List<Pending> _batch = [];
+    private int _batchBytes;
+    private bool _sending;
+    private bool _ready;
+    private bool _retryPending;
+    private int _failures;
+    private TimeSpan _backoff;
+    private long _stored;
+    private long _duplicates;
+    private long _deadLetters;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IElasticsearch elasticsearch, IMqttPublisher broker, IndexerSettings settings) =>
+        Akka.Actor.Props.Create(() => new Indexer(elasticsearch, broker, settings));
+
+    public Indexer(IElasticsearch elasticsearch, IMqttPublisher broker, IndexerSettings settings)
+    {
+        _elasticsearch = elasticsearch;
+        _broker = broker;
+        _settings = settings;
+        _backoff = settings.MinBackoff;
+
+        Receive<ResultArrived>(Accept);
+        Receive<Setup>(_ => RunSetup());
+        Receive<SetupDone>(_ =>
+        {
+            _ready = true;
+            _backoff = _settings.MinBackoff;
+            _log.Info("indexer: data stream {0} ready (index template and ILM policy installed)", _settings.DataStream);
+            Flush();
+        });
+        Receive<SetupFailed>(f =>
+        {
+            var delay = NextBackoff();
+            _log.Warning("indexer: cannot install the index template for {0} ({1}); results wait unacknowledged; retry in {2:0.0}s",
+                _settings.DataStream, f.Reason, delay.TotalSeconds);
+            Timers.StartSingleTimer("setup", Setup.Instance, delay);
+        });
+        Receive<BatchDue>(_ => Flush());
+        Receive<RetryDue>(_ =>
+        {
+            _retryPending = false;
+            Flush();
+        });
+        Receive<BulkDone>(OnBulkDone);
+        Receive<BulkFailed>(f =>
+        {
+            _sending = false;
+            ScheduleRetry($"{f.Reason}; {_batch.Count} results wait unacknowledged");
+        });
+        Receive<Acked>(_ => { });
+        Receive<GetIndexerStatus>(_ => Sender.Tell(new IndexerStatus(_stored, _duplicates, _deadLetters, _batch.Count, _ready)));
+    }
+
+    protected override void PreStart() => Self.Tell(Setup.Instance);
+
+    private void RunSetup() =>
+        Task.Run(() => _elasticsearch.EnsureDataStreamAsync(_settings.DataStream, CancellationToken.None))
+            .PipeTo(Self, success: () => SetupDone.Instance, failure: e => new SetupFailed(e.GetBaseException().Message));
+
+    private void Accept(ResultArrived message)
+    {
+        ProbeResult? result;
+        try { result = JsonSerializer.Deserialize(message.Payload, SwarmJson.Default.ProbeResult); }
+        catch (JsonException) { result = null; }
+        if (result is null || string.IsNullOrEmpty(result.Bee) || result.Seq <= 0)
+        {
+            DeadLetter(message, null, "not a Swarm result: a JSON object with bee, seq, ts, target and kind is expected");
+            return;
+        }
+        var json = HeartbeatDocument.ToJson(HeartbeatDocument.From(result));
+        _batch.Add(new Pending(message, HeartbeatDocument.IdOf(result), json));
+        _batchBytes += json.Length;
+        if (_batch.Count == 1) Timers.StartSingleTimer("batch", BatchDue.Instance, _settings.BatchDelay);
+        if (_batch.Count >= _settings.BatchSize || _batchBytes >= _settings.BatchBytes) Flush();
+    }
+
+    private void Flush()
+    {
+        // One request at a time, and none while a retry waits out its backoff: a full batch must not jump the queue.
+        if (_sending || _retryPending || !_ready || _batch.Count == 0) return;
+        _sending = true;
+        var sent = _batch.Take(_settings.BatchSize).ToList();
+        var started = DateTime.UtcNow;
+        var documents = sent.Select(p => (p.Id, p.Json)).ToList();
+        // Task.Run: an implementation that throws before returning its task must fail the request, not the actor.
+        Task.Run(() => _elasticsearch.BulkCreateAsync(_settings.DataStream, documents, CancellationToken.None))
+            .PipeTo(Self, success: results => new BulkDone(sent, results, DateTime.UtcNow - started), failure: e => new BulkFailed(e.GetBaseException().Message));
+    }
+
+    private void OnBulkDone(BulkDone done)
+    {
+        _sending = false;
+        var retry = 0;
+        for (var i = 0; i < done.Sent.Count; i++)
+        {
+            var pending = done.Sent[i];
+            var item = done.Results[i];
+            switch (item.Outcome)
+            {
+                case BulkItemOutcome.Stored or BulkItemOutcome.AlreadyStored:
+                    if (item.Outcome == BulkItemOutcome.Stored) _stored++; else _duplicates++;
+                    Remove(pending);
+                    Ack(pending.Message);
+                    break;
+                case BulkItemOutcome.Rejected:
+                    Remove(pending);
+                    DeadLetter(pending.Message, pending.Id, $"Elasticsearch refused the document ({item.Status}): {item.Error}");
+                    break;
+                default:
+                    retry++;
+                    break;
+            }
+        }
+        if (retry > 0)
+        {
+            ScheduleRetry($"{retry} of {done.Sent.Count} documents answered 429/5xx; kept unacknowledged");
+            return;
+        }
+        if (_failures > 0)
+            _log.Info("indexer: Elasticsearch takes documents again after {0} failed attempts; {1} results still waiting", _failures, _batch.Count);
+        _failures = 0;
+        _backoff = _settings.MinBackoff;
+        if (_batch.Count > 0) Flush();
+    }
+
+    private void ScheduleRetry(string why)
+    {
+        _failures++;
+        _retryPending = true;
+        var delay = NextBackoff();
+        _log.Warning("indexer: {0}; retry in {1:0.0}s", why, delay.TotalSeconds);
+        Timers.StartSingleTimer("retry", RetryDue.Instance, delay);
+    }
+
+    private void Remove(Pending pending)
+    {
+        _batch.Remove(pending);
+        _batchBytes -= pending.Json.Length;
+    }
+
+    private void DeadLetter(ResultArrived message, string? id, string reason)
+    {
+        _deadLetters++;
+        _log.Warning("indexer: dead letter {0} from {1}: {2}", id ?? "(no id)", message.Topic, reason);
+        var letter = new DeadLetterMessage(message.Topic, id, reason, Encoding.UTF8.GetString(message.Payload));
+        // Acknowledged once the dead letter itself is safe on the broker (or at once if it could not be published,
+        // since it would fail again forever: the log line above keeps the reason).
+        _broker.PublishAsync(DeadLetterTopic, letter.ToBytes())
+            .ContinueWith(_ => message.Acknowledge(CancellationToken.None)).Unwrap()
+            .PipeTo(Self, success: () => Acked.Instance, failure: _ => Acked.Instance);
+    }
+
+    private void Ack(ResultArrived message) =>
+        message.Acknowledge(CancellationToken.None).PipeTo(Self, success: () => Acked.Instance, failure: _ => Acked.Instance);
+
+    private TimeSpan NextBackoff()
+    {
+        var delay = _backoff * (0.8 + 0.4 * Random.Shared.NextDouble());
+        _backoff = TimeSpan.FromTicks(Math.Min(_settings.MaxBackoff.Ticks, _backoff.Ticks * 2));
+        return delay;
+    }
+
+    private sealed record Pending(ResultArrived Message, string Id, string Json);
+    private sealed record BulkDone(IReadOnlyList<Pending> Sent, IReadOnlyList<BulkItemResult> Results, TimeSpan Took);
+    private sealed record BulkFailed(string Reason);
+    private sealed record SetupFailed(string Reason);
+
+    private sealed record Setup { public static readonly Setup Instance = new(); }
+    private sealed record SetupDone { public static readonly SetupDone Instance = new(); }
+    private sealed record BatchDue { public static readonly BatchDue Instance = new(); }
+    private sealed record RetryDue { public static readonly RetryDue Instance = new(); }
+    private sealed record Acked { public static readonly Acked Instance = new(); }
+
+    /// <summary>A dead letter: where it came from, its id if it had one, why, and the payload as received.</summary>
+    private sealed record DeadLetterMessage(string Topic, string? Id, string Reason, string Payload)
+    {
+        public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(new System.Text.Json.Nodes.JsonObject
+        {
+            ["topic"] = Topic, ["id"] = Id, ["reason"] = Reason, ["payload"] = Payload, ["ts"] = DateTime.UtcNow.ToString("O"),
+        });
+    }
+}
+
+/// <summary>Ask the indexer how it is doing; answered with <see cref="IndexerStatus"/>.</summary>
+public sealed record GetIndexerStatus
+{
+    public static readonly GetIndexerStatus Instance = new();
+}
+
+/// <summary>Documents stored, found already stored, dead-lettered; results waiting; whether the data stream is set up.</summary>
+public sealed record IndexerStatus(long Stored, long AlreadyStored, long DeadLetters, int Waiting, bool Ready);

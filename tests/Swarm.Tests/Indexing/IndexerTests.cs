@@ -1,0 +1,86 @@
+using System.Text.Json;
+using Swarm.Protocol;
+using Swarm.Serialization;
+using Swarm.Tests.Infrastructure;
+
+namespace Swarm.Tests.Indexing;
+
+/// <summary>The indexer as a node runs it: real mosquitto, results from MQTT into an Elasticsearch stand-in.</summary>
+public sealed class IndexerTests : IAsyncLifetime
+{
+    private Mosquitto _broker = null!;
+    private FakeElasticsearch _es = null!;
+    private SwarmHost _node = null!;
+    private MqttCollector _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _broker = await Mosquitto.StartAsync();
+        _es = new FakeElasticsearch();
+        _client = await MqttCollector.ConnectAsync(_broker.Port, "indexer/dead-letters");
+        _node = await SwarmHost.StartAsync(
+            ("Swarm:Roles", "indexer"),
+            ("Swarm:Bee:Id", "indexer-1"),
+            ("Swarm:Mqtt:Brokers:0", _broker.Url),
+            ("Swarm:Elasticsearch:Urls:0", _es.Url.ToString()),
+            ("Swarm:Elasticsearch:DataStream", "swarm-test"));
+        await Eventually.True(() => _es.Templates.ContainsKey("swarm-test"), TimeSpan.FromSeconds(20), "the index template installed");
+    }
+
+    private static byte[] Result(long seq) => JsonSerializer.SerializeToUtf8Bytes(new ProbeResult
+    {
+        Bee = "pub", Seq = seq, Timestamp = DateTime.UtcNow, Target = $"127.0.{seq % 250}.1", Kind = "icmp", Address = $"127.0.{seq % 250}.1",
+        Sent = 5, Received = 5, AvgMs = 0.1, MinMs = 0.05, MaxMs = 0.2,
+    }, SwarmJson.Wire.ProbeResult);
+
+    private async Task Publish(long from, long to)
+    {
+        for (var seq = from; seq <= to; seq++) await _client.PublishAsync($"ping/127.0.{seq % 250}.1", Result(seq));
+    }
+
+    [Fact]
+    public async Task Ten_thousand_results_are_stored_exactly_once_through_a_30_s_elasticsearch_outage()
+    {
+        await Publish(1, 5000);
+        await Eventually.True(() => _es.Documents.Count >= 1000, TimeSpan.FromSeconds(30), "indexing under way");
+
+        await _es.PauseAsync();
+        await Publish(5001, 10_000);
+        await Task.Delay(TimeSpan.FromSeconds(30)); // the outage itself, not a wait for a condition
+        _es.Resume();
+
+        await Eventually.True(() => _es.Documents.Count == 10_000, TimeSpan.FromSeconds(90), $"all 10,000 stored (now {_es.Documents.Count})");
+        Assert.Equal(Enumerable.Range(1, 10_000).Select(i => $"pub-{i}").Order(), _es.Documents.Keys.Order());
+        var sample = _es.Documents["pub-4242"];
+        Assert.Equal("icmp", sample["monitor"]!["type"]!.GetValue<string>());
+        Assert.Equal(4242, sample["swarm"]!["seq"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task Refused_documents_and_garbage_go_to_dead_letters_and_rejected_429_items_are_retried()
+    {
+        _es.FailItemOnce("pub-2", 400);
+        _es.FailItemOnce("pub-3", 429);
+
+        await Publish(1, 5);
+        await _client.PublishAsync("ping/junk", "this is not a result");
+
+        await Eventually.True(() => _es.Documents.Count == 4, TimeSpan.FromSeconds(30), "four of five stored");
+        Assert.Equal(["pub-1", "pub-3", "pub-4", "pub-5"], _es.Documents.Keys.Order());
+        var refused = await _client.WaitForAsync((t, j) => t == "indexer/dead-letters" && j.GetProperty("id").GetString() == "pub-2",
+            TimeSpan.FromSeconds(10), "the refused document's dead letter");
+        Assert.Contains("document_parsing_exception", refused.GetProperty("reason").GetString());
+        var junk = await _client.WaitForAsync((t, j) => t == "indexer/dead-letters" && j.GetProperty("topic").GetString() == "ping/junk",
+            TimeSpan.FromSeconds(10), "the garbage's dead letter");
+        Assert.StartsWith("not a Swarm result", junk.GetProperty("reason").GetString());
+        Assert.Equal("this is not a result", junk.GetProperty("payload").GetString());
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_node is not null) await _node.DisposeAsync();
+        if (_client is not null) await _client.DisposeAsync();
+        if (_es is not null) await _es.DisposeAsync();
+        if (_broker is not null) await _broker.DisposeAsync();
+    }
+}
