@@ -227,7 +227,7 @@ public static class SwarmHosting
                 ClientId = $"swarm-{options.Bee.Id}-indexer",
                 Will = null,
                 Goodbye = null,
-                ReceiveMaximum = 2000,
+                ReceiveMaximum = 5000,
             };
             var link = new MqttLink(settings, resolver.GetService<ILoggerFactory>().CreateLogger<MqttLink>());
             link.SubscribeWithAckAsync(SwarmNames.Topics.PingAll, SwarmNames.IndexerShareGroup, (topic, payload, ack) =>

@@ -12,8 +12,11 @@ namespace Swarm.Indexing;
 public sealed record ResultArrived(string Topic, byte[] Payload, Func<CancellationToken, Task> Acknowledge);
 
 /// <summary>How the indexer batches and backs off.</summary>
-public sealed record IndexerSettings(string DataStream, int BatchSize = 500, int BatchBytes = 5 << 20)
+public sealed record IndexerSettings(string DataStream, int BatchSize = 1000, int BatchBytes = 5 << 20)
 {
+    /// <summary>Bulk requests in flight at once: a second one fills the pipe while Elasticsearch answers the first.</summary>
+    public int MaxRequests { get; init; } = 2;
+
     public TimeSpan BatchDelay { get; init; } = TimeSpan.FromSeconds(1);
     public TimeSpan MinBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
@@ -34,8 +37,9 @@ public sealed class Indexer : ReceiveActor, IWithTimers
     private readonly IndexerSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<Pending> _batch = [];
-    private int _batchBytes;
-    private bool _sending;
+    private int _unsent;
+    private int _unsentBytes;
+    private int _requests;
     private bool _ready;
     private bool _retryPending;
     private int _failures;
@@ -81,7 +85,8 @@ public sealed class Indexer : ReceiveActor, IWithTimers
         Receive<BulkDone>(OnBulkDone);
         Receive<BulkFailed>(f =>
         {
-            _sending = false;
+            _requests--;
+            foreach (var pending in f.Sent) Unsend(pending);
             ScheduleRetry($"{f.Reason}; {_batch.Count} results wait unacknowledged");
         });
         Receive<Acked>(_ => { });
@@ -106,27 +111,42 @@ public sealed class Indexer : ReceiveActor, IWithTimers
         }
         var json = HeartbeatDocument.ToJson(HeartbeatDocument.From(result));
         _batch.Add(new Pending(message, HeartbeatDocument.IdOf(result), json));
-        _batchBytes += json.Length;
-        if (_batch.Count == 1) Timers.StartSingleTimer("batch", BatchDue.Instance, _settings.BatchDelay);
-        if (_batch.Count >= _settings.BatchSize || _batchBytes >= _settings.BatchBytes) Flush();
+        _unsent++;
+        _unsentBytes += json.Length;
+        if (_unsent == 1) Timers.StartSingleTimer("batch", BatchDue.Instance, _settings.BatchDelay);
+        if (_unsent >= _settings.BatchSize || _unsentBytes >= _settings.BatchBytes) Flush();
     }
 
     private void Flush()
     {
-        // One request at a time, and none while a retry waits out its backoff: a full batch must not jump the queue.
-        if (_sending || _retryPending || !_ready || _batch.Count == 0) return;
-        _sending = true;
-        var sent = _batch.Take(_settings.BatchSize).ToList();
-        var started = DateTime.UtcNow;
-        var documents = sent.Select(p => (p.Id, p.Json)).ToList();
-        // Task.Run: an implementation that throws before returning its task must fail the request, not the actor.
-        Task.Run(() => _elasticsearch.BulkCreateAsync(_settings.DataStream, documents, CancellationToken.None))
-            .PipeTo(Self, success: results => new BulkDone(sent, results, DateTime.UtcNow - started), failure: e => new BulkFailed(e.GetBaseException().Message));
+        // Up to MaxRequests at once, and none while a retry waits out its backoff: a full batch must not jump the queue.
+        while (_requests < _settings.MaxRequests && !_retryPending && _ready && _unsent > 0)
+        {
+            var sent = _batch.Where(p => !p.Sending).Take(_settings.BatchSize).ToList();
+            foreach (var pending in sent)
+            {
+                pending.Sending = true;
+                _unsent--;
+                _unsentBytes -= pending.Json.Length;
+            }
+            _requests++;
+            var documents = sent.Select(p => (p.Id, p.Json)).ToList();
+            // Task.Run: an implementation that throws before returning its task must fail the request, not the actor.
+            Task.Run(() => _elasticsearch.BulkCreateAsync(_settings.DataStream, documents, CancellationToken.None))
+                .PipeTo(Self, success: results => new BulkDone(sent, results), failure: e => new BulkFailed(sent, e.GetBaseException().Message));
+        }
+    }
+
+    private void Unsend(Pending pending)
+    {
+        pending.Sending = false;
+        _unsent++;
+        _unsentBytes += pending.Json.Length;
     }
 
     private void OnBulkDone(BulkDone done)
     {
-        _sending = false;
+        _requests--;
         var retry = 0;
         for (var i = 0; i < done.Sent.Count; i++)
         {
@@ -145,6 +165,7 @@ public sealed class Indexer : ReceiveActor, IWithTimers
                     break;
                 default:
                     retry++;
+                    Unsend(pending);
                     break;
             }
         }
@@ -157,7 +178,7 @@ public sealed class Indexer : ReceiveActor, IWithTimers
             _log.Info("indexer: Elasticsearch takes documents again after {0} failed attempts; {1} results still waiting", _failures, _batch.Count);
         _failures = 0;
         _backoff = _settings.MinBackoff;
-        if (_batch.Count > 0) Flush();
+        Flush();
     }
 
     private void ScheduleRetry(string why)
@@ -169,11 +190,7 @@ public sealed class Indexer : ReceiveActor, IWithTimers
         Timers.StartSingleTimer("retry", RetryDue.Instance, delay);
     }
 
-    private void Remove(Pending pending)
-    {
-        _batch.Remove(pending);
-        _batchBytes -= pending.Json.Length;
-    }
+    private void Remove(Pending pending) => _batch.Remove(pending);
 
     private void DeadLetter(ResultArrived message, string? id, string reason)
     {
@@ -197,9 +214,16 @@ public sealed class Indexer : ReceiveActor, IWithTimers
         return delay;
     }
 
-    private sealed record Pending(ResultArrived Message, string Id, string Json);
-    private sealed record BulkDone(IReadOnlyList<Pending> Sent, IReadOnlyList<BulkItemResult> Results, TimeSpan Took);
-    private sealed record BulkFailed(string Reason);
+    private sealed class Pending(ResultArrived message, string id, string json)
+    {
+        public ResultArrived Message { get; } = message;
+        public string Id { get; } = id;
+        public string Json { get; } = json;
+        public bool Sending { get; set; }
+    }
+
+    private sealed record BulkDone(IReadOnlyList<Pending> Sent, IReadOnlyList<BulkItemResult> Results);
+    private sealed record BulkFailed(IReadOnlyList<Pending> Sent, string Reason);
     private sealed record SetupFailed(string Reason);
 
     private sealed record Setup { public static readonly Setup Instance = new(); }

@@ -84,3 +84,54 @@ public sealed class IndexerTests : IAsyncLifetime
         if (_broker is not null) await _broker.DisposeAsync();
     }
 }
+
+/// <summary>The indexer as a process: killed with SIGKILL mid-stream and restarted.</summary>
+public sealed class IndexerProcessTests : IAsyncDisposable
+{
+    private readonly TempDir _data = new();
+    private readonly List<IAsyncDisposable> _resources = [];
+
+    [Fact]
+    public async Task An_indexer_killed_mid_batch_and_restarted_stores_every_result_exactly_once()
+    {
+        var broker = await Mosquitto.StartAsync();
+        _resources.Add(broker);
+        var es = new FakeElasticsearch();
+        _resources.Add(es);
+        var publisher = await MqttCollector.ConnectAsync(broker.Port);
+        _resources.Add(publisher);
+        var env = new Dictionary<string, string>
+        {
+            ["Swarm__Roles"] = "indexer",
+            ["Swarm__Bee__Id"] = "indexer-p",
+            ["Swarm__DataDir"] = _data.Path,
+            ["Swarm__Management__Url"] = $"http://127.0.0.1:{Ports.Free()}",
+            ["Swarm__Mqtt__Brokers__0"] = broker.Url,
+            ["Swarm__Elasticsearch__Urls__0"] = es.Url.ToString(),
+        };
+        var indexer = NodeProcess.Start(env);
+        _resources.Add(indexer);
+        await Eventually.True(() => es.Templates.Count == 1, TimeSpan.FromSeconds(30), "the indexer set up");
+
+        for (var seq = 1; seq <= 5000; seq++)
+        {
+            await publisher.PublishAsync($"ping/127.0.0.{seq % 200 + 1}", JsonSerializer.SerializeToUtf8Bytes(new ProbeResult
+            {
+                Bee = "pub", Seq = seq, Timestamp = DateTime.UtcNow, Target = $"127.0.0.{seq % 200 + 1}", Kind = "icmp", Sent = 1, Received = 1,
+            }, SwarmJson.Wire.ProbeResult));
+            if (seq == 2500) await Eventually.True(() => es.Documents.Count > 0, TimeSpan.FromSeconds(30), "indexing under way");
+            if (seq == 3000) await indexer.KillAsync(); // mid-stream, with a batch likely in flight
+        }
+        var restarted = NodeProcess.Start(env);
+        _resources.Add(restarted);
+
+        await Eventually.True(() => es.Documents.Count == 5000, TimeSpan.FromSeconds(90), $"all 5,000 stored (now {es.Documents.Count})");
+        Assert.Equal(Enumerable.Range(1, 5000).Select(i => $"pub-{i}").Order(), es.Documents.Keys.Order());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var r in Enumerable.Reverse(_resources)) await r.DisposeAsync();
+        _data.Dispose();
+    }
+}

@@ -1,0 +1,194 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+using Swarm.Protocol;
+using Swarm.Serialization;
+
+namespace Swarm.Bench;
+
+/// <summary>
+/// Results per second from MQTT through mosquitto and the indexer (a Node process, role indexer) into a bulk listener,
+/// beside a raw MQTT flood through the same mosquitto; and the indexer's memory while Elasticsearch is down for 60 s.
+/// </summary>
+public static class IndexerThroughput
+{
+    private const int Results = 50_000;
+
+    public static async Task<IEnumerable<Row>> RunAsync()
+    {
+        Console.Error.WriteLine($"indexer: {Results:#,0} results, raw MQTT flood vs through the indexer; then a 60 s Elasticsearch outage");
+        var dir = Directory.CreateTempSubdirectory("swarm-bench-indexer-").FullName;
+        var port = WatchLatency.FreePort();
+        File.WriteAllText(Path.Combine(dir, "m.conf"), $"user root\nlistener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\nmax_inflight_messages 1000\n");
+        var broker = WatchLatency.Start("/usr/sbin/mosquitto", ["-c", Path.Combine(dir, "m.conf")], new());
+        using var bulk = new BulkListener();
+        Process? indexer = null;
+        try
+        {
+            var payloads = Enumerable.Range(1, Results).Select(seq => JsonSerializer.SerializeToUtf8Bytes(new ProbeResult
+            {
+                Bee = "bench", Seq = seq, Timestamp = DateTime.UtcNow, Target = $"127.0.{seq % 250}.1", Kind = "icmp",
+                Address = $"127.0.{seq % 250}.1", Sent = 5, Received = 5, MinMs = 0.01, AvgMs = 0.02, MaxMs = 0.05, StddevMs = 0.01,
+            }, SwarmJson.Wire.ProbeResult)).ToArray();
+
+            // Raw: a publisher and a subscriber doing nothing else, QoS 1 both ways.
+            var got = 0;
+            using var sink = await Connect(port, "raw-sink");
+            sink.ApplicationMessageReceivedAsync += _ => { Interlocked.Increment(ref got); return Task.CompletedTask; };
+            await sink.SubscribeAsync("raw/+", MqttQualityOfServiceLevel.AtLeastOnce);
+            using var publisher = await Connect(port, "publisher");
+            var raw = Stopwatch.StartNew();
+            await Flood(publisher, "raw/x", payloads);
+            await WatchLatency.Until(() => Task.FromResult(got >= Results), TimeSpan.FromMinutes(2), "the raw flood");
+            var rawRate = Results / raw.Elapsed.TotalSeconds;
+
+            indexer = WatchLatency.Start("dotnet", [WatchLatency.Binary("Swarm.Node")], new()
+            {
+                ["Swarm__Roles"] = "indexer",
+                ["Swarm__Bee__Id"] = "bench-indexer",
+                ["Swarm__DataDir"] = Path.Combine(dir, "indexer"),
+                ["Swarm__Management__Url"] = $"http://127.0.0.1:{WatchLatency.FreePort()}",
+                ["Swarm__Mqtt__Brokers__0"] = $"mqtt://127.0.0.1:{port}",
+                ["Swarm__Elasticsearch__Urls__0"] = bulk.Url,
+            });
+            await WatchLatency.Until(() => Task.FromResult(bulk.TemplateInstalled), TimeSpan.FromSeconds(30), "the indexer");
+            await Task.Delay(1000); // its subscription, which follows the template by a moment
+            var indexed = Stopwatch.StartNew();
+            await Flood(publisher, "ping/x", payloads);
+            await WatchLatency.Until(() => Task.FromResult(bulk.Documents >= Results), TimeSpan.FromMinutes(3), "indexing");
+            var indexRate = Results / indexed.Elapsed.TotalSeconds;
+
+            // Elasticsearch down for 60 s while results keep coming: the indexer's memory must stay flat.
+            bulk.Down = true;
+            var rss = new List<long>();
+            var outage = Stopwatch.StartNew();
+            var feeding = Task.Run(async () =>
+            {
+                for (var round = 0; outage.Elapsed < TimeSpan.FromSeconds(55); round++)
+                {
+                    await Flood(publisher, "ping/x", payloads.Take(5000).Select((p, i) => Renumber(p, Results + round * 5000 + i + 1)).ToArray());
+                    await Task.Delay(1000);
+                }
+            });
+            while (outage.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                rss.Add(Rss(indexer.Id));
+                await Task.Delay(1000);
+            }
+            await feeding;
+            bulk.Down = false;
+            return
+            [
+                new($"results/s, MQTT → mosquitto → indexer → _bulk listener ({Results:#,0})", $"{indexRate:#,0} /s", $"raw MQTT flood: {rawRate:#,0} /s",
+                    $"≥ 50% of raw ({100 * indexRate / rawRate:0}%)"),
+                new("indexer RSS during a 60 s Elasticsearch outage, results still arriving (MiB: first / max / last)",
+                    $"{rss.First() / 1024.0:0} / {rss.Max() / 1024.0:0} / {rss.Last() / 1024.0:0}", "—", "bounded"),
+            ];
+        }
+        finally
+        {
+            foreach (var p in new[] { indexer, broker }) { try { if (p is { HasExited: false }) { p.Kill(true); p.WaitForExit(); } } catch (InvalidOperationException) { } }
+            Directory.Delete(dir, true);
+        }
+    }
+
+    private static byte[] Renumber(byte[] payload, long seq)
+    {
+        var node = JsonNode.Parse(payload)!;
+        node["seq"] = seq;
+        return Encoding.UTF8.GetBytes(node.ToJsonString());
+    }
+
+    private static async Task<IMqttClient> Connect(int port, string id)
+    {
+        var client = new MqttClientFactory().CreateMqttClient();
+        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId(id)
+            .WithProtocolVersion(MqttProtocolVersion.V500).Build());
+        return client;
+    }
+
+    /// <summary>QoS 1 with a window of 200 publishes in flight, as a busy bee's outbox does.</summary>
+    private static async Task Flood(IMqttClient client, string topic, byte[][] payloads)
+    {
+        var window = new SemaphoreSlim(200);
+        var tasks = new List<Task>(payloads.Length);
+        foreach (var payload in payloads)
+        {
+            await window.WaitAsync();
+            tasks.Add(client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build()).ContinueWith(_ => window.Release()));
+        }
+        await Task.WhenAll(tasks);
+    }
+
+    private static long Rss(int pid) =>
+        long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+
+    /// <summary>Answers _bulk with 201 per item (503 when down), the template and ILM calls with acknowledged.</summary>
+    private sealed class BulkListener : IDisposable
+    {
+        private readonly HttpListener _listener = new();
+        private int _documents;
+
+        public string Url { get; }
+        public int Documents => _documents;
+        public volatile bool Down;
+        public volatile bool TemplateInstalled;
+
+        public BulkListener()
+        {
+            var port = WatchLatency.FreePort();
+            Url = $"http://127.0.0.1:{port}/";
+            _listener.Prefixes.Add(Url);
+            _listener.Start();
+            for (var i = 0; i < 4; i++) _ = Task.Run(Loop);
+        }
+
+        private async Task Loop()
+        {
+            while (_listener.IsListening)
+            {
+                HttpListenerContext context;
+                try { context = await _listener.GetContextAsync(); } catch (Exception) { return; }
+                var body = await new StreamReader(context.Request.InputStream).ReadToEndAsync();
+                string answer;
+                if (Down)
+                {
+                    context.Response.StatusCode = 503;
+                    answer = "{\"error\":{\"type\":\"unavailable_shards_exception\",\"reason\":\"down\"},\"status\":503}";
+                }
+                else if (context.Request.Url!.AbsolutePath.EndsWith("/_bulk"))
+                {
+                    var items = new StringBuilder("{\"took\":1,\"errors\":false,\"items\":[");
+                    var n = 0;
+                    foreach (var line in body.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where((_, i) => i % 2 == 0))
+                    {
+                        items.Append(n++ == 0 ? "" : ",").Append("{\"create\":{\"_id\":\"x\",\"status\":201}}");
+                    }
+                    Interlocked.Add(ref _documents, n);
+                    answer = items.Append("]}").ToString();
+                }
+                else
+                {
+                    if (context.Request.Url.AbsolutePath.Contains("_index_template")) TemplateInstalled = true;
+                    answer = "{\"acknowledged\":true}";
+                }
+                var bytes = Encoding.UTF8.GetBytes(answer);
+                context.Response.ContentType = "application/json";
+                await context.Response.OutputStream.WriteAsync(bytes);
+                context.Response.Close();
+            }
+        }
+
+        public void Dispose()
+        {
+            _listener.Stop();
+            _listener.Close();
+        }
+    }
+}
