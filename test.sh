@@ -22,6 +22,10 @@ trap 'rm -f "$log"' EXIT
 set +e
 dotnet test Swarm.sln --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# The test host is sometimes ended without running exit handlers: stop what the fixtures started, found by the
+# private folders only they use (mosquitto and PostgreSQL data under /tmp/swarm-test-*, /tmp/swarm-pg-*).
+pkill -f "mosquitto -c /tmp/swarm-test-" 2>/dev/null
+pkill -f "postgres -D /tmp/swarm-pg-" 2>/dev/null
 set -e
 
 # One plain closing line, whatever the runner printed: "N passed, N failed, N skipped".

@@ -119,8 +119,10 @@ public sealed class Indexer : ReceiveActor, IWithTimers
 
     private void Flush()
     {
-        // Up to MaxRequests at once, and none while a retry waits out its backoff: a full batch must not jump the queue.
-        while (_requests < _settings.MaxRequests && !_retryPending && _ready && _unsent > 0)
+        // Up to MaxRequests at once (one while Elasticsearch is failing: a retry is a probe), and none while a retry
+        // waits out its backoff: a full batch must not jump the queue.
+        var maxRequests = _failures > 0 ? 1 : _settings.MaxRequests;
+        while (_requests < maxRequests && !_retryPending && _ready && _unsent > 0)
         {
             var sent = _batch.Where(p => !p.Sending).Take(_settings.BatchSize).ToList();
             foreach (var pending in sent)
@@ -183,6 +185,7 @@ public sealed class Indexer : ReceiveActor, IWithTimers
 
     private void ScheduleRetry(string why)
     {
+        if (_retryPending) return; // the other request in flight failed too: one retry, one doubling
         _failures++;
         _retryPending = true;
         var delay = NextBackoff();

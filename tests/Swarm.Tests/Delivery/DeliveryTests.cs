@@ -3,7 +3,7 @@ using Swarm.Tests.Infrastructure;
 namespace Swarm.Tests.Delivery;
 
 /// <summary>Zero loss under faults: the real Node binary, real mosquitto processes, a subscriber that misses nothing.</summary>
-public sealed class DeliveryTests : IAsyncDisposable
+public sealed class DeliveryTests : IAsyncLifetime
 {
     private readonly TempDir _data = new();
     private readonly List<IAsyncDisposable> _resources = [];
@@ -105,7 +105,9 @@ public sealed class DeliveryTests : IAsyncDisposable
         Assert.True(missing.Count == 0, $"missing {missing.Count}: {string.Join(", ", missing.Take(20))}");
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         foreach (var resource in Enumerable.Reverse(_resources)) await resource.DisposeAsync();
         _data.Dispose();

@@ -5,7 +5,7 @@ using Swarm.Tests.Infrastructure;
 
 namespace Swarm.Tests.Indexing;
 
-public sealed class ElasticsearchClientTests : IAsyncDisposable
+public sealed class ElasticsearchClientTests : IAsyncLifetime
 {
     private readonly FakeElasticsearch _es = new();
 
@@ -161,5 +161,7 @@ public sealed class ElasticsearchClientTests : IAsyncDisposable
         _ => false,
     };
 
-    public async ValueTask DisposeAsync() => await _es.DisposeAsync();
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _es.DisposeAsync();
 }

@@ -86,7 +86,7 @@ public sealed class IndexerTests : IAsyncLifetime
 }
 
 /// <summary>The indexer as a process: killed with SIGKILL mid-stream and restarted.</summary>
-public sealed class IndexerProcessTests : IAsyncDisposable
+public sealed class IndexerProcessTests : IAsyncLifetime
 {
     private readonly TempDir _data = new();
     private readonly List<IAsyncDisposable> _resources = [];
@@ -129,7 +129,9 @@ public sealed class IndexerProcessTests : IAsyncDisposable
         Assert.Equal(Enumerable.Range(1, 5000).Select(i => $"pub-{i}").Order(), es.Documents.Keys.Order());
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         foreach (var r in Enumerable.Reverse(_resources)) await r.DisposeAsync();
         _data.Dispose();

@@ -41,6 +41,7 @@ public sealed class Postgres
 
     private static async Task<Postgres> StartAsync()
     {
+        ReapOrphans();
         var dir = Directory.CreateTempSubdirectory("swarm-pg-").FullName;
         var asRoot = Environment.UserName == "root";
         if (asRoot) await Run("chown", "postgres:postgres", dir);
@@ -73,6 +74,25 @@ public sealed class Postgres
             catch (NpgsqlException) { return false; }
         }, TimeSpan.FromSeconds(30), "PostgreSQL accepting connections");
         return postgres;
+    }
+
+    /// <summary>
+    /// Kills postmasters that earlier test runs left (their test host is gone, so init adopted them): the test host is
+    /// sometimes ended without running its exit handlers, so this, and test.sh after each run, is the cleanup.
+    /// </summary>
+    private static void ReapOrphans()
+    {
+        foreach (var dir in Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(d => d!.All(char.IsAsciiDigit)))
+        {
+            try
+            {
+                var cmdline = File.ReadAllText($"/proc/{dir}/cmdline").Replace('\0', ' ');
+                var ppid = File.ReadLines($"/proc/{dir}/status").First(l => l.StartsWith("PPid:")).Split('\t')[1].Trim();
+                if (cmdline.Contains("/swarm-pg-") && cmdline.Contains("postgres") && ppid == "1")
+                    Process.GetProcessById(int.Parse(dir!)).Kill();
+            }
+            catch (Exception) { /* gone meanwhile, or not ours to read */ }
+        }
     }
 
     private static async Task Run(string file, params string[] args)
