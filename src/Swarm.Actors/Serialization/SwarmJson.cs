@@ -38,27 +38,3 @@ public sealed partial class SwarmJson : JsonSerializerContext
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     }));
 }
-
-/// <summary>What <c>watch/errors</c> carries for each rejected payload.</summary>
-public sealed record WatchError(
-    [property: JsonPropertyName("topic")] string Topic,
-    [property: JsonPropertyName("list")] string List,
-    [property: JsonPropertyName("error")] string Error,
-    [property: JsonPropertyName("current_version")] long? CurrentVersion,
-    [property: JsonPropertyName("ts")] DateTime Timestamp);
-
-/// <summary>
-/// What <c>rip/&lt;bee&gt;</c> carries, retained: "online" (with counters) while the bee is connected, "offline" after
-/// a clean stop, "dead" as its last will. A newcomer subscribing to <c>rip/+</c> sees the whole swarm at once.
-/// </summary>
-public sealed record BeeStatus(
-    [property: JsonPropertyName("bee")] string Bee,
-    [property: JsonPropertyName("status")] string Status,
-    [property: JsonPropertyName("location")] string? Location)
-{
-    [JsonPropertyName("version")] public string? Version { get; init; }
-    [JsonPropertyName("since")] public DateTime? Since { get; init; }
-    [JsonPropertyName("last_seq")] public long? LastSeq { get; init; }
-    [JsonPropertyName("backlog")] public int? Backlog { get; init; }
-    [JsonPropertyName("dropped")] public long? Dropped { get; init; }
-}
