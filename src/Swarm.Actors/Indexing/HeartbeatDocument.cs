@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Swarm.Probing;
 using Swarm.Protocol;
@@ -111,5 +110,5 @@ public static class HeartbeatDocument
     }
 
     /// <summary>One compact JSON line, as <c>_bulk</c> wants it.</summary>
-    public static string ToJson(JsonObject doc) => doc.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
+    public static string ToJson(JsonObject doc) => doc.ToJsonString();
 }

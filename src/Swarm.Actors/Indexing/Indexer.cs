@@ -36,7 +36,7 @@ public sealed class Indexer : ReceiveActor, IWithTimers
     private readonly IMqttPublisher _broker;
     private readonly IndexerSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly List<Pending> _batch = [];
+    private readonly LinkedList<Pending> _batch = new(); // in arrival order; O(1) removal as documents are stored
     private int _unsent;
     private int _unsentBytes;
     private int _requests;
@@ -110,7 +110,8 @@ public sealed class Indexer : ReceiveActor, IWithTimers
             return;
         }
         var json = HeartbeatDocument.ToJson(HeartbeatDocument.From(result));
-        _batch.Add(new Pending(message, HeartbeatDocument.IdOf(result), json));
+        var pending = new Pending(message, HeartbeatDocument.IdOf(result), json);
+        pending.Node = _batch.AddLast(pending);
         _unsent++;
         _unsentBytes += json.Length;
         if (_unsent == 1) Timers.StartSingleTimer("batch", BatchDue.Instance, _settings.BatchDelay);
@@ -193,7 +194,7 @@ public sealed class Indexer : ReceiveActor, IWithTimers
         Timers.StartSingleTimer("retry", RetryDue.Instance, delay);
     }
 
-    private void Remove(Pending pending) => _batch.Remove(pending);
+    private void Remove(Pending pending) => _batch.Remove(pending.Node!);
 
     private void DeadLetter(ResultArrived message, string? id, string reason)
     {
@@ -223,6 +224,7 @@ public sealed class Indexer : ReceiveActor, IWithTimers
         public string Id { get; } = id;
         public string Json { get; } = json;
         public bool Sending { get; set; }
+        public LinkedListNode<Pending>? Node { get; set; }
     }
 
     private sealed record BulkDone(IReadOnlyList<Pending> Sent, IReadOnlyList<BulkItemResult> Results);
