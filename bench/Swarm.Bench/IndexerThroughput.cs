@@ -23,9 +23,9 @@ public static class IndexerThroughput
     {
         Console.Error.WriteLine($"indexer: {Results:#,0} results, raw MQTT flood vs through the indexer; then a 60 s Elasticsearch outage");
         var dir = Directory.CreateTempSubdirectory("swarm-bench-indexer-").FullName;
-        var port = WatchLatency.FreePort();
+        var port = Tools.FreePort();
         File.WriteAllText(Path.Combine(dir, "m.conf"), $"user root\nlistener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\nmax_inflight_messages 1000\n");
-        var broker = WatchLatency.Start("/usr/sbin/mosquitto", ["-c", Path.Combine(dir, "m.conf")], new());
+        var broker = Tools.Start("/usr/sbin/mosquitto", ["-c", Path.Combine(dir, "m.conf")], new());
         using var bulk = new BulkListener();
         Process? indexer = null;
         try
@@ -44,23 +44,23 @@ public static class IndexerThroughput
             using var publisher = await Connect(port, "publisher");
             var raw = Stopwatch.StartNew();
             await Flood(publisher, "raw/x", payloads);
-            await WatchLatency.Until(() => Task.FromResult(got >= Results), TimeSpan.FromMinutes(2), "the raw flood");
+            await Tools.Until(() => Task.FromResult(got >= Results), TimeSpan.FromMinutes(2), "the raw flood");
             var rawRate = Results / raw.Elapsed.TotalSeconds;
 
-            indexer = WatchLatency.Start("dotnet", [WatchLatency.Binary("Swarm.Node")], new()
+            indexer = Tools.Start("dotnet", [Tools.Binary("Swarm.Node")], new()
             {
                 ["Swarm__Roles"] = "indexer",
                 ["Swarm__Bee__Id"] = "bench-indexer",
                 ["Swarm__DataDir"] = Path.Combine(dir, "indexer"),
-                ["Swarm__Management__Url"] = $"http://127.0.0.1:{WatchLatency.FreePort()}",
+                ["Swarm__Management__Url"] = $"http://127.0.0.1:{Tools.FreePort()}",
                 ["Swarm__Mqtt__Brokers__0"] = $"mqtt://127.0.0.1:{port}",
                 ["Swarm__Elasticsearch__Urls__0"] = bulk.Url,
             });
-            await WatchLatency.Until(() => Task.FromResult(bulk.TemplateInstalled), TimeSpan.FromSeconds(30), "the indexer");
+            await Tools.Until(() => Task.FromResult(bulk.TemplateInstalled), TimeSpan.FromSeconds(30), "the indexer");
             await Task.Delay(1000); // its subscription, which follows the template by a moment
             var indexed = Stopwatch.StartNew();
             await Flood(publisher, "ping/x", payloads);
-            await WatchLatency.Until(() => Task.FromResult(bulk.Documents >= Results), TimeSpan.FromMinutes(3), "indexing");
+            await Tools.Until(() => Task.FromResult(bulk.Documents >= Results), TimeSpan.FromMinutes(3), "indexing");
             var indexRate = Results / indexed.Elapsed.TotalSeconds;
 
             // Elasticsearch down for 60 s while results keep coming: the indexer's memory must stay flat.
@@ -142,7 +142,7 @@ public static class IndexerThroughput
 
         public BulkListener()
         {
-            var port = WatchLatency.FreePort();
+            var port = Tools.FreePort();
             Url = $"http://127.0.0.1:{port}/";
             _listener.Prefixes.Add(Url);
             _listener.Start();

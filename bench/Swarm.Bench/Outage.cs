@@ -22,10 +22,10 @@ public static class Outage
         Console.Error.WriteLine($"outage: {total.TotalMinutes:0.#} min run, broker down {down.TotalSeconds:0} s from {downAt.TotalSeconds:0} s");
         var dir = Directory.CreateTempSubdirectory("swarm-bench-outage-").FullName;
         var conf = Path.Combine(dir, "mosquitto.conf");
-        var mqttPort = WatchLatency.FreePort();
+        var mqttPort = Tools.FreePort();
         File.WriteAllText(conf, $"user root\nlistener {mqttPort} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {dir}/\n" +
                                 "autosave_interval 1\nmax_queued_messages 1000000\nmax_inflight_messages 100\n");
-        var broker = WatchLatency.Start("/usr/sbin/mosquitto", ["-c", conf], new());
+        var broker = Tools.Start("/usr/sbin/mosquitto", ["-c", conf], new());
         Process? bee = null;
         try
         {
@@ -48,18 +48,18 @@ public static class Outage
                     try { await client.ConnectAsync(options); return; } catch (Exception) { }
                 }
             };
-            await WatchLatency.Until(async () => { try { await client.ConnectAsync(options); return true; } catch (Exception) { return false; } },
+            await Tools.Until(async () => { try { await client.ConnectAsync(options); return true; } catch (Exception) { return false; } },
                 TimeSpan.FromSeconds(20), "mosquitto");
             await client.SubscribeAsync("ping/+", MqttQualityOfServiceLevel.AtLeastOnce);
 
             var data = Path.Combine(dir, "bee");
-            bee = WatchLatency.Start("dotnet", [WatchLatency.Binary("Swarm.Node")], new()
+            bee = Tools.Start("dotnet", [Tools.Binary("Swarm.Node")], new()
             {
                 ["Swarm__Roles"] = "bee,queen",
                 ["Swarm__Bee__Id"] = "outage",
                 ["Swarm__DataDir"] = data,
                 ["Swarm__Mqtt__Brokers__0"] = $"mqtt://127.0.0.1:{mqttPort}",
-                ["Swarm__Management__Url"] = $"http://127.0.0.1:{WatchLatency.FreePort()}",
+                ["Swarm__Management__Url"] = $"http://127.0.0.1:{Tools.FreePort()}",
                 ["Swarm__Probe__Interval"] = "1s",
                 ["Swarm__Probe__Count"] = "3",
                 ["Swarm__Probe__Spacing"] = "100ms",
@@ -81,7 +81,7 @@ public static class Outage
                 }
                 if (brokerDown && broker.HasExited && started.Elapsed >= downAt + down)
                 {
-                    broker = WatchLatency.Start("/usr/sbin/mosquitto", ["-c", conf], new());
+                    broker = Tools.Start("/usr/sbin/mosquitto", ["-c", conf], new());
                     Console.Error.WriteLine($"outage: broker back at {started.Elapsed.TotalSeconds:0} s");
                 }
                 await Task.Delay(1000);
@@ -92,7 +92,7 @@ public static class Outage
             bee.WaitForExit();
             var produced = LastSeq(Path.Combine(data, "outbox"));
             var dropped = Dropped(Path.Combine(data, "outbox"));
-            await WatchLatency.Until(() => Task.FromResult(received.Distinct().Count() + dropped >= produced), TimeSpan.FromMinutes(2), "the subscriber to catch up");
+            await Tools.Until(() => Task.FromResult(received.Distinct().Count() + dropped >= produced), TimeSpan.FromMinutes(2), "the subscriber to catch up");
             stopping = true;
             var all = received.ToList();
             var distinct = all.Distinct().Count();

@@ -27,21 +27,21 @@ public static class WatchLatency
         var processes = new List<Process>();
         try
         {
-            var mqttPort = FreePort();
+            var mqttPort = Tools.FreePort();
             File.WriteAllText(Path.Combine(dir, "mosquitto.conf"),
                 $"user root\nlistener {mqttPort} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n");
-            processes.Add(Start("/usr/sbin/mosquitto", ["-c", Path.Combine(dir, "mosquitto.conf")], new()));
-            var lighthousePort = FreePort();
-            processes.Add(Start("dotnet", [Binary("Swarm.Lighthouse")], new() { ["CLUSTER_PORT"] = lighthousePort.ToString() }));
+            processes.Add(Tools.Start("/usr/sbin/mosquitto", ["-c", Path.Combine(dir, "mosquitto.conf")], new()));
+            var lighthousePort = Tools.FreePort();
+            processes.Add(Tools.Start("dotnet", [Tools.Binary("Swarm.Lighthouse")], new() { ["CLUSTER_PORT"] = lighthousePort.ToString() }));
             for (var i = 0; i < Bees.Length; i++)
             {
-                processes.Add(Start("dotnet", [Binary("Swarm.Node")], new()
+                processes.Add(Tools.Start("dotnet", [Tools.Binary("Swarm.Node")], new()
                 {
                     ["Swarm__Roles"] = i == 0 ? "queen,bee" : "bee",
                     ["Swarm__Bee__Id"] = Bees[i],
                     ["Swarm__DataDir"] = Path.Combine(dir, Bees[i]),
                     ["Swarm__Mqtt__Brokers__0"] = $"mqtt://127.0.0.1:{mqttPort}",
-                    ["Swarm__Management__Url"] = $"http://127.0.0.1:{FreePort()}",
+                    ["Swarm__Management__Url"] = $"http://127.0.0.1:{Tools.FreePort()}",
                     ["Swarm__Probe__Count"] = "2",
                     ["Swarm__Probe__Spacing"] = "50ms",
                     ["Swarm__Targets__Default"] = "127.0.0.1",
@@ -58,13 +58,13 @@ public static class WatchLatency
                 firstSeen.TryAdd((json.GetProperty("bee").GetString()!, json.GetProperty("target").GetString()!), json.GetProperty("ts").GetDateTime());
                 return Task.CompletedTask;
             };
-            await Until(async () =>
+            await Tools.Until(async () =>
             {
                 try { await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", mqttPort).Build()); return true; }
                 catch (Exception) { return false; }
             }, TimeSpan.FromSeconds(20), "mosquitto");
             await client.SubscribeAsync("ping/+", MqttQualityOfServiceLevel.AtLeastOnce);
-            await Until(() => Task.FromResult(Bees.All(b => firstSeen.ContainsKey((b, "127.0.0.1")))), TimeSpan.FromSeconds(90), "every bee probing");
+            await Tools.Until(() => Task.FromResult(Bees.All(b => firstSeen.ContainsKey((b, "127.0.0.1")))), TimeSpan.FromSeconds(90), "every bee probing");
 
             var latencies = new List<double>();
             for (var n = 0; n < Changes; n++)
@@ -73,7 +73,7 @@ public static class WatchLatency
                 var published = DateTime.UtcNow;
                 await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("watch").WithPayload(target)
                     .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
-                await Until(() => Task.FromResult(Bees.All(b => firstSeen.ContainsKey((b, target)))), TimeSpan.FromSeconds(30), $"change {n}");
+                await Tools.Until(() => Task.FromResult(Bees.All(b => firstSeen.ContainsKey((b, target)))), TimeSpan.FromSeconds(30), $"change {n}");
                 latencies.Add(Bees.Max(b => (firstSeen[(b, target)] - published).TotalMilliseconds));
             }
             return
@@ -86,38 +86,6 @@ public static class WatchLatency
         {
             foreach (var p in processes) { try { p.Kill(entireProcessTree: true); p.WaitForExit(); } catch (InvalidOperationException) { } }
             Directory.Delete(dir, true);
-        }
-    }
-
-    internal static string Binary(string project) =>
-        Path.Combine(Tools.RepoRoot, "src", project, "bin", new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", project + ".dll");
-
-    internal static Process Start(string file, string[] args, Dictionary<string, string> env)
-    {
-        var info = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var (k, v) in env) info.Environment[k] = v;
-        var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    internal static async Task Until(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"bench: waited {timeout.TotalSeconds:0} s for {what}");
-            await Task.Delay(5);
         }
     }
 }

@@ -28,20 +28,12 @@ internal sealed class ConfigReader(IConfiguration config)
 
     public string? String(params string[] keys) => Raw(keys).Value;
 
-    public int Int(string key, int fallback, int min, int max, params string[] alternatives)
+    /// <summary>A whole number within [min, max]; the first of <paramref name="key"/> and its alternatives that is set wins.</summary>
+    public T Number<T>(string key, T fallback, T min, T max, params string[] alternatives) where T : struct, System.Numerics.IBinaryInteger<T>
     {
         var (name, value) = Raw([key, .. alternatives]);
         if (value is null) return fallback;
-        if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max) return n;
-        Errors.Add($"{name} = '{value}': must be a whole number from {min} to {max}");
-        return fallback;
-    }
-
-    public long Long(string key, long fallback, long min, long max)
-    {
-        var (name, value) = Raw(key);
-        if (value is null) return fallback;
-        if (long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max) return n;
+        if (T.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max) return n;
         Errors.Add($"{name} = '{value}': must be a whole number from {min} to {max}");
         return fallback;
     }

@@ -78,7 +78,7 @@ public sealed record SwarmOptions
             Bee = new BeeOptions(beeId, r.String("Swarm:Bee:Location"), lists),
             Mqtt = new MqttOptions(
                 brokers,
-                r.Int("Swarm:Mqtt:EmbeddedPort", 1883, 0, 65535),
+                r.Number("Swarm:Mqtt:EmbeddedPort", 1883, 0, 65535),
                 r.ExistingFile("Swarm:Mqtt:Tls:CaFile"),
                 r.ExistingFile("Swarm:Mqtt:Tls:CertFile"),
                 r.ExistingFile("Swarm:Mqtt:Tls:KeyFile"),
@@ -96,22 +96,22 @@ public sealed record SwarmOptions
             Cluster = cluster,
             Probe = new ProbeOptions(
                 interval,
-                r.Int("Swarm:Probe:Count", 5, 1, 1000),
+                r.Number("Swarm:Probe:Count", 5, 1, 1000),
                 r.Duration("Swarm:Probe:Spacing", TimeSpan.FromMilliseconds(200), TimeSpan.Zero, TimeSpan.FromMinutes(1)),
                 r.Duration("Swarm:Probe:Timeout", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(1)),
                 // Unset, an HTTP request may take 5 s or the whole interval, whichever is shorter.
                 r.Duration("Swarm:Probe:RequestTimeout", interval < TimeSpan.FromSeconds(5) ? interval : TimeSpan.FromSeconds(5),
                     TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(5)),
-                r.Int("Swarm:Probe:MaxPerSecond", 5000, 0, 10_000_000),
+                r.Number("Swarm:Probe:MaxPerSecond", 5000, 0, 10_000_000),
                 r.Duration("Swarm:Probe:MinTargetSpacing", TimeSpan.FromMilliseconds(50), TimeSpan.Zero, TimeSpan.FromMinutes(1))),
             Outbox = new OutboxOptions(
-                r.Long("Swarm:Outbox:MaxBytes", 256L << 20, 1L << 16, 1L << 40),
+                r.Number("Swarm:Outbox:MaxBytes", 256L << 20, 1L << 16, 1L << 40),
                 r.Enum("Swarm:Outbox:Fsync", Swarm.Outbox.FsyncPolicy.Interval),
                 r.Duration("Swarm:Outbox:FsyncInterval", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10))),
             Targets = new TargetsOptions(
                 defaultTargets.Select(t => WatchPayload.NormalizeTarget(t) ?? t).ToList(),
-                r.Int("Swarm:Targets:MaxPerList", 1000, 1, 1_000_000),
-                r.Int("Swarm:Targets:MaxPayloadBytes", 64 * 1024, 64, 16 * 1024 * 1024)),
+                r.Number("Swarm:Targets:MaxPerList", 1000, 1, 1_000_000),
+                r.Number("Swarm:Targets:MaxPayloadBytes", 64 * 1024, 64, 16 * 1024 * 1024)),
         };
         var p = options.Probe;
         var spacing = p.Spacing > p.MinTargetSpacing ? p.Spacing : p.MinTargetSpacing; // the pacer stretches shorter spacing
@@ -178,7 +178,7 @@ public sealed record ClusterOptions(string Hostname, int Port, IReadOnlyList<str
     internal static ClusterOptions Read(ConfigReader r, int defaultPort)
     {
         var hostname = r.String("Swarm:Cluster:Hostname", "CLUSTER_IP") ?? "127.0.0.1";
-        var port = r.Int("Swarm:Cluster:Port", defaultPort, 0, 65535, "CLUSTER_PORT");
+        var port = r.Number("Swarm:Cluster:Port", defaultPort, 0, 65535, "CLUSTER_PORT");
         var seeds = r.List("Swarm:Cluster:Seeds", [], "CLUSTER_SEEDS");
         foreach (var seed in seeds)
         {
