@@ -30,7 +30,9 @@ public sealed class LighthouseTests : IDisposable
         });
 
         await node.WaitForOutputAsync($"Welcome from [{seed}]", TimeSpan.FromSeconds(30));
-        await lighthouse.WaitForOutputAsync("to [Up]", TimeSpan.FromSeconds(30));
+        // The lighthouse moves itself to Up first: a second such line is the node's admission.
+        await Eventually.True(() => lighthouse.Output.Split('\n').Count(l => l.Contains("Leader is moving node") && l.Contains("to [Up]")) >= 2,
+            TimeSpan.FromSeconds(30), "the lighthouse admitting the node");
         await using var client = await MqttCollector.ConnectAsync(mqttPort, "ping/+");
         await client.WaitForAsync((t, _) => t == "ping/127.0.0.1", TimeSpan.FromSeconds(15), "a result from the node in the lighthouse's cluster");
     }
