@@ -14,6 +14,7 @@ internal static class NodeHelp
           Swarm:Roles                   bee,queen,indexer
           Swarm:DataDir                 ./data
           Swarm:Bee:Id | :Location | :Lists      host name | none | default
+          Swarm:Bee:Geo                 none; "lat,lon" in degrees for Kibana's map, e.g. 48.8566,2.3522
           Swarm:Mqtt:Brokers            empty = embedded broker; mqtt://host:1883, mqtts://host:8883 (several: failover)
           Swarm:Mqtt:EmbeddedPort       1883
           Swarm:Mqtt:Tls:CaFile | :CertFile | :KeyFile, Swarm:Mqtt:Username | :Password

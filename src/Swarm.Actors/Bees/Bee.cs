@@ -152,7 +152,7 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
     {
         _inFlight.Remove(round.Outcome.Target);
         // Sequence 0: the outbox gives the number, from what its disk holds, so numbering survives any crash gaplessly.
-        _results.Tell(round.Outcome.ToResult(_settings.BeeId, 0, round.StartedAt, _settings.Location));
+        _results.Tell(round.Outcome.ToResult(_settings.BeeId, 0, round.StartedAt, _settings.Location, _settings.Geo));
     }
 
     private void SnapshotIfDue()

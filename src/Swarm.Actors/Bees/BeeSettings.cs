@@ -11,6 +11,9 @@ public sealed record BeeSettings(
     RoundSettings Round)
 {
     /// <summary>How soon after a list change every new target has had its first round.</summary>
+    /// <summary>Where the bee stands as "lat,lon" in degrees (<c>observer.geo.location</c>), for the map.</summary>
+    public string? Geo { get; init; }
+
     public TimeSpan FirstRoundWindow { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How often the bee asks its lists for their version until each has answered, then <see cref="SyncInterval"/>.</summary>

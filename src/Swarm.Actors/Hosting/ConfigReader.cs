@@ -47,6 +47,20 @@ internal sealed class ConfigReader(IConfiguration config)
         return fallback;
     }
 
+    /// <summary>A point as "lat,lon" in degrees (Elasticsearch's geo_point text form), normalised; null when unset.</summary>
+    public string? Geo(string key)
+    {
+        var value = String(key);
+        if (value is null) return null;
+        var parts = value.Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Length == 2
+            && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var lat) && lat is >= -90 and <= 90
+            && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var lon) && lon is >= -180 and <= 180)
+            return string.Create(CultureInfo.InvariantCulture, $"{lat},{lon}");
+        Errors.Add($"{key} = '{value}': must be \"latitude,longitude\" in degrees, e.g. '48.8566,2.3522' (Paris)");
+        return null;
+    }
+
     /// <summary>Durations as <c>250ms</c>, <c>10s</c>, <c>5m</c>, <c>1h</c>, or a TimeSpan such as <c>00:00:10</c>.</summary>
     public TimeSpan Duration(string key, TimeSpan fallback, TimeSpan min, TimeSpan max)
     {

@@ -197,7 +197,7 @@ public static class SwarmHosting
             };
             var outbox = system.ActorOf(Outbox.Outbox.Props(outboxSettings, link, IdentityOf(options)), "outbox");
             registry.Register<OutboxActor>(outbox);
-            var settings = new BeeSettings(options.Bee.Id, options.Bee.Location, options.Bee.Lists, options.Probe.Interval, options.Probe.Round);
+            var settings = new BeeSettings(options.Bee.Id, options.Bee.Location, options.Bee.Lists, options.Probe.Interval, options.Probe.Round) { Geo = options.Bee.Geo };
             var bee = system.ActorOf(Bee.Props(settings, resolver.GetService<IProber>(), registry.Get<TargetListRegion>(), outbox), "bee");
             registry.Register<BeeActor>(bee);
         });

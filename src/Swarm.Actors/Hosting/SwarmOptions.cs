@@ -75,7 +75,7 @@ public sealed record SwarmOptions
         {
             Roles = roles,
             DataDir = dataDir,
-            Bee = new BeeOptions(beeId, r.String("Swarm:Bee:Location"), lists),
+            Bee = new BeeOptions(beeId, r.String("Swarm:Bee:Location"), lists) { Geo = r.Geo("Swarm:Bee:Geo") },
             Mqtt = new MqttOptions(
                 brokers,
                 r.Number("Swarm:Mqtt:EmbeddedPort", 1883, 0, 65535),
@@ -131,7 +131,11 @@ public sealed record SwarmOptions
 }
 
 /// <summary>Who this node's bee is, where it stands (<c>observer.geo.name</c>), and which lists it follows.</summary>
-public sealed record BeeOptions(string Id, string? Location, IReadOnlyList<string> Lists);
+public sealed record BeeOptions(string Id, string? Location, IReadOnlyList<string> Lists)
+{
+    /// <summary>Where the bee stands, "lat,lon" in degrees; feeds <c>observer.geo.location</c> and Kibana's map.</summary>
+    public string? Geo { get; init; }
+}
 
 /// <summary>Brokers to use (empty: the embedded one on <see cref="EmbeddedPort"/>) and how to authenticate.</summary>
 public sealed record MqttOptions(

@@ -1,19 +1,42 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Swarm.Probing;
 using Swarm.Protocol;
+using Swarm.Serialization;
 
 namespace Swarm.Indexing;
 
 /// <summary>
 /// A result as Elastic Heartbeat writes a check (ECS: <c>monitor.*</c>, <c>summary.*</c>, <c>icmp.rtt.us</c>, …), so
 /// Kibana's Uptime views read it unchanged, plus <c>swarm.*</c> with what Heartbeat lacks (loss, spread, jitter).
+/// Absent figures are left out, not written as null: that is how Heartbeat writes them.
 /// </summary>
 public static class HeartbeatDocument
 {
+    [ThreadStatic] private static ArrayBufferWriter<byte>? _buffer;
+    [ThreadStatic] private static Utf8JsonWriter? _writer;
+
     /// <summary>The document id: bee + sequence, so redelivery or a second broker can never store a result twice.</summary>
     public static string IdOf(ProbeResult r) => $"{r.Bee}-{r.Seq}";
 
-    public static JsonObject From(ProbeResult r)
+    /// <summary>The document as a DOM, for readers that want to walk it; the indexer uses <see cref="ToJson"/>.</summary>
+    public static JsonObject From(ProbeResult r) => JsonNode.Parse(ToJson(r))!.AsObject();
+
+    /// <summary>One compact JSON line, as <c>_bulk</c> wants it, written straight to UTF-8 without a DOM.</summary>
+    public static string ToJson(ProbeResult r)
+    {
+        var buffer = _buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var w = _writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = SwarmJson.Wire.Options.Encoder, SkipValidation = true });
+        w.Reset(buffer);
+        Write(w, r);
+        w.Flush();
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static void Write(Utf8JsonWriter w, ProbeResult r)
     {
         var target = ProbeTarget.Parse(r.Target);
         var up = r.Received > 0 && r.Error is null;
@@ -23,92 +46,148 @@ public static class HeartbeatDocument
             ProbeTarget.Tcp => new Uri($"tcp://{Bracket(target.Host)}:{target.Port}"),
             _ => new Uri($"icmp://{Bracket(target?.Host ?? r.Target)}"),
         };
-        var doc = new JsonObject
+
+        w.WriteStartObject();
+        w.WriteString("@timestamp", r.Timestamp.ToUniversalTime().ToString("O"));
+        w.WriteStartObject("event");
+        w.WriteString("dataset", "swarm");
+        w.WriteString("kind", "metric");
+        w.WriteEndObject();
+
+        w.WriteStartObject("monitor");
+        w.WriteString("id", $"{r.Kind}-{r.Target}");
+        w.WriteString("name", r.Target);
+        w.WriteString("type", r.Kind);
+        w.WriteString("status", up ? "up" : "down");
+        if (r.Address is not null) w.WriteString("ip", r.Address);
+        Us(w, "duration", r.TotalMs ?? r.MaxMs);
+        w.WriteEndObject();
+
+        w.WriteStartObject("summary");
+        w.WriteNumber("up", up ? 1 : 0);
+        w.WriteNumber("down", up ? 0 : 1);
+        w.WriteEndObject();
+
+        w.WriteStartObject("url");
+        w.WriteString("full", url.AbsoluteUri);
+        w.WriteString("scheme", url.Scheme);
+        w.WriteString("domain", url.Host.Trim('[', ']'));
+        if (!url.IsDefaultPort && url.Port > 0) w.WriteNumber("port", url.Port);
+        w.WriteEndObject();
+
+        w.WriteStartObject("observer");
+        w.WriteString("name", r.Bee);
+        if (r.Location is not null || r.Geo is not null)
         {
-            ["@timestamp"] = r.Timestamp.ToUniversalTime().ToString("O"),
-            ["event"] = new JsonObject { ["dataset"] = "swarm", ["kind"] = "metric" },
-            ["monitor"] = new JsonObject
-            {
-                ["id"] = $"{r.Kind}-{r.Target}",
-                ["name"] = r.Target,
-                ["type"] = r.Kind,
-                ["status"] = up ? "up" : "down",
-                ["ip"] = r.Address,
-                ["duration"] = Us(r.TotalMs ?? r.MaxMs) is { } duration ? new JsonObject { ["us"] = duration } : null,
-            },
-            ["summary"] = new JsonObject { ["up"] = up ? 1 : 0, ["down"] = up ? 0 : 1 },
-            ["url"] = new JsonObject
-            {
-                ["full"] = url.AbsoluteUri,
-                ["scheme"] = url.Scheme,
-                ["domain"] = url.Host.Trim('[', ']'),
-                ["port"] = url.IsDefaultPort || url.Port <= 0 ? null : url.Port,
-            },
-            ["observer"] = new JsonObject
-            {
-                ["name"] = r.Bee,
-                ["geo"] = r.Location is null ? null : new JsonObject { ["name"] = r.Location },
-            },
-            ["swarm"] = new JsonObject
-            {
-                ["bee"] = r.Bee,
-                ["seq"] = r.Seq,
-                ["sent"] = r.Sent,
-                ["received"] = r.Received,
-                ["loss"] = r.LossPercent,
-                ["rtt"] = new JsonObject
-                {
-                    ["min_ms"] = r.MinMs, ["avg_ms"] = r.AvgMs, ["max_ms"] = r.MaxMs,
-                    ["stddev_ms"] = r.StddevMs, ["median_ms"] = r.MedianMs, ["p95_ms"] = r.P95Ms,
-                },
-                ["jitter_ms"] = r.JitterMs,
-            },
-        };
+            w.WriteStartObject("geo");
+            if (r.Location is not null) w.WriteString("name", r.Location);
+            // A geo_point as "lat,lon", one of the forms Elasticsearch accepts.
+            if (r.Geo is not null) w.WriteString("location", r.Geo);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+
+        w.WriteStartObject("swarm");
+        w.WriteString("bee", r.Bee);
+        w.WriteNumber("seq", r.Seq);
+        w.WriteNumber("sent", r.Sent);
+        w.WriteNumber("received", r.Received);
+        w.WriteNumber("loss", r.LossPercent);
+        if (r.MinMs is not null)
+        {
+            w.WriteStartObject("rtt");
+            Number(w, "min_ms", r.MinMs);
+            Number(w, "avg_ms", r.AvgMs);
+            Number(w, "max_ms", r.MaxMs);
+            Number(w, "stddev_ms", r.StddevMs);
+            Number(w, "median_ms", r.MedianMs);
+            Number(w, "p95_ms", r.P95Ms);
+            w.WriteEndObject();
+        }
+        Number(w, "jitter_ms", r.JitterMs);
+        w.WriteEndObject();
+
         if (r.Address is not null || r.ResolveMs is not null)
-            doc["resolve"] = new JsonObject { ["ip"] = r.Address, ["rtt"] = Us(r.ResolveMs) is { } rtt ? new JsonObject { ["us"] = rtt } : null };
+        {
+            w.WriteStartObject("resolve");
+            if (r.Address is not null) w.WriteString("ip", r.Address);
+            Us(w, "rtt", r.ResolveMs);
+            w.WriteEndObject();
+        }
         switch (r.Kind)
         {
             case ProbeTarget.Icmp:
-                doc["icmp"] = new JsonObject { ["requests"] = r.Sent, ["rtt"] = Us(r.AvgMs) is { } icmp ? new JsonObject { ["us"] = icmp } : null };
+                w.WriteStartObject("icmp");
+                w.WriteNumber("requests", r.Sent);
+                Us(w, "rtt", r.AvgMs);
+                w.WriteEndObject();
                 break;
             case ProbeTarget.Tcp:
-                doc["tcp"] = new JsonObject { ["rtt"] = new JsonObject { ["connect"] = Us(r.ConnectMs) is { } c ? new JsonObject { ["us"] = c } : null } };
+                Connect(w, r.ConnectMs);
                 break;
             case ProbeTarget.Http:
-                doc["tcp"] = new JsonObject { ["rtt"] = new JsonObject { ["connect"] = Us(r.ConnectMs) is { } hc ? new JsonObject { ["us"] = hc } : null } };
-                doc["http"] = new JsonObject
+                Connect(w, r.ConnectMs);
+                if (r.TotalMs is not null || r.TtfbMs is not null || r.StatusCode is not null)
                 {
-                    ["rtt"] = new JsonObject
+                    w.WriteStartObject("http");
+                    if (r.TotalMs is not null || r.TtfbMs is not null)
                     {
-                        ["total"] = Us(r.TotalMs) is { } total ? new JsonObject { ["us"] = total } : null,
-                        ["response_header"] = Us(r.TtfbMs) is { } ttfb ? new JsonObject { ["us"] = ttfb } : null,
-                    },
-                    ["response"] = r.StatusCode is { } status ? new JsonObject { ["status_code"] = status } : null,
-                };
-                if (Us(r.TlsMs) is { } tls) doc["tls"] = new JsonObject { ["rtt"] = new JsonObject { ["handshake"] = new JsonObject { ["us"] = tls } } };
+                        w.WriteStartObject("rtt");
+                        Us(w, "total", r.TotalMs);
+                        Us(w, "response_header", r.TtfbMs);
+                        w.WriteEndObject();
+                    }
+                    if (r.StatusCode is { } status)
+                    {
+                        w.WriteStartObject("response");
+                        w.WriteNumber("status_code", status);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndObject();
+                }
+                if (r.TlsMs is not null)
+                {
+                    w.WriteStartObject("tls");
+                    w.WriteStartObject("rtt");
+                    Us(w, "handshake", r.TlsMs);
+                    w.WriteEndObject();
+                    w.WriteEndObject();
+                }
                 break;
         }
         if (r.Error is not null)
-            doc["error"] = new JsonObject { ["type"] = r.Address is null ? "resolve" : "io", ["message"] = r.Error };
-        return Prune(doc);
+        {
+            w.WriteStartObject("error");
+            w.WriteString("type", r.Address is null ? "resolve" : "io");
+            w.WriteString("message", r.Error);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
     }
 
-    /// <summary>Milliseconds as whole microseconds, Heartbeat's unit.</summary>
-    private static long? Us(double? ms) => ms is null ? null : (long)Math.Round(ms.Value * 1000);
+    private static void Connect(Utf8JsonWriter w, double? connectMs)
+    {
+        if (connectMs is null) return;
+        w.WriteStartObject("tcp");
+        w.WriteStartObject("rtt");
+        Us(w, "connect", connectMs);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    /// <summary>Milliseconds as <c>{"us": whole microseconds}</c>, Heartbeat's unit; nothing when there is no figure.</summary>
+    private static void Us(Utf8JsonWriter w, string name, double? ms)
+    {
+        if (ms is null) return;
+        w.WriteStartObject(name);
+        w.WriteNumber("us", (long)Math.Round(ms.Value * 1000));
+        w.WriteEndObject();
+    }
+
+    private static void Number(Utf8JsonWriter w, string name, double? value)
+    {
+        if (value is { } v) w.WriteNumber(name, v);
+    }
 
     private static string Bracket(string host) => host.Contains(':') ? $"[{host}]" : host;
-
-    /// <summary>Drops nulls and objects left empty: absent, not null, is how Heartbeat writes a missing figure.</summary>
-    private static JsonObject Prune(JsonObject node)
-    {
-        foreach (var (key, value) in node.ToList())
-        {
-            if (value is JsonObject child) Prune(child);
-            if (value is null || value is JsonObject { Count: 0 }) node.Remove(key);
-        }
-        return node;
-    }
-
-    /// <summary>One compact JSON line, as <c>_bulk</c> wants it.</summary>
-    public static string ToJson(JsonObject doc) => doc.ToJsonString();
 }

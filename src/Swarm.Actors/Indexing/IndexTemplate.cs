@@ -29,7 +29,7 @@ public static class IndexTemplate
             ["http"] = Object(("rtt", Object(("total", Us), ("response_header", Us))), ("response", Object(("status_code", Long)))),
             ["tls"] = Object(("rtt", Object(("handshake", Us)))),
             ["error"] = Object(("type", Keyword), ("message", new JsonObject { ["type"] = "text" })),
-            ["observer"] = Object(("name", Keyword), ("geo", Object(("name", Keyword)))),
+            ["observer"] = Object(("name", Keyword), ("geo", Object(("name", Keyword), ("location", new JsonObject { ["type"] = "geo_point" })))),
             ["swarm"] = Object(("bee", Keyword), ("seq", Long), ("sent", Long), ("received", Long), ("loss", Float),
                 ("rtt", Object(("min_ms", Float), ("avg_ms", Float), ("max_ms", Float), ("stddev_ms", Float), ("median_ms", Float), ("p95_ms", Float))),
                 ("jitter_ms", Float)),

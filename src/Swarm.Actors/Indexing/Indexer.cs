@@ -109,7 +109,7 @@ public sealed class Indexer : ReceiveActor, IWithTimers
             DeadLetter(message, null, "not a Swarm result: a JSON object with bee, seq, ts, target and kind is expected");
             return;
         }
-        var json = HeartbeatDocument.ToJson(HeartbeatDocument.From(result));
+        var json = HeartbeatDocument.ToJson(result);
         var pending = new Pending(message, HeartbeatDocument.IdOf(result), json);
         pending.Node = _batch.AddLast(pending);
         _unsent++;

@@ -26,7 +26,7 @@ public sealed record ProbeOutcome(
     public int? StatusCode { get; init; }
 
     /// <summary>The result as published: this outcome with the identity a bee gives it from birth.</summary>
-    public ProbeResult ToResult(string bee, long seq, DateTime timestamp, string? location) => new()
+    public ProbeResult ToResult(string bee, long seq, DateTime timestamp, string? location, string? geo = null) => new()
     {
         Bee = bee,
         Seq = seq,
@@ -34,6 +34,7 @@ public sealed record ProbeOutcome(
         Target = Target,
         Kind = Kind,
         Location = location,
+        Geo = geo,
         Address = Address,
         ResolveMs = ResolveMs,
         Sent = Stats.Sent,

@@ -78,6 +78,23 @@ public class SwarmOptionsTests
     }
 
     [Theory]
+    [InlineData(" 48.8566 , 2.3522 ", "48.8566,2.3522")]
+    [InlineData("-33.87,151.21", "-33.87,151.21")]
+    [InlineData("91,0", null)]
+    [InlineData("48.8566", null)]
+    [InlineData("paris", null)]
+    public void A_bee_geo_point_is_latitude_then_longitude_in_degrees(string text, string? expected)
+    {
+        if (expected is not null)
+        {
+            Assert.Equal(expected, Load(("Swarm:Bee:Geo", text)).Bee.Geo);
+            return;
+        }
+        var e = Assert.Throws<SwarmConfigurationException>(() => Load(("Swarm:Bee:Geo", text)));
+        Assert.StartsWith($"Swarm:Bee:Geo = '{text.Trim()}': must be \"latitude,longitude\" in degrees", e.Errors.Single());
+    }
+
+    [Theory]
     [InlineData("250ms", 250)]
     [InlineData("10s", 10_000)]
     [InlineData("1.5s", 1_500)]

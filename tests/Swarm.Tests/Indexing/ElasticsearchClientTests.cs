@@ -17,7 +17,7 @@ public sealed class ElasticsearchClientTests : IAsyncLifetime
         MaxMs = error is null ? 4.9 : null, Error = error,
     };
 
-    private static (string Id, string Json) Doc(ProbeResult r) => (HeartbeatDocument.IdOf(r), HeartbeatDocument.ToJson(HeartbeatDocument.From(r)));
+    private static (string Id, string Json) Doc(ProbeResult r) => (HeartbeatDocument.IdOf(r), HeartbeatDocument.ToJson(r));
 
     [Fact]
     public async Task Bulk_items_are_told_apart_stored_already_stored_retry_and_rejected()
@@ -89,7 +89,7 @@ public sealed class ElasticsearchClientTests : IAsyncLifetime
         {
             Bee = "b", Seq = 9, Timestamp = DateTime.UtcNow, Target = "https://free.fr/", Kind = "http", Address = "::1", ResolveMs = 2,
             Sent = 1, Received = 1, AvgMs = 9, ConnectMs = 1, TlsMs = 2, TtfbMs = 3, TotalMs = 9, StatusCode = 503, Error = "HTTP 503", JitterMs = 0.1,
-            MedianMs = 9, P95Ms = 9, StddevMs = 0, MinMs = 9, MaxMs = 9, Location = "paris",
+            MedianMs = 9, P95Ms = 9, StddevMs = 0, MinMs = 9, MaxMs = 9, Location = "paris", Geo = "48.8566,2.3522",
         };
         foreach (var doc in new[] { HeartbeatDocument.From(Result(1)), HeartbeatDocument.From(Result(2, error: "cannot resolve x")), HeartbeatDocument.From(http) })
         {
@@ -158,6 +158,7 @@ public sealed class ElasticsearchClientTests : IAsyncLifetime
         "date" => DateTime.TryParse(value.GetValue<string>(), out _),
         "long" => value.GetValueKind() == System.Text.Json.JsonValueKind.Number && value.ToJsonString().All(c => char.IsDigit(c) || c == '-'),
         "float" => value.GetValueKind() == System.Text.Json.JsonValueKind.Number,
+        "geo_point" => value.GetValue<string>().Split(',') is [var lat, var lon] && double.TryParse(lat, System.Globalization.CultureInfo.InvariantCulture, out _) && double.TryParse(lon, System.Globalization.CultureInfo.InvariantCulture, out _),
         _ => false,
     };
 

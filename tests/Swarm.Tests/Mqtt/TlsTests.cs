@@ -19,7 +19,7 @@ public sealed class TlsTests : IAsyncLifetime
     {
         _pki = new TestPki(_dir.Path, "swarm").Create();
         var (serverCert, serverKey) = _pki.Issue("broker", server: true);
-        var acl = Path.Combine(FindRepo(), "deploy", "mosquitto", "swarm.acl");
+        var acl = Repo.File("deploy", "mosquitto", "swarm.acl");
         _broker = await Mosquitto.StartAsync(b => $"""
             listener {b.Port} 127.0.0.1
             allow_anonymous false
@@ -126,13 +126,6 @@ public sealed class TlsTests : IAsyncLifetime
         Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, refused.ReasonCode);
         await Eventually.True(() => seen.Contains("ping/127.0.0.77"), TimeSpan.FromSeconds(30), "the operator's change in force");
         Assert.DoesNotContain("ping/127.0.0.66", seen);
-    }
-
-    private static string FindRepo()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(dir!.FullName, "Swarm.sln"))) dir = dir.Parent;
-        return dir.FullName;
     }
 
     public async Task DisposeAsync()
