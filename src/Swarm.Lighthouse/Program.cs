@@ -1,8 +1,9 @@
 using Akka.Hosting;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Swarm;
 using Swarm.Hosting;
+using Swarm.Management;
 
 if (args.Any(a => a is "--help" or "-h" or "-?"))
 {
@@ -14,6 +15,7 @@ if (args.Any(a => a is "--help" or "-h" or "-?"))
           CLUSTER_PORT   or Swarm:Cluster:Port       Akka remoting port                       4053
           CLUSTER_SEEDS  or Swarm:Cluster:Seeds      comma list, same order on every node     this node
           Swarm:Cluster:DownAfter                    stable time before unreachable nodes are downed (keep-majority)   20s
+          Swarm:Management:Url | :Token              management endpoint (/health/*, /metrics, swarm verbs)   http://127.0.0.1:9100
         Exit codes: 0 stopped, 1 failed, 2 invalid configuration, 3 downed by the cluster (restart it).
         A seed reads akka.tcp://swarm@lighthouse-0.lighthouse:4053; this node's own address is added when missing.
 
@@ -21,11 +23,12 @@ if (args.Any(a => a is "--help" or "-h" or "-?"))
     return 0;
 }
 
-var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 ClusterOptions cluster;
 try
 {
     cluster = ClusterOptions.Load(builder.Configuration, ClusterOptions.LighthousePort).WithSelfAsSeed();
+    builder.Services.AddSwarmManagement(ManagementOptions.Load(builder.Configuration, ManagementOptions.LighthouseUrl), builder.WebHost);
 }
 catch (SwarmConfigurationException e)
 {
@@ -37,9 +40,11 @@ builder.Services.AddHostedService<ClusterExit>();
 builder.Services.AddAkka(SwarmNames.ActorSystem, (akka, _) => akka
     .WithSwarmLogging()
     .WithSwarmSerialization()
-    .WithSwarmCluster(cluster, [SwarmNames.Roles.Lighthouse]));
+    .WithSwarmCluster(cluster, [SwarmNames.Roles.Lighthouse])
+    .WithSwarmMetrics());
 
 var host = builder.Build();
+host.MapSwarmManagement(isBee: false);
 Console.Out.WriteLine($"lighthouse {cluster.SelfAddress} starting; seeds {string.Join(", ", cluster.Seeds)}");
 try
 {
@@ -50,4 +55,4 @@ catch (Exception e)
     Console.Error.WriteLine($"lighthouse stopped: {e.GetBaseException().Message}");
     return 1;
 }
-return Environment.ExitCode;
+return ClusterExit.ExitCode ?? Environment.ExitCode;

@@ -1,4 +1,6 @@
+using Swarm;
 using Swarm.Hosting;
+using Swarm.Management;
 using Swarm.Probing;
 
 if (args.Any(a => a is "--help" or "-h" or "-?"))
@@ -12,6 +14,7 @@ SwarmOptions options;
 try
 {
     options = SwarmOptions.Load(builder.Configuration);
+    builder.Services.AddSwarmManagement(options.Management, builder.WebHost);
     builder.Services.AddSwarmNode(options);
 }
 catch (Exception e) when (e is SwarmConfigurationException or IcmpUnavailableException)
@@ -20,10 +23,9 @@ catch (Exception e) when (e is SwarmConfigurationException or IcmpUnavailableExc
     return 2;
 }
 builder.Services.AddHostedService<StartupBanner>();
-builder.WebHost.UseUrls(options.Management.Url);
 
 var app = builder.Build();
-app.MapGet("/health/live", () => Results.Text("live\n"));
+app.MapSwarmManagement(isBee: options.Has(SwarmNames.Roles.Bee));
 try
 {
     await app.RunAsync();
@@ -35,4 +37,4 @@ catch (Exception e)
     Console.Error.WriteLine($"swarm node stopped: {cause}");
     return 1;
 }
-return Environment.ExitCode;
+return ClusterExit.ExitCode ?? Environment.ExitCode;

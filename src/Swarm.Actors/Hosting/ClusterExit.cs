@@ -13,6 +13,12 @@ public sealed class ClusterExit(ActorSystem system, IHostApplicationLifetime lif
 {
     public const int DownedExitCode = 3;
 
+    /// <summary>
+    /// The exit code the cluster's verdict calls for, once known. Hosts return it: Akka.Hosting sets its own
+    /// (-1) when the actor system ends by itself, and which of us runs last is a race.
+    /// </summary>
+    public static int? ExitCode { get; private set; }
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         // Akka.Hosting stops the host as soon as the actor system terminates; the reason is what tells the cases apart.
@@ -24,10 +30,11 @@ public sealed class ClusterExit(ActorSystem system, IHostApplicationLifetime lif
                 case CoordinatedShutdown.ClusterDowningReason or CoordinatedShutdown.ClusterJoinUnsuccessfulReason:
                     logger.LogError("this node was removed from the cluster ({Reason}); exiting with code {Code} so that its supervisor restarts it",
                         reason.GetType().Name, DownedExitCode);
-                    Environment.ExitCode = DownedExitCode;
+                    ExitCode = DownedExitCode;
                     break;
                 case CoordinatedShutdown.ClusterLeavingReason:
                     logger.LogInformation("this node left the cluster as asked; stopping");
+                    ExitCode = 0;
                     break;
             }
             lifetime.StopApplication();

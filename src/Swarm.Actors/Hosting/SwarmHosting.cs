@@ -11,9 +11,12 @@ using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Swarm.Bees;
 using Swarm.Indexing;
+using Swarm.Management;
+using Swarm.Metrics;
 using Swarm.Mqtt;
 using Swarm.Probing;
 using Swarm.Protocol;
@@ -47,6 +50,7 @@ public static class SwarmHosting
     {
         Directory.CreateDirectory(options.DataDir);
         services.AddSingleton(options);
+        services.TryAddSingleton(new SwarmMetrics(Prometheus.Metrics.NewCustomRegistry(), options.Management.MaxTargetSeries));
         if (options.Mqtt.UsesEmbeddedBroker)
         {
             services.AddSingleton(sp => new EmbeddedBroker(options.Mqtt.EmbeddedPort, sp.GetRequiredService<ILogger<EmbeddedBroker>>()));
@@ -66,6 +70,7 @@ public static class SwarmHosting
             .WithSwarmLogging()
             .WithSwarmSerialization()
             .WithSwarmCluster(options.Cluster, options.Roles)
+            .WithSwarmMetrics()
             .WithSwarmPersistence(options.Persistence)
             .WithSwarmTargetLists(options)
             .WithSwarmQueen(options)
@@ -124,6 +129,21 @@ public static class SwarmHosting
         }
         return builder;
     }
+
+    /// <summary>Cluster membership and the node's MQTT connection, read at each scrape of <c>/metrics</c>.</summary>
+    public static AkkaConfigurationBuilder WithSwarmMetrics(this AkkaConfigurationBuilder builder) =>
+        builder.WithActors((system, _, resolver) =>
+        {
+            var metrics = resolver.GetService<SwarmMetrics>();
+            var cluster = Akka.Cluster.Cluster.Get(system);
+            var link = resolver.GetService<IServiceProvider>().GetService<MqttLink>();
+            metrics.BeforeScrape(() =>
+            {
+                var state = cluster.State;
+                metrics.Cluster(state.Members.GroupBy(m => m.Status.ToString().ToLowerInvariant()).Select(g => (g.Key, g.Count())), state.Unreachable.Count);
+                if (link is not null) metrics.MqttConnected("node", link.IsConnected);
+            });
+        });
 
     /// <summary>Akka.Persistence.Sql on SQLite (one writer) or PostgreSQL, tables created on first use.</summary>
     public static AkkaConfigurationBuilder WithSwarmPersistence(this AkkaConfigurationBuilder builder, PersistenceOptions persistence) =>
@@ -195,11 +215,13 @@ public static class SwarmHosting
             {
                 FsyncInterval = options.Outbox.FsyncInterval,
             };
-            var outbox = system.ActorOf(Outbox.Outbox.Props(outboxSettings, link, IdentityOf(options)), "outbox");
+            var outbox = system.ActorOf(Outbox.Outbox.Props(outboxSettings, link, IdentityOf(options), metrics: resolver.GetService<SwarmMetrics>()), "outbox");
             registry.Register<OutboxActor>(outbox);
             var settings = new BeeSettings(options.Bee.Id, options.Bee.Location, options.Bee.Lists, options.Probe.Interval, options.Probe.Round) { Geo = options.Bee.Geo };
             var bee = system.ActorOf(Bee.Props(settings, resolver.GetService<IProber>(), registry.Get<TargetListRegion>(), outbox), "bee");
             registry.Register<BeeActor>(bee);
+            system.ActorOf(ManagementAgent.Props(new BeeReportSource(bee, outbox, options.Bee.Location, options.Bee.Geo, () => link.ConnectedBroker)),
+                ManagementAgent.Name);
         });
     }
 
@@ -220,7 +242,8 @@ public static class SwarmHosting
         {
             var client = new ElasticsearchClient(new ElasticsearchSettings(es.Urls.Select(u => new Uri(u.TrimEnd('/') + "/")).ToList(),
                 es.ApiKey, es.Username, es.Password, es.CaFile));
-            var indexer = system.ActorOf(Indexer.Props(client, resolver.GetService<MqttLink>(), new IndexerSettings(es.DataStream)), "indexer");
+            var metrics = resolver.GetService<SwarmMetrics>();
+            var indexer = system.ActorOf(Indexer.Props(client, resolver.GetService<MqttLink>(), new IndexerSettings(es.DataStream), metrics), "indexer");
             registry.Register<IndexerActor>(indexer);
             var settings = MqttSettingsFor(options) with
             {
@@ -236,6 +259,7 @@ public static class SwarmHosting
                 return Task.CompletedTask;
             }).GetAwaiter().GetResult();
             link.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+            metrics.BeforeScrape(() => metrics.MqttConnected("indexer", link.IsConnected));
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "indexer-mqtt", async () =>
             {
                 await link.DisposeAsync();

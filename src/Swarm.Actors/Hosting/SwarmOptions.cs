@@ -60,9 +60,7 @@ public sealed record SwarmOptions
             r.Check(Uri.TryCreate(url, UriKind.Absolute, out var es) && es.Scheme is "http" or "https",
                 $"Swarm:Elasticsearch:Urls: '{url}' is not an http:// or https:// URL, e.g. https://es.example:9200");
 
-        var managementUrl = r.String("Swarm:Management:Url") ?? "http://127.0.0.1:9110";
-        r.Check(Uri.TryCreate(managementUrl, UriKind.Absolute, out var mgmt) && mgmt.Scheme is "http" or "https",
-            $"Swarm:Management:Url = '{managementUrl}': must be an http:// or https:// URL");
+        var management = ManagementOptions.Read(r, ManagementOptions.NodeUrl);
 
         var cluster = ClusterOptions.Read(r, defaultClusterPort);
 
@@ -92,7 +90,7 @@ public sealed record SwarmOptions
                 r.String("Swarm:Elasticsearch:Username"),
                 r.String("Swarm:Elasticsearch:Password"),
                 r.ExistingFile("Swarm:Elasticsearch:CaFile")),
-            Management = new ManagementOptions(managementUrl, r.String("Swarm:Management:Token")),
+            Management = management,
             Cluster = cluster,
             Probe = new ProbeOptions(
                 interval,
@@ -156,8 +154,43 @@ public sealed record PersistenceOptions(string Provider, string ConnectionString
 public sealed record ElasticsearchOptions(
     IReadOnlyList<string> Urls, string DataStream, string? ApiKey, string? Username, string? Password, string? CaFile);
 
-/// <summary>The management endpoint's address and bearer token.</summary>
-public sealed record ManagementOptions(string Url, string? Token);
+/// <summary>The management endpoint's address and bearer token, and the cap on per-target metric series.</summary>
+public sealed record ManagementOptions(string Url, string? Token)
+{
+    public const string NodeUrl = "http://127.0.0.1:9110";
+
+    /// <summary>The Lighthouse's default, beside a node's on one machine.</summary>
+    public const string LighthouseUrl = "http://127.0.0.1:9100";
+
+    /// <summary>How many targets get series of their own in <c>/metrics</c>; the rest share <c>target="_other"</c>.</summary>
+    public int MaxTargetSeries { get; init; } = 1000;
+
+    public static ManagementOptions Load(IConfiguration config, string defaultUrl)
+    {
+        var r = new ConfigReader(config);
+        var options = Read(r, defaultUrl);
+        if (r.Errors.Count > 0) throw new SwarmConfigurationException(r.Errors);
+        return options;
+    }
+
+    internal static ManagementOptions Read(ConfigReader r, string defaultUrl)
+    {
+        var url = r.String("Swarm:Management:Url") ?? defaultUrl;
+        var token = r.String("Swarm:Management:Token");
+        var valid = Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";
+        r.Check(valid, $"Swarm:Management:Url = '{url}': must be an http:// or https:// URL");
+        r.Check(!valid || token is not null || IsLoopback(uri!),
+            $"Swarm:Management:Url = '{url}' is reachable from other machines: set Swarm:Management:Token (a bearer token the CLI sends with --token)");
+        return new ManagementOptions(url, token)
+        {
+            MaxTargetSeries = r.Number("Swarm:Metrics:MaxTargetSeries", 1000, 1, 1_000_000),
+        };
+    }
+
+    /// <summary>True when only this machine can reach the endpoint: <c>localhost</c>, 127.0.0.0/8 or ::1.</summary>
+    public static bool IsLoopback(Uri url) =>
+        url.IsLoopback || (System.Net.IPAddress.TryParse(url.Host.Trim('[', ']'), out var ip) && System.Net.IPAddress.IsLoopback(ip));
+}
 
 /// <summary>Akka remoting address and seed nodes; no seeds means this node seeds itself.</summary>
 public sealed record ClusterOptions(string Hostname, int Port, IReadOnlyList<string> Seeds)

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
+using Swarm.Metrics;
 using Swarm.Mqtt;
 using Swarm.Protocol;
 using Swarm.Serialization;
@@ -50,11 +51,14 @@ public sealed class Indexer : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IElasticsearch elasticsearch, IMqttPublisher broker, IndexerSettings settings) =>
-        Akka.Actor.Props.Create(() => new Indexer(elasticsearch, broker, settings));
+    private readonly SwarmMetrics _metrics;
 
-    public Indexer(IElasticsearch elasticsearch, IMqttPublisher broker, IndexerSettings settings)
+    public static Props Props(IElasticsearch elasticsearch, IMqttPublisher broker, IndexerSettings settings, SwarmMetrics? metrics = null) =>
+        Akka.Actor.Props.Create(() => new Indexer(elasticsearch, broker, settings, metrics ?? SwarmMetrics.Unscraped));
+
+    public Indexer(IElasticsearch elasticsearch, IMqttPublisher broker, IndexerSettings settings, SwarmMetrics metrics)
     {
+        _metrics = metrics;
         _elasticsearch = elasticsearch;
         _broker = broker;
         _settings = settings;
@@ -86,6 +90,7 @@ public sealed class Indexer : ReceiveActor, IWithTimers
         Receive<BulkFailed>(f =>
         {
             _requests--;
+            _metrics.Batch(f.Sent.Count, DateTime.UtcNow - f.Started);
             foreach (var pending in f.Sent) Unsend(pending);
             ScheduleRetry($"{f.Reason}; {_batch.Count} results wait unacknowledged");
         });
@@ -110,7 +115,7 @@ public sealed class Indexer : ReceiveActor, IWithTimers
             return;
         }
         var json = HeartbeatDocument.ToJson(result);
-        var pending = new Pending(message, HeartbeatDocument.IdOf(result), json);
+        var pending = new Pending(message, HeartbeatDocument.IdOf(result), json, result.Timestamp);
         pending.Node = _batch.AddLast(pending);
         _unsent++;
         _unsentBytes += json.Length;
@@ -134,9 +139,10 @@ public sealed class Indexer : ReceiveActor, IWithTimers
             }
             _requests++;
             var documents = sent.Select(p => (p.Id, p.Json)).ToList();
+            var started = DateTime.UtcNow;
             // Task.Run: an implementation that throws before returning its task must fail the request, not the actor.
             Task.Run(() => _elasticsearch.BulkCreateAsync(_settings.DataStream, documents, CancellationToken.None))
-                .PipeTo(Self, success: results => new BulkDone(sent, results), failure: e => new BulkFailed(sent, e.GetBaseException().Message));
+                .PipeTo(Self, success: results => new BulkDone(sent, results, started), failure: e => new BulkFailed(sent, e.GetBaseException().Message, started));
         }
     }
 
@@ -150,7 +156,9 @@ public sealed class Indexer : ReceiveActor, IWithTimers
     private void OnBulkDone(BulkDone done)
     {
         _requests--;
-        var retry = 0;
+        _metrics.Batch(done.Sent.Count, DateTime.UtcNow - done.Started);
+        var (retry, stored, duplicates) = (0, 0, 0);
+        DateTime? newest = null;
         for (var i = 0; i < done.Sent.Count; i++)
         {
             var pending = done.Sent[i];
@@ -158,7 +166,8 @@ public sealed class Indexer : ReceiveActor, IWithTimers
             switch (item.Outcome)
             {
                 case BulkItemOutcome.Stored or BulkItemOutcome.AlreadyStored:
-                    if (item.Outcome == BulkItemOutcome.Stored) _stored++; else _duplicates++;
+                    if (item.Outcome == BulkItemOutcome.Stored) stored++; else duplicates++;
+                    if (newest is null || pending.Timestamp > newest) newest = pending.Timestamp;
                     Remove(pending);
                     Ack(pending.Message);
                     break;
@@ -172,6 +181,8 @@ public sealed class Indexer : ReceiveActor, IWithTimers
                     break;
             }
         }
+        (_stored, _duplicates) = (_stored + stored, _duplicates + duplicates);
+        _metrics.Indexed(stored, duplicates, retry, newest);
         if (retry > 0)
         {
             ScheduleRetry($"{retry} of {done.Sent.Count} documents answered 429/5xx; kept unacknowledged");
@@ -199,6 +210,7 @@ public sealed class Indexer : ReceiveActor, IWithTimers
     private void DeadLetter(ResultArrived message, string? id, string reason)
     {
         _deadLetters++;
+        _metrics.DeadLetter();
         _log.Warning("indexer: dead letter {0} from {1}: {2}", id ?? "(no id)", message.Topic, reason);
         var letter = new DeadLetterMessage(message.Topic, id, reason, Encoding.UTF8.GetString(message.Payload));
         // Acknowledged once the dead letter itself is safe on the broker (or at once if it could not be published,
@@ -218,8 +230,9 @@ public sealed class Indexer : ReceiveActor, IWithTimers
         return delay;
     }
 
-    private sealed class Pending(ResultArrived message, string id, string json)
+    private sealed class Pending(ResultArrived message, string id, string json, DateTime timestamp)
     {
+        public DateTime Timestamp { get; } = timestamp;
         public ResultArrived Message { get; } = message;
         public string Id { get; } = id;
         public string Json { get; } = json;
@@ -227,8 +240,8 @@ public sealed class Indexer : ReceiveActor, IWithTimers
         public LinkedListNode<Pending>? Node { get; set; }
     }
 
-    private sealed record BulkDone(IReadOnlyList<Pending> Sent, IReadOnlyList<BulkItemResult> Results);
-    private sealed record BulkFailed(IReadOnlyList<Pending> Sent, string Reason);
+    private sealed record BulkDone(IReadOnlyList<Pending> Sent, IReadOnlyList<BulkItemResult> Results, DateTime Started);
+    private sealed record BulkFailed(IReadOnlyList<Pending> Sent, string Reason, DateTime Started);
     private sealed record SetupFailed(string Reason);
 
     private sealed record Setup { public static readonly Setup Instance = new(); }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
+using Swarm.Metrics;
 using Swarm.Mqtt;
 using Swarm.Protocol;
 using Swarm.Serialization;
@@ -35,11 +36,15 @@ public sealed class Outbox : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(OutboxSettings settings, IMqttPublisher broker, BeeIdentity identity, int window = 64) =>
-        Akka.Actor.Props.Create(() => new Outbox(settings, broker, identity, window));
+    private readonly SwarmMetrics _metrics;
+    private DateTime? _lastResult;
 
-    public Outbox(OutboxSettings settings, IMqttPublisher broker, BeeIdentity identity, int window)
+    public static Props Props(OutboxSettings settings, IMqttPublisher broker, BeeIdentity identity, int window = 64, SwarmMetrics? metrics = null) =>
+        Akka.Actor.Props.Create(() => new Outbox(settings, broker, identity, window, metrics ?? SwarmMetrics.Unscraped));
+
+    public Outbox(OutboxSettings settings, IMqttPublisher broker, BeeIdentity identity, int window, SwarmMetrics metrics)
     {
+        _metrics = metrics;
         _settings = settings;
         _store = OutboxStore.Open(settings);
         _broker = broker;
@@ -79,6 +84,8 @@ public sealed class Outbox : ReceiveActor, IWithTimers
 
     private void Accept(ProbeResult result)
     {
+        _metrics.Round(result);
+        _lastResult = result.Timestamp;
         _store.Append(seq =>
         {
             var numbered = result with { Seq = seq };
@@ -124,6 +131,7 @@ public sealed class Outbox : ReceiveActor, IWithTimers
             _lastStatus = now;
         }
         _wasConnected = connected;
+        _metrics.Outbox(_store.PendingCount, _store.DiskBytes, _delivered, _store.Dropped);
         Pump();
     }
 
@@ -144,7 +152,7 @@ public sealed class Outbox : ReceiveActor, IWithTimers
         new(identity.BeeId, status, identity.Location) { Version = identity.Version, Since = since };
 
     private OutboxStatus Status() => new(_store.PendingCount, _inFlight.Count, _delivered, _store.Dropped, _store.LastSeq,
-        _store.DiskBytes, _peakBytes, _broker.IsConnected);
+        _store.DiskBytes, _peakBytes, _broker.IsConnected) { LastResult = _lastResult };
 
     private sealed record Published(long Seq);
     private sealed record PublishFailed(long Seq, string Reason);
@@ -167,4 +175,8 @@ public sealed record GetOutboxStatus
 }
 
 /// <summary>Results waiting and in flight, delivered since start, dropped since creation, disk use now and at peak.</summary>
-public sealed record OutboxStatus(int Backlog, int InFlight, long Delivered, long Dropped, long LastSeq, long DiskBytes, long PeakDiskBytes, bool Connected);
+public sealed record OutboxStatus(int Backlog, int InFlight, long Delivered, long Dropped, long LastSeq, long DiskBytes, long PeakDiskBytes, bool Connected)
+{
+    /// <summary>When the latest result the outbox took was measured.</summary>
+    public DateTime? LastResult { get; init; }
+}

@@ -24,6 +24,21 @@ namespace Swarm.Serialization;
 [JsonSerializable(typeof(BeeDuty))]
 [JsonSerializable(typeof(WatchError))]
 [JsonSerializable(typeof(BeeStatus))]
+[JsonSerializable(typeof(GetBeeReport))]
+[JsonSerializable(typeof(BeeReport))]
+[JsonSerializable(typeof(ClusterView))]
+[JsonSerializable(typeof(RegionStats))]
+[JsonSerializable(typeof(RegionEntities))]
+[JsonSerializable(typeof(TargetsView))]
+[JsonSerializable(typeof(TargetsChange))]
+[JsonSerializable(typeof(ActorNode))]
+[JsonSerializable(typeof(LogView))]
+[JsonSerializable(typeof(CommandDone))]
+[JsonSerializable(typeof(ApiError))]
+[JsonSerializable(typeof(AddressRequest))]
+[JsonSerializable(typeof(Readiness))]
+[JsonSerializable(typeof(IReadOnlyList<BeeReport>))]
+[JsonSerializable(typeof(IReadOnlyList<string>))]
 public sealed partial class SwarmJson : JsonSerializerContext
 {
     /// <summary>

@@ -30,6 +30,8 @@ public sealed class SwarmSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(GetBeeDuty)] = ("bee-getduty-v1", SwarmJson.Default.GetBeeDuty),
         [typeof(BeeDuty)] = ("bee-duty-v1", SwarmJson.Default.BeeDuty),
         [typeof(ProbeResult)] = ("result-v1", SwarmJson.Default.ProbeResult),
+        [typeof(GetBeeReport)] = ("mgmt-getbee-v1", SwarmJson.Default.GetBeeReport),
+        [typeof(BeeReport)] = ("mgmt-bee-v1", SwarmJson.Default.BeeReport),
     };
 
     private static readonly Dictionary<string, JsonTypeInfo> ByManifest =

@@ -33,6 +33,9 @@ public sealed class NodeProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         foreach (var (key, value) in environment) info.Environment[key] = value;
+        // Every node and Lighthouse serves a management endpoint: a free port each, or parallel tests would collide.
+        if (assembly is null && !environment.ContainsKey("Swarm__Management__Url"))
+            info.Environment["Swarm__Management__Url"] = $"http://127.0.0.1:{Ports.Free()}";
         var node = new NodeProcess(Process.Start(info)!);
         var process = node._process;
         AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { if (!process.HasExited) process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } };

@@ -1,0 +1,167 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+using Swarm.Hosting;
+using Swarm.Metrics;
+using Swarm.Protocol;
+using Swarm.Serialization;
+
+namespace Swarm.Management;
+
+/// <summary>
+/// The management endpoint of every Lighthouse and node: <c>/health/live</c>, <c>/health/ready</c>, <c>/metrics</c>,
+/// and under <c>/api/</c> the verbs of <c>swarm</c> (Petabridge.Cmd's, over HTTP and JSON). <c>/api/</c> wants the
+/// bearer token whenever one is configured, and one must be when the endpoint is reachable from other machines.
+/// </summary>
+public static class ManagementEndpoint
+{
+    /// <summary>Registers what the endpoint needs; call before <c>AddSwarmNode</c> so that the node's metrics land on this registry.</summary>
+    public static IServiceCollection AddSwarmManagement(this IServiceCollection services, ManagementOptions options, IWebHostBuilder web)
+    {
+        var log = new RecentLog();
+        services.AddSingleton(log);
+        services.AddSingleton<ILoggerProvider>(log);
+        services.AddSingleton(options);
+        services.AddSingleton(new SwarmMetrics(Prometheus.Metrics.NewCustomRegistry(), options.MaxTargetSeries));
+        services.AddSingleton(sp =>
+        {
+            var registry = sp.GetRequiredService<ActorRegistry>();
+            return new SwarmManagement(sp.GetRequiredService<ActorSystem>(),
+                () => registry.TryGet<TargetListRegion>(out var region) ? region : null, log);
+        });
+        web.UseUrls(options.Url);
+        return services;
+    }
+
+    /// <summary>Maps every route. <paramref name="isBee"/>: readiness also wants the probe engine.</summary>
+    public static WebApplication MapSwarmManagement(this WebApplication app, bool isBee)
+    {
+        var options = app.Services.GetRequiredService<ManagementOptions>();
+        app.Use(async (context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments("/api") && !Authorized(context, options.Token))
+            {
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                await Write(context, 401, new ApiError(context.Request.Headers.Authorization.Count == 0
+                    ? "this endpoint wants a bearer token: pass --token (or SWARM_TOKEN) to swarm, or 'Authorization: Bearer <token>'"
+                    : "the bearer token does not match Swarm:Management:Token"));
+                return;
+            }
+            try
+            {
+                await next(context);
+            }
+            catch (ManagementException e)
+            {
+                await Write(context, e.Status, new ApiError(e.Message));
+            }
+            catch (AskTimeoutException e)
+            {
+                await Write(context, 504, new ApiError($"the cluster did not answer in time: {e.Message}"));
+            }
+            catch (BadHttpRequestException e)
+            {
+                await Write(context, 400, new ApiError(e.Message));
+            }
+        });
+
+        app.MapGet("/health/live", () => Results.Text("live\n"));
+        app.MapGet("/health/ready", (HttpContext context) =>
+        {
+            var readiness = Ready(app.Services, isBee);
+            return Write(context, readiness.Ready ? 200 : 503, readiness);
+        });
+        app.MapGet("/metrics", async (HttpContext context) =>
+        {
+            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await app.Services.GetRequiredService<SwarmMetrics>().Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
+        });
+
+        var api = app.MapGroup("/api");
+        SwarmManagement M() => app.Services.GetRequiredService<SwarmManagement>();
+        api.MapGet("/cluster", (HttpContext c) => Write(c, 200, M().ClusterView()));
+        api.MapPost("/cluster/leave", (HttpContext c) => Write(c, 202, M().Leave()));
+        api.MapPost("/cluster/down", async (HttpContext c) =>
+            await Write(c, 202, M().Down((await Body(c, SwarmJson.Default.AddressRequest))?.Address)));
+        api.MapPost("/cluster/join", async (HttpContext c) =>
+            await Write(c, 202, M().Join((await Body(c, SwarmJson.Default.AddressRequest))?.Address)));
+        api.MapPost("/cluster/down-unreachable", (HttpContext c) => Write(c, 202, M().DownUnreachable()));
+        api.MapGet("/sharding/regions", (HttpContext c) => Write(c, 200, M().Regions()));
+        api.MapGet("/sharding/regions/{region}/stats", async (HttpContext c, string region) =>
+            await Write(c, 200, await M().RegionStatsAsync(region)));
+        api.MapGet("/sharding/regions/{region}/entities", async (HttpContext c, string region) =>
+            await Write(c, 200, await M().RegionEntitiesAsync(region)));
+        api.MapGet("/bees", async (HttpContext c) => await Write(c, 200, await M().BeesAsync()));
+        api.MapGet("/targets/{list}", async (HttpContext c, string list) => await Write(c, 200, await M().TargetsAsync(list)));
+        api.MapPut("/targets/{list}", async (HttpContext c, string list) =>
+            await Write(c, 200, await M().ChangeTargetsAsync(list, "set", await Body(c, SwarmJson.Default.TargetsChange))));
+        api.MapPost("/targets/{list}/{change}", async (HttpContext c, string list, string change) =>
+            await Write(c, 200, await M().ChangeTargetsAsync(list, change, await Body(c, SwarmJson.Default.TargetsChange))));
+        api.MapGet("/actors", (HttpContext c) =>
+            Write(c, 200, M().Hierarchy(IntQuery(c, "depth", 4, 1, 20))));
+        api.MapGet("/log", (HttpContext c) => Write(c, 200, M().Log(IntQuery(c, "lines", 50, 1, 1000))));
+        api.MapFallback((HttpContext c) => Write(c, 404,
+            new ApiError($"no such endpoint: {c.Request.Method} {c.Request.Path}; 'swarm --help' lists what there is")));
+        return app;
+    }
+
+    /// <summary>Ready once this node is an Up member of the cluster and, on a bee, the probe engine is open.</summary>
+    private static Readiness Ready(IServiceProvider services, bool isBee)
+    {
+        var waiting = new List<string>();
+        var cluster = Cluster.Get(services.GetRequiredService<ActorSystem>());
+        var status = cluster.SelfMember.Status;
+        if (status is not (MemberStatus.Up or MemberStatus.WeaklyUp))
+            waiting.Add($"cluster: this node is {status.ToString().ToLowerInvariant()}, not up (seeds: is a Lighthouse reachable?)");
+        if (isBee && services.GetService<Probing.IcmpEngine>() is null)
+            waiting.Add("bee: no probe engine");
+        return new Readiness(waiting.Count == 0, waiting);
+    }
+
+    private static bool Authorized(HttpContext context, string? token)
+    {
+        if (token is null) return true;
+        var header = context.Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return false;
+        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[7..].Trim()), Encoding.UTF8.GetBytes(token));
+    }
+
+    private static async Task<T?> Body<T>(HttpContext context, JsonTypeInfo<T> info)
+    {
+        try
+        {
+            return await JsonSerializer.DeserializeAsync(context.Request.Body, info, context.RequestAborted);
+        }
+        catch (JsonException e)
+        {
+            throw new ManagementException(400, $"the body is not the JSON expected: {e.Message}");
+        }
+    }
+
+    private static int IntQuery(HttpContext context, string name, int fallback, int min, int max)
+    {
+        var value = context.Request.Query[name].ToString();
+        if (value.Length == 0) return fallback;
+        if (int.TryParse(value, out var n) && n >= min && n <= max) return n;
+        throw new ManagementException(400, $"?{name}={value}: must be a whole number from {min} to {max}");
+    }
+
+    /// <summary>Answers JSON as people read it (quotes and accents unescaped); nothing here lands in HTML.</summary>
+    private static Task Write<T>(HttpContext context, int status, T value)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        return JsonSerializer.SerializeAsync(context.Response.Body, value, (JsonTypeInfo<T>)SwarmJson.Wire.GetTypeInfo(typeof(T))!, context.RequestAborted);
+    }
+}

@@ -1,0 +1,176 @@
+using System.Text.Json;
+using Swarm.Tests.Infrastructure;
+
+namespace Swarm.Tests.Management;
+
+/// <summary>The <c>swarm</c> CLI against a live cluster of processes: a Lighthouse and two nodes, sharing mosquitto.</summary>
+public sealed class CliClusterTests : IAsyncLifetime
+{
+    private readonly List<NodeProcess> _processes = [];
+    private readonly TempDir _data = new();
+    private readonly int _lighthousePort = Ports.Free();
+    private Mosquitto _broker = null!;
+    private MqttCollector _results = null!;
+
+    public async Task InitializeAsync()
+    {
+        _broker = await Mosquitto.StartAsync();
+        _results = await MqttCollector.ConnectAsync(_broker.Port, "ping/+");
+    }
+
+    private string Seed => $"akka.tcp://swarm@127.0.0.1:{_lighthousePort}";
+
+    private string StartLighthouse()
+    {
+        var url = $"http://127.0.0.1:{Ports.Free()}";
+        _processes.Add(NodeProcess.StartLighthouse(new Dictionary<string, string>
+        {
+            ["CLUSTER_IP"] = "127.0.0.1",
+            ["CLUSTER_PORT"] = _lighthousePort.ToString(),
+            ["Swarm__Management__Url"] = url,
+        }));
+        return url;
+    }
+
+    private (NodeProcess Process, string Url) StartNode(string id, string roles, string ip)
+    {
+        var url = $"http://127.0.0.1:{Ports.Free()}";
+        var process = NodeProcess.Start(new Dictionary<string, string>
+        {
+            ["Swarm__Roles"] = roles,
+            ["Swarm__Bee__Id"] = id,
+            ["Swarm__Bee__Location"] = $"{id}-site",
+            ["Swarm__DataDir"] = Path.Combine(_data.Path, id),
+            ["Swarm__Mqtt__Brokers__0"] = _broker.Url,
+            ["Swarm__Management__Url"] = url,
+            ["Swarm__Probe__Interval"] = "1s",
+            ["Swarm__Probe__Count"] = "2",
+            ["Swarm__Probe__Spacing"] = "50ms",
+            ["Swarm__Probe__Timeout"] = "500ms",
+            ["Swarm__Targets__Default"] = "127.0.0.1",
+            ["CLUSTER_IP"] = ip,
+            ["CLUSTER_SEEDS"] = Seed,
+        });
+        _processes.Add(process);
+        return (process, url);
+    }
+
+    private static async Task<JsonElement> Json(params string[] args)
+    {
+        var (code, output) = await Cli.RunAsync([.. args, "--json"]);
+        Assert.True(code == 0, $"swarm {string.Join(' ', args)} exited {code}: {output}");
+        return JsonDocument.Parse(output).RootElement;
+    }
+
+    private async Task Members(string host, int count)
+    {
+        var last = "";
+        try
+        {
+            await EventuallyAsync(async () =>
+            {
+                var (code, output) = await Cli.RunAsync("cluster", "show", "--json", "--host", host);
+                last = output;
+                if (code != 0) return false;
+                var members = JsonDocument.Parse(output).RootElement.GetProperty("members").EnumerateArray().ToList();
+                return members.Count == count && members.All(m => m.GetProperty("status").GetString() == "up");
+            }, TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}; last answer: {last}\n" + string.Join('\n', _processes.Select(p => $"--- {p.Pid}:\n{string.Join('\n', p.Output.Split('\n').TakeLast(30))}")), e);
+        }
+    }
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"after {timeout.TotalSeconds:0}s");
+            await Task.Delay(250);
+        }
+    }
+
+    [Fact]
+    public async Task The_cli_shows_the_cluster_steers_targets_and_makes_a_node_leave()
+    {
+        var lighthouse = StartLighthouse();
+        var (_, queen) = StartNode("cli-a", "queen,bee", "127.0.0.2");
+        var (beeProcess, bee) = StartNode("cli-b", "bee", "127.0.0.3");
+
+        // cluster show, asked of the Lighthouse: 3 members, all up, with their roles.
+        await Members(lighthouse, 3);
+        var (showCode, table) = await Cli.RunAsync("cluster", "show", "--host", lighthouse);
+        Assert.Equal(0, showCode);
+        Assert.Contains("(this node)", table);
+        Assert.Contains("lighthouse", table);
+        Assert.Contains("3 members", table);
+
+        // sharding regions lists target-list; its stats show the default list's shard on the queen.
+        var (regionsCode, regions) = await Cli.RunAsync("cluster", "sharding", "regions", "--host", queen);
+        Assert.Equal(0, regionsCode);
+        Assert.Contains("target-list", regions.Split('\n'));
+
+        // targets set, through the bee-only node: both bees probe the new list.
+        var (setCode, set) = await Cli.RunAsync("targets", "set", "--list", "default", "127.0.0.9", "tcp://127.0.0.1:9", "--host", bee);
+        Assert.True(setCode == 0, set);
+        Assert.Contains("127.0.0.9", set);
+        await _results.WaitForAsync((t, j) => t == "ping/127.0.0.9" && j.GetProperty("bee").GetString() == "cli-a", TimeSpan.FromSeconds(30), "cli-a probing 127.0.0.9");
+        await _results.WaitForAsync((t, j) => t == "ping/127.0.0.9" && j.GetProperty("bee").GetString() == "cli-b", TimeSpan.FromSeconds(30), "cli-b probing 127.0.0.9");
+
+        var entities = await Json("cluster", "sharding", "fetch-entities", "-r", "target-list", "--host", bee);
+        Assert.Contains(entities.GetProperty("nodes").EnumerateArray(), n => n.GetProperty("shards").EnumerateArray()
+            .Any(s => s.GetProperty("entities").EnumerateArray().Any(e => e.GetString() == "default")));
+
+        // bees: both, with their place, the list version they adopted and their broker.
+        await EventuallyAsync(async () =>
+        {
+            var bees = (await Json("bees", "--host", lighthouse)).EnumerateArray().ToList();
+            return bees.Count == 2 && bees.All(b => b.GetProperty("targets").GetInt32() == 2 && b.GetProperty("broker").GetString()!.Contains(_broker.Port.ToString()));
+        }, TimeSpan.FromSeconds(30));
+        var report = (await Json("bees", "--host", queen)).EnumerateArray().Single(b => b.GetProperty("bee").GetString() == "cli-b");
+        Assert.Equal("cli-b-site", report.GetProperty("location").GetString());
+        Assert.True(report.TryGetProperty("lastResult", out _));
+
+        // cluster leave on the bee node: it leaves, and its process ends with exit code 0.
+        var (leaveCode, leave) = await Cli.RunAsync("cluster", "leave", "--host", bee);
+        Assert.True(leaveCode == 0, leave);
+        Assert.Equal(0, await beeProcess.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        await Members(lighthouse, 2);
+    }
+
+    [Fact]
+    public async Task Scripts_can_tell_refusals_from_an_unreachable_node_by_the_exit_code()
+    {
+        var lighthouse = StartLighthouse();
+        await Members(lighthouse, 1);
+
+        var (unknownRegion, unknownOutput) = await Cli.RunAsync("cluster", "sharding", "region-stats", "-r", "nope", "--host", lighthouse);
+        Assert.Equal(1, unknownRegion);
+        Assert.Contains("no shard region 'nope'", unknownOutput);
+
+        var (badAddress, badOutput) = await Cli.RunAsync("cluster", "down", "not-an-address", "--host", lighthouse);
+        Assert.Equal(1, badAddress);
+        Assert.Contains("is not a cluster address; write akka.tcp://swarm@host:port", badOutput);
+
+        var (noTargets, noTargetsOutput) = await Cli.RunAsync("targets", "show", "--host", lighthouse);
+        Assert.Equal(1, noTargets);
+        Assert.Contains("ask a swarm node", noTargetsOutput);
+
+        var (unreachable, unreachableOutput) = await Cli.RunAsync("cluster", "show", "--host", $"http://127.0.0.1:{Ports.Free()}");
+        Assert.Equal(2, unreachable);
+        Assert.Contains("cannot reach", unreachableOutput);
+
+        var (badArgs, _) = await Cli.RunAsync("cluster", "sharding", "region-stats");
+        Assert.Equal(3, badArgs);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var process in _processes) await process.DisposeAsync();
+        await _results.DisposeAsync();
+        await _broker.DisposeAsync();
+        _data.Dispose();
+    }
+}
