@@ -9,6 +9,7 @@ command -v mosquitto_sub >/dev/null 2>&1 || need+=(mosquitto-clients)
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need+=(nftables)   # loss made in a test namespace
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need+=(iproute2)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)           # the production journal, for real
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)                           # scrapes a node in one test
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]} (the tests start a real broker and database, and make test networks)"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
@@ -26,6 +27,7 @@ status=${PIPESTATUS[0]}
 # private folders only they use (mosquitto and PostgreSQL data under /tmp/swarm-test-*, /tmp/swarm-pg-*).
 pkill -f "mosquitto -c /tmp/swarm-test-" 2>/dev/null
 pkill -f "postgres -D /tmp/swarm-pg-" 2>/dev/null
+pkill -f "prometheus --config.file=/tmp/swarm-test-" 2>/dev/null
 set -e
 
 # One plain closing line, whatever the runner printed: "N passed, N failed, N skipped".

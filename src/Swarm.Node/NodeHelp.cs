@@ -21,7 +21,8 @@ internal static class NodeHelp
           Swarm:Persistence:Provider    sqlite | postgresql
           Swarm:Persistence:ConnectionString     SQLite file under DataDir
           Swarm:Elasticsearch:Urls | :DataStream | :ApiKey | :Username | :Password | :CaFile
-          Swarm:Management:Url | :Token          http://127.0.0.1:9110
+          Swarm:Management:Url | :Token          http://127.0.0.1:9110 (a token is required off loopback)
+          Swarm:Metrics:MaxTargetSeries          1000 (targets past it share target="_other" in /metrics)
           Swarm:Cluster:Hostname | :Port | :Seeds (or CLUSTER_IP, CLUSTER_PORT, CLUSTER_SEEDS)   127.0.0.1 | 0 | self
           Swarm:Probe:Interval | :Count | :Spacing | :Timeout    10s | 5 | 200ms | 1s
           Swarm:Probe:RequestTimeout | :MaxPerSecond | :MinTargetSpacing    5s | 5000 | 50ms

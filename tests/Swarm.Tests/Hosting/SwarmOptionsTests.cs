@@ -78,6 +78,24 @@ public class SwarmOptionsTests
     }
 
     [Theory]
+    [InlineData("http://0.0.0.0:9110", false)]
+    [InlineData("http://10.0.0.5:9110", false)]
+    [InlineData("http://127.0.0.2:9110", true)]
+    [InlineData("http://[::1]:9110", true)]
+    [InlineData("http://localhost:9110", true)]
+    public void A_management_endpoint_other_machines_can_reach_needs_a_token(string url, bool loopback)
+    {
+        if (loopback)
+        {
+            Assert.Null(Load(("Swarm:Management:Url", url)).Management.Token);
+            return;
+        }
+        var e = Assert.Throws<SwarmConfigurationException>(() => Load(("Swarm:Management:Url", url)));
+        Assert.Equal($"Swarm:Management:Url = '{url}' is reachable from other machines: set Swarm:Management:Token (a bearer token the CLI sends with --token)", e.Errors.Single());
+        Assert.Equal("t", Load(("Swarm:Management:Url", url), ("Swarm:Management:Token", "t")).Management.Token);
+    }
+
+    [Theory]
     [InlineData(" 48.8566 , 2.3522 ", "48.8566,2.3522")]
     [InlineData("-33.87,151.21", "-33.87,151.21")]
     [InlineData("91,0", null)]

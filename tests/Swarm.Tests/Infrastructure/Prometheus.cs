@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Swarm.Tests.Infrastructure;
+
+/// <summary>
+/// A real Prometheus (Debian's) on a free loopback port, scraping the given targets every second with a throwaway
+/// configuration and storage; stopped by PID on dispose.
+/// </summary>
+public sealed class PrometheusServer : IAsyncDisposable
+{
+    private readonly TempDir _dir = new();
+    private readonly HttpClient _http = new();
+    private Process? _process;
+
+    public int Port { get; } = Ports.Free();
+
+    public static string Binary =>
+        new[] { "/usr/bin/prometheus", "/usr/local/bin/prometheus" }.FirstOrDefault(File.Exists)
+        ?? throw new InvalidOperationException("prometheus is not installed: run ./test.sh (it installs it) or apt-get install prometheus");
+
+    public static async Task<PrometheusServer> StartAsync(params string[] targets)
+    {
+        var server = new PrometheusServer();
+        var config = server._dir.File("prometheus.yml");
+        await File.WriteAllTextAsync(config, $"""
+            global:
+              scrape_interval: 1s
+              scrape_timeout: 1s
+              evaluation_interval: 1s
+            scrape_configs:
+              - job_name: swarm
+                static_configs:
+                  - targets: [{string.Join(", ", targets.Select(t => $"'{t}'"))}]
+
+            """);
+        server._process = Process.Start(new ProcessStartInfo(Binary,
+        [
+            $"--config.file={config}", $"--web.listen-address=127.0.0.1:{server.Port}",
+            $"--storage.tsdb.path={server._dir.File("data")}", "--log.level=warn",
+        ])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        })!;
+        var process = server._process;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { if (!process.HasExited) process.Kill(); } catch (InvalidOperationException) { } };
+        await Ports.WaitListening(server.Port, TimeSpan.FromSeconds(30));
+        return server;
+    }
+
+    /// <summary>An instant PromQL query through the HTTP API; returns each series' labels and value.</summary>
+    public async Task<IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)>> QueryAsync(string promql)
+    {
+        var text = await _http.GetStringAsync($"http://127.0.0.1:{Port}/api/v1/query?query={Uri.EscapeDataString(promql)}");
+        var root = JsonDocument.Parse(text).RootElement;
+        if (root.GetProperty("status").GetString() != "success") throw new InvalidOperationException($"query {promql}: {text}");
+        return root.GetProperty("data").GetProperty("result").EnumerateArray()
+            .Select(r => ((IReadOnlyDictionary<string, string>)r.GetProperty("metric").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!),
+                double.Parse(r.GetProperty("value")[1].GetString()!, System.Globalization.CultureInfo.InvariantCulture)))
+            .ToList();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+        _process?.Dispose();
+        _http.Dispose();
+        _dir.Dispose();
+    }
+}

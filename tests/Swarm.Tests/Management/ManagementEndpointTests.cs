@@ -1,0 +1,105 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Swarm.Tests.Infrastructure;
+
+namespace Swarm.Tests.Management;
+
+/// <summary>
+/// A node whose management endpoint listens on every interface (0.0.0.0) must want its token, and every request it
+/// refuses says why. Requests go to 127.0.0.1: the binding is what counts, and no traffic leaves the machine.
+/// </summary>
+public sealed class ManagementEndpointTests : IAsyncLifetime
+{
+    private const string Token = "s3cret-token";
+    private readonly TempDir _data = new();
+    private readonly int _port = Ports.Free();
+    private readonly HttpClient _http = new();
+    private NodeProcess _node = null!;
+
+    private string Url(string path) => $"http://127.0.0.1:{_port}{path}";
+
+    public async Task InitializeAsync()
+    {
+        _node = NodeProcess.Start(new Dictionary<string, string>
+        {
+            ["Swarm__DataDir"] = _data.Path,
+            ["Swarm__Mqtt__EmbeddedPort"] = Ports.Free().ToString(),
+            ["Swarm__Management__Url"] = $"http://0.0.0.0:{_port}",
+            ["Swarm__Management__Token"] = Token,
+            ["Swarm__Targets__Default"] = "127.0.0.1",
+        });
+        await Eventually.True(() => Ready().GetAwaiter().GetResult(), TimeSpan.FromSeconds(60), $"node ready:\n{_node.Output}");
+    }
+
+    private async Task<bool> Ready()
+    {
+        try { return (await _http.GetAsync(Url("/health/ready"))).StatusCode == HttpStatusCode.OK; }
+        catch (HttpRequestException) { return false; }
+    }
+
+    private async Task<(HttpStatusCode Status, string Error)> Send(HttpMethod method, string path, string? token = Token, string? body = null)
+    {
+        using var request = new HttpRequestMessage(method, Url(path));
+        if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var response = await _http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        var error = response.IsSuccessStatusCode ? text : JsonDocument.Parse(text).RootElement.GetProperty("error").GetString()!;
+        return (response.StatusCode, error);
+    }
+
+    [Fact]
+    public async Task Bound_off_loopback_the_api_wants_the_token_but_health_does_not()
+    {
+        Assert.Equal((HttpStatusCode.Unauthorized, "this endpoint wants a bearer token: pass --token (or SWARM_TOKEN) to swarm, or 'Authorization: Bearer <token>'"),
+            await Send(HttpMethod.Get, "/api/cluster", token: null));
+        Assert.Equal((HttpStatusCode.Unauthorized, "the bearer token does not match Swarm:Management:Token"),
+            await Send(HttpMethod.Get, "/api/cluster", token: "guess"));
+        var (status, body) = await Send(HttpMethod.Get, "/api/cluster");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("up", JsonDocument.Parse(body).RootElement.GetProperty("members")[0].GetProperty("status").GetString());
+
+        Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync(Url("/health/live"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync(Url("/health/ready"))).StatusCode);
+
+        var (cliCode, cliOutput) = await Cli.RunAsync("cluster", "show", "--host", Url(""));
+        Assert.Equal(1, cliCode);
+        Assert.Contains("wants a bearer token", cliOutput);
+        var (okCode, okOutput) = await Cli.RunAsync("cluster", "show", "--host", Url(""), "--token", Token);
+        Assert.True(okCode == 0, okOutput);
+    }
+
+    [Fact]
+    public async Task Malformed_requests_get_a_4xx_that_says_what_is_wrong()
+    {
+        Assert.Equal((HttpStatusCode.BadRequest, "the body must be JSON: {\"targets\": [\"host\", \"tcp://host:port\", \"https://...\"]}"),
+            await Send(HttpMethod.Put, "/api/targets/default", body: "{}"));
+        var (status, error) = await Send(HttpMethod.Put, "/api/targets/default", body: "{\"targets\": [");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith("the body is not the JSON expected:", error);
+        Assert.Equal((HttpStatusCode.BadRequest, "not a host, tcp://host:port or http(s):// URL: 'bad host!'"),
+            await Send(HttpMethod.Put, "/api/targets/default", body: "{\"targets\": [\"127.0.0.2\", \"bad host!\"]}"));
+        Assert.Equal((HttpStatusCode.BadRequest, "'bad.name' is not a list name: letters, digits, '-' and '_', up to 64 characters"),
+            await Send(HttpMethod.Get, "/api/targets/bad.name"));
+        Assert.Equal((HttpStatusCode.BadRequest, "'akka.tcp://other@h:1' is not a cluster address; write akka.tcp://swarm@host:port"),
+            await Send(HttpMethod.Post, "/api/cluster/down", body: "{\"address\": \"akka.tcp://other@h:1\"}"));
+        var (notMember, notMemberError) = await Send(HttpMethod.Post, "/api/cluster/down", body: "{\"address\": \"akka.tcp://swarm@127.0.0.9:1\"}");
+        Assert.Equal(HttpStatusCode.NotFound, notMember);
+        Assert.StartsWith("akka.tcp://swarm@127.0.0.9:1 is not a member; members: ", notMemberError);
+        Assert.Equal((HttpStatusCode.BadRequest, "?lines=0: must be a whole number from 1 to 1000"), await Send(HttpMethod.Get, "/api/log?lines=0"));
+        Assert.Equal((HttpStatusCode.NotFound, "no such endpoint: GET /api/nothing; 'swarm --help' lists what there is"), await Send(HttpMethod.Get, "/api/nothing"));
+
+        // Nothing refused changed the list.
+        var (_, list) = await Send(HttpMethod.Get, "/api/targets/default");
+        Assert.Equal(["127.0.0.1"], JsonDocument.Parse(list).RootElement.GetProperty("targets").EnumerateArray().Select(t => t.GetString()));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _node.DisposeAsync();
+        _http.Dispose();
+        _data.Dispose();
+    }
+}
