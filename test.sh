@@ -17,6 +17,12 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# The Kubernetes schemas, for validating the rendered manifests offline (kubectl renders them).
+if [ ! -d deploy/k8s/tools/node_modules/kubernetes-models ]; then
+  echo "test.sh: installing the Kubernetes schemas (npm, deploy/k8s/tools)"
+  npm install --prefix deploy/k8s/tools --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

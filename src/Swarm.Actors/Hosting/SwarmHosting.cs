@@ -111,8 +111,11 @@ public static class SwarmHosting
     /// <summary>Remoting on <c>Hostname:Port</c> and cluster membership; with no seeds the node joins itself.</summary>
     public static AkkaConfigurationBuilder WithSwarmCluster(this AkkaConfigurationBuilder builder, ClusterOptions cluster, IEnumerable<string> roles)
     {
+        // A DNS name (a StatefulSet pod's lighthouse-0.lighthouse) is what others dial; the socket listens on every
+        // interface, since the name may not resolve to this pod until it is ready. An IP address is bound as given.
+        var bind = System.Net.IPAddress.TryParse(cluster.Hostname, out _) ? cluster.Hostname : "0.0.0.0";
         builder
-            .WithRemoting(cluster.Hostname, cluster.Port)
+            .WithRemoting(bind, cluster.Port, publicHostname: cluster.Hostname)
             .WithClustering(new AkkaClusterOptions
             {
                 Roles = roles.ToArray(),

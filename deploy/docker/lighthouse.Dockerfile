@@ -1,0 +1,16 @@
+# Swarm.Lighthouse (seed node) with the swarm CLI beside it (the preStop hook runs `swarm cluster leave`).
+# Build from the repository root:  docker build -f deploy/docker/lighthouse.Dockerfile -t swarm-lighthouse .
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY . .
+RUN dotnet publish src/Swarm.Lighthouse/Swarm.Lighthouse.csproj -c Release -o /app \
+ && dotnet publish src/Swarm.Cli/Swarm.Cli.csproj -c Release -o /app
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0
+WORKDIR /app
+COPY --from=build /app .
+USER app
+ENV Swarm__Management__Url=http://0.0.0.0:9100 \
+    CLUSTER_PORT=4053
+EXPOSE 9100 4053
+ENTRYPOINT ["dotnet", "/app/Swarm.Lighthouse.dll"]

@@ -1,0 +1,19 @@
+# Swarm.Node (every role) with the swarm CLI beside it (the preStop hook runs `swarm cluster leave`).
+# Build from the repository root:  docker build -f deploy/docker/node.Dockerfile -t swarm-node .
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY . .
+RUN dotnet publish src/Swarm.Node/Swarm.Node.csproj -c Release -o /app \
+ && dotnet publish src/Swarm.Cli/Swarm.Cli.csproj -c Release -o /app
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0
+WORKDIR /app
+COPY --from=build /app .
+# Not root: ICMP goes through datagram sockets, allowed by the pod's net.ipv4.ping_group_range sysctl
+# (see deploy/README.md), so the image needs no capability.
+USER app
+ENV Swarm__DataDir=/var/lib/swarm \
+    Swarm__Management__Url=http://0.0.0.0:9110 \
+    CLUSTER_PORT=4055
+EXPOSE 9110 4055
+ENTRYPOINT ["dotnet", "/app/Swarm.Node.dll"]
