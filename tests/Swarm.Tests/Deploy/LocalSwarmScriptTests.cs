@@ -41,15 +41,11 @@ public sealed class LocalSwarmScriptTests : IAsyncLifetime
 
         // swarm cluster show, against the first node, lists 4 members, all up.
         var host = $"http://127.0.0.1:{_base + 11}";
-        var members = 0;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (members != 4)
+        await Eventually.True(async () =>
         {
-            Assert.True(DateTime.UtcNow < deadline, $"4 members up; the script said:\n{string.Join('\n', _output)}");
             var (code, output) = await Cli.RunAsync("cluster", "show", "--json", "--host", host);
-            members = code == 0 ? JsonDocument.Parse(output).RootElement.GetProperty("members").EnumerateArray().Count(m => m.GetProperty("status").GetString() == "up") : 0;
-            if (members != 4) await Task.Delay(500);
-        }
+            return code == 0 && JsonDocument.Parse(output).RootElement.GetProperty("members").EnumerateArray().Count(m => m.GetProperty("status").GetString() == "up") == 4;
+        }, TimeSpan.FromSeconds(90), $"4 members up; the script said:\n{string.Join('\n', _output)}");
 
         // Results from all three bees on ping/+, through the script's mosquitto.
         await using (var results = await MqttCollector.ConnectAsync(_base, "ping/+"))

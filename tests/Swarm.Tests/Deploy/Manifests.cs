@@ -79,6 +79,8 @@ public static class Manifests
 
     public static (int Code, string Output, string Error) Run(string file, string[] args, string? stdin = null)
     {
+        var onPath = (System.Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(dir => File.Exists(Path.Combine(dir, file)));
+        Assert.True(onPath, $"{file} is needed on the PATH for this test (kubectl renders the manifests offline; node runs the schema check)");
         using var process = Process.Start(new ProcessStartInfo(file, args)
         {
             RedirectStandardOutput = true,

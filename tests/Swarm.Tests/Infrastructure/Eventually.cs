@@ -12,4 +12,15 @@ public static class Eventually
             await Task.Delay(25);
         }
     }
+
+    /// <summary>The same for a condition that has to ask something over the network (a CLI run, an HTTP query).</summary>
+    public static async Task True(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"after {timeout.TotalSeconds:0.#}s: {what}");
+            await Task.Delay(250);
+        }
+    }
 }

@@ -67,28 +67,18 @@ public sealed class CliClusterTests : IAsyncLifetime
         var last = "";
         try
         {
-            await EventuallyAsync(async () =>
+            await Eventually.True(async () =>
             {
                 var (code, output) = await Cli.RunAsync("cluster", "show", "--json", "--host", host);
                 last = output;
                 if (code != 0) return false;
                 var members = JsonDocument.Parse(output).RootElement.GetProperty("members").EnumerateArray().ToList();
                 return members.Count == count && members.All(m => m.GetProperty("status").GetString() == "up");
-            }, TimeSpan.FromSeconds(60));
+            }, TimeSpan.FromSeconds(60), $"{count} members up");
         }
         catch (TimeoutException e)
         {
             throw new TimeoutException($"{e.Message}; last answer: {last}\n" + string.Join('\n', _processes.Select(p => $"--- {p.Pid}:\n{string.Join('\n', p.Output.Split('\n').TakeLast(30))}")), e);
-        }
-    }
-
-    private static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"after {timeout.TotalSeconds:0}s");
-            await Task.Delay(250);
         }
     }
 
@@ -124,11 +114,11 @@ public sealed class CliClusterTests : IAsyncLifetime
             .Any(s => s.GetProperty("entities").EnumerateArray().Any(e => e.GetString() == "default")));
 
         // bees: both, with their place, the list version they adopted and their broker.
-        await EventuallyAsync(async () =>
+        await Eventually.True(async () =>
         {
             var bees = (await Json("bees", "--host", lighthouse)).EnumerateArray().ToList();
             return bees.Count == 2 && bees.All(b => b.GetProperty("targets").GetInt32() == 2 && b.GetProperty("broker").GetString()!.Contains(_broker.Port.ToString()));
-        }, TimeSpan.FromSeconds(30));
+        }, TimeSpan.FromSeconds(30), "both bees report 2 targets and their broker");
         var report = (await Json("bees", "--host", queen)).EnumerateArray().Single(b => b.GetProperty("bee").GetString() == "cli-b");
         Assert.Equal("cli-b-site", report.GetProperty("location").GetString());
         Assert.True(report.TryGetProperty("lastResult", out _));

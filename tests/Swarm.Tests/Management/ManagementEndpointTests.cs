@@ -30,7 +30,7 @@ public sealed class ManagementEndpointTests : IAsyncLifetime
             ["Swarm__Management__Token"] = Token,
             ["Swarm__Targets__Default"] = "127.0.0.1",
         });
-        await Eventually.True(() => Ready().GetAwaiter().GetResult(), TimeSpan.FromSeconds(60), $"node ready:\n{_node.Output}");
+        await Eventually.True(Ready, TimeSpan.FromSeconds(60), $"node ready:\n{_node.Output}");
     }
 
     private async Task<bool> Ready()

@@ -32,9 +32,9 @@ public sealed class PrometheusTests : IAsyncLifetime
     public async Task Prometheus_scrapes_rtt_per_target_and_bee_with_per_target_series_capped()
     {
         IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)> series = [];
-        await Eventually.True(() =>
+        await Eventually.True(async () =>
         {
-            series = _prometheus.QueryAsync("sum by (target, bee) (swarm_probe_rtt_seconds_count)").GetAwaiter().GetResult();
+            series = await _prometheus.QueryAsync("sum by (target, bee) (swarm_probe_rtt_seconds_count)");
             return series.Count == 4;
         }, TimeSpan.FromSeconds(90), $"RTT series for 4 target labels in Prometheus; node said:\n{_node.Output}");
 
@@ -46,9 +46,9 @@ public sealed class PrometheusTests : IAsyncLifetime
 
         // Loopback answers in well under 100 ms: the histogram's median says so.
         IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)> median = [];
-        await Eventually.True(() =>
+        await Eventually.True(async () =>
         {
-            median = _prometheus.QueryAsync("histogram_quantile(0.5, sum by (le) (rate(swarm_probe_rtt_seconds_bucket[30s])))").GetAwaiter().GetResult();
+            median = await _prometheus.QueryAsync("histogram_quantile(0.5, sum by (le) (rate(swarm_probe_rtt_seconds_bucket[30s])))");
             return median.Count == 1 && !double.IsNaN(median[0].Value);
         }, TimeSpan.FromSeconds(30), "a rate over two scrapes");
         Assert.InRange(median.Single().Value, 0, 0.1);
