@@ -33,6 +33,9 @@ status=${PIPESTATUS[0]}
 # private folders only they use (mosquitto and PostgreSQL data under /tmp/swarm-test-*, /tmp/swarm-pg-*).
 pkill -f "mosquitto -c /tmp/swarm-test-" 2>/dev/null
 pkill -f "postgres -D /tmp/swarm-pg-" 2>/dev/null
+for pid in $(pgrep -x postgres); do   # its children, by the folder they run in
+  case "$(readlink "/proc/$pid/cwd" 2>/dev/null)" in /tmp/swarm-pg-*) kill -9 "$pid" 2>/dev/null ;; esac
+done
 pkill -f "prometheus --config.file=/tmp/swarm-test-" 2>/dev/null
 set -e
 

@@ -29,6 +29,7 @@ public sealed class StartupBanner(SwarmOptions options, ActorSystem system, IHos
               rejections      mosquitto_sub -h {host} -p {port} -t watch/errors
               data folder     {options.DataDir} ({options.Persistence.Provider})
               cluster         {self} ({seeds})
+              management      {options.Management.Url.TrimEnd('/')}  (swarm --host {options.Management.Url.TrimEnd('/')} cluster show; /metrics; /health/ready)
 
             """;
     }

@@ -58,7 +58,14 @@ public sealed class Postgres
         process.BeginErrorReadLine();
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
-            try { process.Kill(entireProcessTree: true); process.WaitForExit(5000); Directory.Delete(dir, true); }
+            // SIGQUIT: the postmaster stops its children itself. Killing the tree from outside could leave a child
+            // that forked meanwhile stopped (SIGSTOP) and orphaned.
+            try
+            {
+                Signal(process.Id, 3);
+                if (!process.WaitForExit(5000)) process.Kill(entireProcessTree: true);
+                Directory.Delete(dir, true);
+            }
             catch (Exception) { /* the run is over either way */ }
         };
         await Ports.WaitListening(port, TimeSpan.FromSeconds(30));
@@ -88,7 +95,9 @@ public sealed class Postgres
             {
                 var cmdline = File.ReadAllText($"/proc/{dir}/cmdline").Replace('\0', ' ');
                 var ppid = File.ReadLines($"/proc/{dir}/status").First(l => l.StartsWith("PPid:")).Split('\t')[1].Trim();
-                if (cmdline.Contains("/swarm-pg-") && cmdline.Contains("postgres") && ppid == "1")
+                // A postmaster names its folder; its children ("postgres: checkpointer") only live in it.
+                var cwd = new FileInfo($"/proc/{dir}/cwd").LinkTarget ?? "";
+                if ((cmdline.Contains("/swarm-pg-") || cwd.Contains("/swarm-pg-")) && cmdline.Contains("postgres") && ppid == "1")
                     Process.GetProcessById(int.Parse(dir!)).Kill();
             }
             catch (Exception) { /* gone meanwhile, or not ours to read */ }
@@ -103,4 +112,7 @@ public sealed class Postgres
         await process.WaitForExitAsync();
         if (process.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed: {await error}{await output}");
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int Signal(int pid, int signal);
 }
