@@ -10,6 +10,7 @@ command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need+=(nftables)   # l
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need+=(iproute2)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)           # the production journal, for real
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)                           # scrapes a node in one test
+command -v npm >/dev/null 2>&1 || need+=(nodejs npm)                                 # validates Kubernetes manifests offline
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]} (the tests start a real broker and database, and make test networks)"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
