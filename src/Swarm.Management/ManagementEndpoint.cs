@@ -123,7 +123,7 @@ public static class ManagementEndpoint
         var cluster = Cluster.Get(services.GetRequiredService<ActorSystem>());
         var status = cluster.SelfMember.Status;
         if (status is not (MemberStatus.Up or MemberStatus.WeaklyUp))
-            waiting.Add($"cluster: this node is {status.ToString().ToLowerInvariant()}, not up (seeds: is a Lighthouse reachable?)");
+            waiting.Add($"cluster: not an up member yet (this node is {status.ToString().ToLowerInvariant()}); is a seed reachable?");
         if (isBee && services.GetService<Probing.IcmpEngine>() is null)
             waiting.Add("bee: no probe engine");
         return new Readiness(waiting.Count == 0, waiting);
