@@ -46,7 +46,12 @@ public sealed class PrometheusServer : IAsyncDisposable
         })!;
         var process = server._process;
         AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { if (!process.HasExited) process.Kill(); } catch (InvalidOperationException) { } };
-        await Ports.WaitListening(server.Port, TimeSpan.FromSeconds(30));
+        // Listening is not ready: queries answer 503 until the TSDB has opened.
+        await Eventually.True(async () =>
+        {
+            try { return (await server._http.GetAsync($"http://127.0.0.1:{server.Port}/-/ready")).IsSuccessStatusCode; }
+            catch (HttpRequestException) { return false; }
+        }, TimeSpan.FromSeconds(60), "Prometheus ready");
         return server;
     }
 

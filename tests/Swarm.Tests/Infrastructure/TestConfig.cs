@@ -13,6 +13,9 @@ public static class TestConfig
           serialization-identifiers { "Swarm.Serialization.SwarmSerializer, Swarm.Actors" = 7411 }
         }
         akka.loglevel = INFO
+        # A journal write on a busy 2-core machine (the whole suite runs in parallel) can take seconds: the default
+        # 3 s wait for a reply failed a test once in CI. Waits for the absence of a message keep their own durations.
+        akka.test.single-expect-default = 10s
         """);
 
     private static readonly TempDir Journals = new();
