@@ -26,7 +26,7 @@ internal static class ManagementCommands
 
     public static readonly Option<bool> Json = new("--json") { Description = "Print the node's JSON answer instead of a table.", Recursive = true };
 
-    public const string ExitCodes = "Exit codes: 0 done, 1 refused by the node (the reason is printed), 2 node unreachable or failing, 3 bad arguments.";
+    public const string ExitCodes = "exit codes: 0 done, 1 refused by the node (the reason is printed), 2 node unreachable or failing, 3 bad arguments.";
 
     public static IEnumerable<Command> Create()
     {
@@ -138,7 +138,7 @@ internal static class ManagementCommands
 
     private static Command Sub(string name, string description, Symbol[] symbols, Func<ManagementClient, ParseResult, CancellationToken, Task<int>> run)
     {
-        var command = new Command(name, $"{description} {ExitCodes}");
+        var command = new Command(name, description);
         foreach (var symbol in symbols)
         {
             if (symbol is Option option) command.Options.Add(option);

@@ -2,7 +2,8 @@ using System.CommandLine;
 using Swarm.Cli;
 
 var root = new RootCommand("swarm: the Swarm network-quality monitor's command line. Probe targets once (probe), or " +
-                           "inspect and steer a running swarm through a node's management endpoint (cluster, bees, targets, actor, log).")
+                           "inspect and steer a running swarm through a node's management endpoint (cluster, bees, targets, actor, log). " +
+                           "Those verbs' " + ManagementCommands.ExitCodes)
 {
     ProbeCommand.Create(),
 };
