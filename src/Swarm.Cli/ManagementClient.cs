@@ -32,9 +32,7 @@ internal sealed class ManagementClient(Uri host, string? token) : IDisposable
 
     public Task<T> GetAsync<T>(string path, CancellationToken ct) => SendAsync<T>(HttpMethod.Get, path, null, ct);
 
-    public Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken ct) => SendCoreAsync<T>(method, path, body, ct);
-
-    private async Task<T> SendCoreAsync<T>(HttpMethod method, string path, object? body, CancellationToken ct)
+    public async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(method, path);
         if (body is not null)

@@ -15,6 +15,15 @@ internal sealed class ConfigReader(IConfiguration config)
 {
     public List<string> Errors { get; } = [];
 
+    /// <summary>Reads options with <paramref name="read"/>; every bad key at once in one exception.</summary>
+    public static T Load<T>(IConfiguration config, Func<ConfigReader, T> read)
+    {
+        var r = new ConfigReader(config);
+        var options = read(r);
+        if (r.Errors.Count > 0) throw new SwarmConfigurationException(r.Errors);
+        return options;
+    }
+
     /// <summary>The first key that is set wins, so <c>Swarm:Cluster:Port</c> can fall back to <c>CLUSTER_PORT</c>.</summary>
     public (string Key, string? Value) Raw(params string[] keys)
     {

@@ -165,13 +165,7 @@ public sealed record ManagementOptions(string Url, string? Token)
     /// <summary>How many targets get series of their own in <c>/metrics</c>; the rest share <c>target="_other"</c>.</summary>
     public int MaxTargetSeries { get; init; } = 1000;
 
-    public static ManagementOptions Load(IConfiguration config, string defaultUrl)
-    {
-        var r = new ConfigReader(config);
-        var options = Read(r, defaultUrl);
-        if (r.Errors.Count > 0) throw new SwarmConfigurationException(r.Errors);
-        return options;
-    }
+    public static ManagementOptions Load(IConfiguration config, string defaultUrl) => ConfigReader.Load(config, r => Read(r, defaultUrl));
 
     internal static ManagementOptions Read(ConfigReader r, string defaultUrl)
     {
@@ -204,13 +198,7 @@ public sealed record ClusterOptions(string Hostname, int Port, IReadOnlyList<str
     public string SelfAddress => $"akka.tcp://{SwarmNames.ActorSystem}@{Hostname}:{Port}";
 
     /// <summary>Reads <c>Swarm:Cluster:*</c>, falling back to the conventional <c>CLUSTER_IP</c>, <c>CLUSTER_PORT</c>, <c>CLUSTER_SEEDS</c>.</summary>
-    public static ClusterOptions Load(IConfiguration config, int defaultPort)
-    {
-        var r = new ConfigReader(config);
-        var cluster = Read(r, defaultPort);
-        if (r.Errors.Count > 0) throw new SwarmConfigurationException(r.Errors);
-        return cluster;
-    }
+    public static ClusterOptions Load(IConfiguration config, int defaultPort) => ConfigReader.Load(config, r => Read(r, defaultPort));
 
     internal static ClusterOptions Read(ConfigReader r, int defaultPort)
     {

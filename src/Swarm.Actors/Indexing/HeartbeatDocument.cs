@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Swarm.Probing;
 using Swarm.Protocol;
 using Swarm.Serialization;
@@ -20,9 +19,6 @@ public static class HeartbeatDocument
 
     /// <summary>The document id: bee + sequence, so redelivery or a second broker can never store a result twice.</summary>
     public static string IdOf(ProbeResult r) => $"{r.Bee}-{r.Seq}";
-
-    /// <summary>The document as a DOM, for readers that want to walk it; the indexer uses <see cref="ToJson"/>.</summary>
-    public static JsonObject From(ProbeResult r) => JsonNode.Parse(ToJson(r))!.AsObject();
 
     /// <summary>One compact JSON line, as <c>_bulk</c> wants it, written straight to UTF-8 without a DOM.</summary>
     public static string ToJson(ProbeResult r)

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using Swarm.Tests.Infrastructure;
 
@@ -55,13 +54,11 @@ public sealed class LocalSwarmScriptTests : IAsyncLifetime
         }
 
         // Ctrl-C: the script stops every process it started, then exits.
-        Assert.Equal(0, Kill(_script.Id, 2));
+        Assert.Equal(0, Signals.Send(_script.Id, Signals.Interrupt));
         using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60))) await _script.WaitForExitAsync(cts.Token);
         Assert.Contains(_output, l => l.Contains("swarm-local: stopped"));
-        Assert.All(pids, pid => Assert.False(Alive(pid), $"process {pid} outlived the script"));
+        Assert.All(pids, pid => Assert.False(Signals.Alive(pid), $"process {pid} outlived the script"));
     }
-
-    private static bool Alive(int pid) => Kill(pid, 0) == 0;
 
     /// <summary>A port from which <paramref name="count"/> consecutive loopback ports are free.</summary>
     private static int FreeRange(int count)
@@ -92,16 +89,13 @@ public sealed class LocalSwarmScriptTests : IAsyncLifetime
     {
         if (!_script.HasExited)
         {
-            Kill(_script.Id, 2);
+            Signals.Send(_script.Id, Signals.Interrupt);
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             try { await _script.WaitForExitAsync(cts.Token); } catch (OperationCanceledException) { _script.Kill(entireProcessTree: true); }
         }
         var pidFile = Path.Combine(_data.Path, "pids");
-        if (File.Exists(pidFile)) foreach (var pid in File.ReadAllLines(pidFile).Select(int.Parse)) Kill(pid, 9);
+        if (File.Exists(pidFile)) foreach (var pid in File.ReadAllLines(pidFile).Select(int.Parse)) Signals.Send(pid, Signals.KillNow);
         _script.Dispose();
         _data.Dispose();
     }
-
-    [DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
 }

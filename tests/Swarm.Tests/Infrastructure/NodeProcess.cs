@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 
 namespace Swarm.Tests.Infrastructure;
 
@@ -63,7 +62,7 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <summary>SIGTERM, as systemd or Kubernetes stop a process; returns the exit code.</summary>
     public async Task<int> StopAsync(TimeSpan timeout)
     {
-        if (!_process.HasExited) Kill(_process.Id, 15);
+        if (!_process.HasExited) Signals.Send(_process.Id, Signals.Terminate);
         using var cts = new CancellationTokenSource(timeout);
         await _process.WaitForExitAsync(cts.Token);
         return _process.ExitCode;
@@ -89,7 +88,4 @@ public sealed class NodeProcess : IAsyncDisposable
         await KillAsync();
         _process.Dispose();
     }
-
-    [DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
 }

@@ -62,7 +62,7 @@ public sealed class Postgres
             // that forked meanwhile stopped (SIGSTOP) and orphaned.
             try
             {
-                Signal(process.Id, 3);
+                Signals.Send(process.Id, Signals.Quit);
                 if (!process.WaitForExit(5000)) process.Kill(entireProcessTree: true);
                 Directory.Delete(dir, true);
             }
@@ -112,7 +112,4 @@ public sealed class Postgres
         await process.WaitForExitAsync();
         if (process.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed: {await error}{await output}");
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
-    private static extern int Signal(int pid, int signal);
 }
