@@ -116,7 +116,7 @@ public static class ManagementEndpoint
         return app;
     }
 
-    /// <summary>Ready once this node is an Up member of the cluster and, on a bee, the probe engine is open.</summary>
+    /// <summary>Ready once this node is an Up member of the cluster, on a bee the probe engine is open, and no part reports a problem.</summary>
     private static Readiness Ready(IServiceProvider services, bool isBee)
     {
         var waiting = new List<string>();
@@ -126,6 +126,7 @@ public static class ManagementEndpoint
             waiting.Add($"cluster: not an up member yet (this node is {status.ToString().ToLowerInvariant()}); is a seed reachable?");
         if (isBee && services.GetService<Probing.IcmpEngine>() is null)
             waiting.Add("bee: no probe engine");
+        waiting.AddRange(services.GetService<Health.NodeHealth>()?.Problems ?? []);
         return new Readiness(waiting.Count == 0, waiting);
     }
 

@@ -13,7 +13,9 @@ using Akka.Remote.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Akka.Pattern;
 using Swarm.Bees;
+using Swarm.Health;
 using Swarm.Indexing;
 using Swarm.Management;
 using Swarm.Metrics;
@@ -51,6 +53,7 @@ public static class SwarmHosting
         Directory.CreateDirectory(options.DataDir);
         services.AddSingleton(options);
         services.TryAddSingleton(new SwarmMetrics(Prometheus.Metrics.NewCustomRegistry(), options.Management.MaxTargetSeries));
+        services.TryAddSingleton(new NodeHealth());
         if (options.Mqtt.UsesEmbeddedBroker)
         {
             services.AddSingleton(sp => new EmbeddedBroker(options.Mqtt.EmbeddedPort, sp.GetRequiredService<ILogger<EmbeddedBroker>>()));
@@ -68,6 +71,7 @@ public static class SwarmHosting
         services.AddHostedService<ClusterExit>();
         services.AddAkka(SwarmNames.ActorSystem, (akka, sp) => akka
             .WithSwarmLogging()
+            .WithSwarmDispatchers()
             .WithSwarmSerialization()
             .WithSwarmCluster(options.Cluster, options.Roles)
             .WithSwarmMetrics()
@@ -103,6 +107,34 @@ public static class SwarmHosting
             setup.ClearLoggers();
             setup.AddLoggerFactory();
         });
+
+    /// <summary>
+    /// The dispatcher for actors whose work blocks on the disk (the outbox): threads of its own, so that an fsync never
+    /// holds a thread that cluster heartbeats and probing need.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithSwarmDispatchers(this AkkaConfigurationBuilder builder) =>
+        builder.AddHocon($$"""
+            {{Outbox.Outbox.Dispatcher}} {
+              type = ForkJoinDispatcher
+              throughput = 100
+              dedicated-thread-pool { thread-count = 2, threadtype = background }
+            }
+            """, HoconAddMode.Prepend);
+
+    /// <summary>
+    /// A stateful or I/O-bound part under a backoff supervisor: a failure (a disk error at open, say) restarts it after
+    /// 1 s, then up to 30 s; a persistent actor that stops (its journal failed) is started again the same way.
+    /// Messages sent to the returned reference reach the current instance.
+    /// </summary>
+    public static Props Supervised(Props child, string name, bool persistent = false)
+    {
+        var options = persistent
+            ? Backoff.OnStop(child, name, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2, -1)
+            : Backoff.OnFailure(child, name, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2, -1);
+        return BackoffSupervisor.Props(options
+            .WithAutoReset(TimeSpan.FromSeconds(60))
+            .WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Restart)));
+    }
 
     /// <summary>Binds every Swarm message and event to <see cref="SwarmSerializer"/>; every node, Lighthouse included, needs it.</summary>
     public static AkkaConfigurationBuilder WithSwarmSerialization(this AkkaConfigurationBuilder builder) =>
@@ -218,10 +250,13 @@ public static class SwarmHosting
             {
                 FsyncInterval = options.Outbox.FsyncInterval,
             };
-            var outbox = system.ActorOf(Outbox.Outbox.Props(outboxSettings, link, IdentityOf(options), metrics: resolver.GetService<SwarmMetrics>()), "outbox");
+            var outboxProps = Outbox.Outbox.Props(outboxSettings, link, IdentityOf(options), metrics: resolver.GetService<SwarmMetrics>(),
+                health: resolver.GetService<NodeHealth>()).WithDispatcher(Outbox.Outbox.Dispatcher);
+            var outbox = system.ActorOf(Supervised(outboxProps, "outbox"), "outbox-supervisor");
             registry.Register<OutboxActor>(outbox);
             var settings = new BeeSettings(options.Bee.Id, options.Bee.Location, options.Bee.Lists, options.Probe.Interval, options.Probe.Round) { Geo = options.Bee.Geo };
-            var bee = system.ActorOf(Bee.Props(settings, resolver.GetService<IProber>(), registry.Get<TargetListRegion>(), outbox), "bee");
+            var bee = system.ActorOf(Supervised(Bee.Props(settings, resolver.GetService<IProber>(), registry.Get<TargetListRegion>(), outbox), "bee",
+                persistent: true), "bee-supervisor");
             registry.Register<BeeActor>(bee);
             system.ActorOf(ManagementAgent.Props(new BeeReportSource(bee, outbox, options.Bee.Location, options.Bee.Geo, () => link.ConnectedBroker)),
                 ManagementAgent.Name);
@@ -246,7 +281,8 @@ public static class SwarmHosting
             var client = new ElasticsearchClient(new ElasticsearchSettings(es.Urls.Select(u => new Uri(u.TrimEnd('/') + "/")).ToList(),
                 es.ApiKey, es.Username, es.Password, es.CaFile));
             var metrics = resolver.GetService<SwarmMetrics>();
-            var indexer = system.ActorOf(Indexer.Props(client, resolver.GetService<MqttLink>(), new IndexerSettings(es.DataStream), metrics), "indexer");
+            var indexer = system.ActorOf(Supervised(Indexer.Props(client, resolver.GetService<MqttLink>(), new IndexerSettings(es.DataStream), metrics),
+                "indexer"), "indexer-supervisor");
             registry.Register<IndexerActor>(indexer);
             var settings = MqttSettingsFor(options) with
             {

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
+using Microsoft.Data.Sqlite;
+using Swarm.Health;
 using Swarm.Metrics;
 using Swarm.Mqtt;
 using Swarm.Protocol;
@@ -14,60 +16,67 @@ public sealed record BeeIdentity(string BeeId, string? Location, string Version)
 /// <summary>
 /// A bee's results between the prober and the broker. Each result gets its sequence number here and is written to
 /// the <see cref="OutboxStore"/> before it is published; it leaves only on the broker's PUBACK. While the broker is
-/// away results wait on disk and go out in order when it is back; when the outbox is full the oldest are dropped,
-/// and every drop is counted, logged and published in the bee's status.
+/// away results wait on disk and go out in order when it is back; when the outbox is full the oldest are dropped.
+/// A result the broker refuses <see cref="MaxRefusals"/> times is dropped so that it never holds back the rest; a
+/// result the disk refuses (full, failing) is dropped too, and the node is not ready until the disk takes writes
+/// again. Every drop is counted, logged and published in the bee's status. Runs on the blocking-I/O dispatcher.
 /// </summary>
 public sealed class Outbox : ReceiveActor, IWithTimers
 {
-    private readonly OutboxStore _store;
+    /// <summary>How many times the broker may refuse one result before it is dropped.</summary>
+    public const int MaxRefusals = 3;
+
+    private const string Part = "outbox";
     private readonly OutboxSettings _settings;
     private readonly IMqttPublisher _broker;
     private readonly BeeIdentity _identity;
     private readonly int _window;
+    private readonly SwarmMetrics _metrics;
+    private readonly NodeHealth _health;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HashSet<long> _inFlight = [];
+    private readonly Dictionary<long, int> _refusals = [];
     private readonly DateTime _since = DateTime.UtcNow;
+    private OutboxStore _store = null!;
     private DateTime _lastFlush = DateTime.UtcNow;
     private DateTime _lastStatus = DateTime.MinValue;
+    private DateTime? _lastResult;
     private long _delivered;
     private long _droppedReported;
     private long _peakBytes;
+    private long _sentUpTo; // every result up to here is in flight or delivered; the pump reads on from here
     private bool _wasConnected;
+    private string? _diskError;
+    private long _lostToDisk;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private readonly SwarmMetrics _metrics;
-    private DateTime? _lastResult;
+    /// <summary>The dispatcher of actors whose work blocks on the disk, so they never hold a thread of the default one.</summary>
+    public const string Dispatcher = "swarm.blocking-io-dispatcher";
 
-    public static Props Props(OutboxSettings settings, IMqttPublisher broker, BeeIdentity identity, int window = 64, SwarmMetrics? metrics = null) =>
-        Akka.Actor.Props.Create(() => new Outbox(settings, broker, identity, window, metrics ?? SwarmMetrics.Unscraped));
+    public static Props Props(OutboxSettings settings, IMqttPublisher broker, BeeIdentity identity, int window = 64,
+        SwarmMetrics? metrics = null, NodeHealth? health = null) =>
+        Akka.Actor.Props.Create(() => new Outbox(settings, broker, identity, window, metrics ?? SwarmMetrics.Unscraped, health ?? NodeHealth.Unwatched));
 
-    public Outbox(OutboxSettings settings, IMqttPublisher broker, BeeIdentity identity, int window, SwarmMetrics metrics)
+    public Outbox(OutboxSettings settings, IMqttPublisher broker, BeeIdentity identity, int window, SwarmMetrics metrics, NodeHealth health)
     {
         _metrics = metrics;
+        _health = health;
         _settings = settings;
-        _store = OutboxStore.Open(settings);
         _broker = broker;
         _identity = identity;
         _window = window;
-        _droppedReported = _store.Dropped;
 
         Receive<ProbeResult>(Accept);
         Receive<Published>(p =>
         {
             _inFlight.Remove(p.Seq);
+            _refusals.Remove(p.Seq);
             _store.Acknowledge(p.Seq);
             _delivered++;
             Pump();
         });
-        Receive<PublishFailed>(f =>
-        {
-            // It stays on disk at its place in the sequence; the pump sends it again once the broker is back.
-            _inFlight.Remove(f.Seq);
-            if (_inFlight.Count == 0)
-                _log.Warning("broker unreachable ({0}); {1} results kept on disk ({2:0.0} MiB); they go out in order when it is back",
-                    f.Reason, _store.PendingCount, _store.PendingBytes / 1048576.0);
-        });
+        Receive<PublishFailed>(OnPublishFailed);
         Receive<StatusPublished>(_ => { });
         Receive<Tick>(_ => OnTick());
         Receive<GetOutboxStatus>(_ => Sender.Tell(Status()));
@@ -75,36 +84,108 @@ public sealed class Outbox : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
+        // Opened here, not in the constructor: a failure is then an ordinary actor failure, restarted with backoff.
+        try
+        {
+            _store = OutboxStore.Open(_settings);
+        }
+        catch (Exception e)
+        {
+            _health.Problem(Part, $"cannot open {_settings.Directory} ({e.Message}); results are not kept; retrying with backoff");
+            throw;
+        }
+        _droppedReported = _store.Dropped;
+        if (_store.FoundDamaged is { } damage)
+        {
+            _log.Error("outbox {0} was damaged ({1}): set aside as {2}; {3} results saved, {4}; numbering continues after {5}",
+                _settings.Directory, damage.Reason, damage.SetAside, damage.Salvaged,
+                damage.Lost is { } lost ? $"{lost} lost and counted as dropped" : "an unknown number lost", _store.LastSeq);
+        }
         _log.Info("outbox {0}: {1} results recovered from disk to deliver, sequence continues after {2}, fsync {3}, limit {4} MiB",
             _settings.Directory, _store.Recovered, _store.LastSeq, _settings.Fsync.ToString().ToLowerInvariant(), _settings.MaxBytes >> 20);
+        _health.Healthy(Part);
         Timers.StartPeriodicTimer("tick", Tick.Instance, TimeSpan.FromMilliseconds(200));
     }
 
-    protected override void PostStop() => _store.Dispose();
+    protected override void PostStop()
+    {
+        _health.Problem(Part, "stopped; results are not being kept (it restarts with backoff)");
+        _store?.Dispose();
+    }
 
     private void Accept(ProbeResult result)
     {
         _metrics.Round(result);
         _lastResult = result.Timestamp;
-        _store.Append(seq =>
+        try
         {
-            var numbered = result with { Seq = seq };
-            return (Topics.ForResult(result.Target), JsonSerializer.SerializeToUtf8Bytes(numbered, SwarmJson.Wire.ProbeResult));
-        });
+            _store.Append(seq =>
+            {
+                var numbered = result with { Seq = seq };
+                return (Topics.ForResult(result.Target), JsonSerializer.SerializeToUtf8Bytes(numbered, SwarmJson.Wire.ProbeResult));
+            });
+            if (_diskError is not null)
+            {
+                _log.Info("outbox {0}: the disk takes writes again; {1} results were lost while it did not", _settings.Directory, _lostToDisk);
+                _diskError = null;
+                _lostToDisk = 0;
+                _health.Healthy(Part);
+            }
+        }
+        catch (SqliteException e)
+        {
+            // Fail soft: the round is lost and counted, the bee goes on probing, and the node says it is not ready.
+            _store.CountLost();
+            _lostToDisk++;
+            if (_diskError is null)
+            {
+                _log.Error("outbox {0}: the disk refused a result ({1}); rounds are dropped and counted until it takes writes again",
+                    _settings.Directory, e.Message);
+            }
+            _diskError = e.Message;
+            _health.Problem(Part, $"the disk refuses results ({e.Message}); {_lostToDisk} rounds lost so far");
+            return;
+        }
         _store.DropOldestOverLimit(_inFlight.Contains);
         _peakBytes = Math.Max(_peakBytes, _store.DiskBytes);
         Pump();
     }
 
+    private void OnPublishFailed(PublishFailed f)
+    {
+        // It stays on disk at its place in the sequence; the pump sends it again.
+        _inFlight.Remove(f.Seq);
+        _sentUpTo = Math.Min(_sentUpTo, f.Seq - 1);
+        if (f.Refused)
+        {
+            var refusals = _refusals[f.Seq] = _refusals.GetValueOrDefault(f.Seq) + 1;
+            if (refusals >= MaxRefusals)
+            {
+                _refusals.Remove(f.Seq);
+                _store.Drop(f.Seq);
+                _log.Error("broker refused result {0} {1} times ({2}); dropped and counted, the results behind it go on",
+                    f.Seq, refusals, f.Reason);
+            }
+            Pump();
+            return;
+        }
+        if (_inFlight.Count == 0)
+            _log.Warning("broker unreachable ({0}); {1} results kept on disk ({2:0.0} MiB); they go out in order when it is back",
+                f.Reason, _store.PendingCount, _store.PendingBytes / 1048576.0);
+    }
+
     private void Pump()
     {
         if (!_broker.IsConnected || _inFlight.Count >= _window) return;
-        foreach (var (seq, topic, payload) in _store.Pending(_inFlight.Contains))
+        var records = _store.Read(_sentUpTo, _window + _inFlight.Count,
+            damaged: seq => _log.Error("outbox: result {0} is damaged on disk (CRC mismatch); dropped and counted", seq));
+        foreach (var (seq, topic, payload) in records)
         {
-            _inFlight.Add(seq);
-            _broker.PublishAsync(topic, payload)
-                .PipeTo(Self, success: () => new Published(seq), failure: e => new PublishFailed(seq, e.GetBaseException().Message));
             if (_inFlight.Count >= _window) break;
+            _sentUpTo = seq;
+            if (!_inFlight.Add(seq)) continue;
+            _broker.PublishAsync(topic, payload).PipeTo(Self, success: () => new Published(seq),
+                failure: e => new PublishFailed(seq, e.GetBaseException().Message, e.GetBaseException() is MqttPublishRefusedException));
         }
     }
 
@@ -116,12 +197,13 @@ public sealed class Outbox : ReceiveActor, IWithTimers
             _store.Flush();
             _lastFlush = now;
         }
+        if (_store.PendingCount == 0 && _store.DiskBytes > 4L << 20) _store.Compact();
         var connected = _broker.IsConnected;
         var dropsToReport = _store.Dropped != _droppedReported;
         if (dropsToReport)
         {
-            _log.Warning("outbox full ({0} MiB): dropped {1} oldest results ({2} since the outbox was created); newest kept",
-                _settings.MaxBytes >> 20, _store.Dropped - _droppedReported, _store.Dropped);
+            _log.Warning("outbox: dropped {0} results ({1} since the outbox was created); see the log above for why",
+                _store.Dropped - _droppedReported, _store.Dropped);
         }
         // The status goes out when the broker comes back, when drops happened, and once a minute.
         if (connected && (!_wasConnected || dropsToReport || now - _lastStatus > TimeSpan.FromMinutes(1)))
@@ -152,10 +234,10 @@ public sealed class Outbox : ReceiveActor, IWithTimers
         new(identity.BeeId, status, identity.Location) { Version = identity.Version, Since = since };
 
     private OutboxStatus Status() => new(_store.PendingCount, _inFlight.Count, _delivered, _store.Dropped, _store.LastSeq,
-        _store.DiskBytes, _peakBytes, _broker.IsConnected) { LastResult = _lastResult };
+        _store.DiskBytes, _peakBytes, _broker.IsConnected) { LastResult = _lastResult, DiskError = _diskError };
 
     private sealed record Published(long Seq);
-    private sealed record PublishFailed(long Seq, string Reason);
+    private sealed record PublishFailed(long Seq, string Reason, bool Refused);
 
     private sealed record StatusPublished
     {
@@ -179,4 +261,7 @@ public sealed record OutboxStatus(int Backlog, int InFlight, long Delivered, lon
 {
     /// <summary>When the latest result the outbox took was measured.</summary>
     public DateTime? LastResult { get; init; }
+
+    /// <summary>Why the disk refuses results, while it does.</summary>
+    public string? DiskError { get; init; }
 }

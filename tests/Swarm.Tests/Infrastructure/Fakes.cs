@@ -25,9 +25,17 @@ public sealed class RecordingPublisher : IMqttPublisher
     public ConcurrentQueue<string> Retained { get; } = new();
     public bool IsConnected { get; set; } = true;
 
+    /// <summary>Topics the broker refuses for good, as a broker's ACL does (NotAuthorized), and how often it did.</summary>
+    public ConcurrentDictionary<string, int> Refused { get; } = new();
+
     public Task PublishAsync(string topic, byte[] payload, bool retain = false, CancellationToken cancellationToken = default)
     {
         if (!IsConnected) return Task.FromException(new MqttNotConnectedException("down"));
+        if (Refused.ContainsKey(topic))
+        {
+            Refused[topic]++;
+            return Task.FromException(new MqttPublishRefusedException($"broker refused {topic}: NotAuthorized"));
+        }
         Published.Enqueue((topic, Encoding.UTF8.GetString(payload)));
         if (retain) Retained.Enqueue(topic);
         return Task.CompletedTask;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Akka.Actor;
+using Swarm.Health;
 using Swarm.Outbox;
 using Swarm.Protocol;
 using Swarm.Tests.Infrastructure;
@@ -86,6 +87,73 @@ public sealed class OutboxTests : Akka.TestKit.Xunit2.TestKit
         AwaitAssert(() => Assert.Equal(6, Pings().Count), TimeSpan.FromSeconds(5));
         Assert.Equal([1L, 2, 3, 4, 5, 6], Pings().Select(p => p.Json.GetProperty("seq").GetInt64()));
         Assert.Equal("ping/after.example", Pings()[^1].Topic);
+    }
+
+    [Fact]
+    public void A_result_the_broker_refuses_for_good_is_dropped_after_three_tries_and_never_holds_back_the_rest()
+    {
+        _broker.Refused["ping/forbidden.example"] = 0;
+        var outbox = Spawn();
+
+        outbox.Tell(Result("a.example"));
+        outbox.Tell(Result("forbidden.example"));
+        for (var i = 1; i <= 20; i++) outbox.Tell(Result($"t{i}.example"));
+
+        AwaitAssert(() => Assert.Equal(21, Pings().Count), TimeSpan.FromSeconds(5));
+        var status = AwaitAssertThen(() => outbox.Ask<OutboxStatus>(GetOutboxStatus.Instance).Result, s => s.Backlog == 0);
+        Assert.Equal(1, status.Dropped);
+        Assert.Equal(Swarm.Outbox.Outbox.MaxRefusals, _broker.Refused["ping/forbidden.example"]);
+        Assert.DoesNotContain(2L, Pings().Select(p => p.Json.GetProperty("seq").GetInt64()));
+        AwaitAssert(() => Assert.Contains(_broker.Published, p => p.Topic == "rip/bee-o" && p.Payload.Contains("\"dropped\":1")),
+            TimeSpan.FromSeconds(3));
+    }
+
+    [SkippableFact]
+    public void A_full_disk_drops_rounds_softly_and_the_node_is_not_ready_until_the_disk_takes_writes_again()
+    {
+        Skip.IfNot(Environment.UserName == "root", "needs root to mount a small tmpfs");
+        using var disk = SmallDisk.Mount(_dir.File("disk"), sizeKiB: 512);
+        var health = new NodeHealth();
+        _broker.IsConnected = false; // everything stays on disk
+        var outbox = Sys.ActorOf(Swarm.Outbox.Outbox.Props(new OutboxSettings(disk.Path, 64L << 20, FsyncPolicy.Interval), _broker,
+            new BeeIdentity("bee-o", "lab", "1.0.0"), health: health));
+        Watch(outbox);
+
+        for (var i = 1; i <= 4000; i++) outbox.Tell(Result($"t{i}.example"));
+        var full = AwaitAssertThen(() => outbox.Ask<OutboxStatus>(GetOutboxStatus.Instance).Result, s => s.LastSeq + s.Dropped == 4000);
+
+        Assert.NotNull(full.DiskError);
+        Assert.True(full.Dropped > 0 && full.Backlog > 0, $"{full}");
+        Assert.Contains(health.Problems, p => p.StartsWith("outbox: the disk refuses results"));
+        disk.FreeSpace(); // the operator clears the disk
+
+        _broker.IsConnected = true;
+        outbox.Tell(Result("after.example"));
+
+        var recovered = AwaitAssertThen(() => outbox.Ask<OutboxStatus>(GetOutboxStatus.Instance).Result, s => s.Backlog == 0);
+        Assert.Null(recovered.DiskError);
+        Assert.Empty(health.Problems);
+        Assert.Equal(full.LastSeq + 1, recovered.LastSeq); // no number was spent on a lost round: no false gap
+        Assert.Equal(recovered.LastSeq, Pings().Count);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // never stopped: no Terminated
+    }
+
+    [Fact]
+    public void An_outbox_that_cannot_open_is_restarted_with_backoff_and_the_node_says_why_it_is_not_ready()
+    {
+        var health = new NodeHealth();
+        var blocked = _dir.File("blocked");
+        File.WriteAllText(blocked, "a file where the outbox folder should be");
+        var props = Swarm.Outbox.Outbox.Props(new OutboxSettings(blocked, 1 << 20, FsyncPolicy.Interval), _broker,
+            new BeeIdentity("bee-o", "lab", "1.0.0"), health: health);
+        var outbox = Sys.ActorOf(Swarm.Hosting.SwarmHosting.Supervised(props, "outbox"));
+
+        AwaitAssert(() => Assert.Contains(health.Problems, p => p.StartsWith($"outbox: cannot open {blocked}")), TimeSpan.FromSeconds(5));
+        File.Delete(blocked);
+
+        AwaitAssert(() => Assert.Empty(health.Problems), TimeSpan.FromSeconds(10));
+        outbox.Tell(Result("a.example"));
+        AwaitAssert(() => Assert.Single(Pings()), TimeSpan.FromSeconds(5));
     }
 
     private T AwaitAssertThen<T>(Func<T> get, Func<T, bool> ready)
