@@ -33,8 +33,7 @@ internal static class ProbeCommand
             if (result.GetValue(period) is < 0 or > 3_600_000) errors.Add("--period must be from 0 to 3600000 ms");
             if (result.GetValue(interval) is < 0 or > 60_000) errors.Add("--interval must be from 0 to 60000 ms");
             if (result.GetValue(timeout) is < 1 or > 600_000) errors.Add("--timeout must be from 1 to 600000 ms");
-            errors.AddRange(result.GetValue(targets)!.Where(t => ProbeTarget.Normalize(t) is null)
-                .Select(bad => $"'{bad}' is not a host, tcp://host:port or http(s):// URL"));
+            if (ProbeTarget.Refusal(result.GetValue(targets)!) is { } refusal) errors.Add(refusal);
             if (errors.Count > 0)
             {
                 foreach (var error in errors) Console.Error.WriteLine($"swarm probe: {error}");

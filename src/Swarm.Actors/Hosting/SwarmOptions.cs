@@ -65,8 +65,7 @@ public sealed record SwarmOptions
         var cluster = ClusterOptions.Read(r, defaultClusterPort);
 
         var defaultTargets = r.List("Swarm:Targets:Default", DefaultTargets.Split(' '));
-        foreach (var bad in defaultTargets.Where(t => WatchPayload.NormalizeTarget(t) is null))
-            r.Errors.Add($"Swarm:Targets:Default: '{bad}' is not a host, tcp://host:port or http(s):// URL");
+        if (Probing.ProbeTarget.Refusal(defaultTargets) is { } refusal) r.Errors.Add($"Swarm:Targets:Default: {refusal}");
 
         var interval = r.Duration("Swarm:Probe:Interval", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(24));
         var options = new SwarmOptions

@@ -17,22 +17,32 @@ public static class HeartbeatDocument
     [ThreadStatic] private static ArrayBufferWriter<byte>? _buffer;
     [ThreadStatic] private static Utf8JsonWriter? _writer;
 
-    /// <summary>The document id: bee + sequence, so redelivery or a second broker can never store a result twice.</summary>
-    public static string IdOf(ProbeResult r) => $"{r.Bee}-{r.Seq}";
+    /// <summary>
+    /// The document id: bee + sequence + a hash of the payload as published. Redelivery, or the same result through a
+    /// second broker, carries the same bytes and so the same id (Elasticsearch answers 409: stored once); a forged
+    /// result under another bee's name and sequence has other bytes, so it can never take the real one's place.
+    /// </summary>
+    public static string IdOf(ProbeResult r, ReadOnlySpan<byte> payload) => $"{r.Bee}-{r.Seq}-{ContentHash(payload):x16}";
 
-    /// <summary>One compact JSON line, as <c>_bulk</c> wants it, written straight to UTF-8 without a DOM.</summary>
-    public static string ToJson(ProbeResult r)
+    /// <summary>A 64-bit hash of the payload (XXH3): cheap, and stable across processes and versions.</summary>
+    public static ulong ContentHash(ReadOnlySpan<byte> payload) => System.IO.Hashing.XxHash3.HashToUInt64(payload);
+
+    /// <summary>
+    /// One compact JSON line, as <c>_bulk</c> wants it, written straight to UTF-8 without a DOM. A result whose bee and
+    /// sequence already came with other content is marked <c>swarm.conflict</c>.
+    /// </summary>
+    public static string ToJson(ProbeResult r, bool conflict = false)
     {
         var buffer = _buffer ??= new ArrayBufferWriter<byte>(1024);
         buffer.ResetWrittenCount();
         var w = _writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = SwarmJson.Wire.Options.Encoder, SkipValidation = true });
         w.Reset(buffer);
-        Write(w, r);
+        Write(w, r, conflict);
         w.Flush();
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private static void Write(Utf8JsonWriter w, ProbeResult r)
+    private static void Write(Utf8JsonWriter w, ProbeResult r, bool conflict)
     {
         var target = ProbeTarget.Parse(r.Target);
         var up = r.Received > 0 && r.Error is null;
@@ -101,6 +111,7 @@ public static class HeartbeatDocument
             w.WriteEndObject();
         }
         Number(w, "jitter_ms", r.JitterMs);
+        if (conflict) w.WriteBoolean("conflict", true);
         w.WriteEndObject();
 
         if (r.Address is not null || r.ResolveMs is not null)

@@ -38,6 +38,8 @@ public sealed class Indexer : ReceiveActor, IWithTimers
     private readonly IndexerSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly LinkedList<Pending> _batch = new(); // in arrival order; O(1) removal as documents are stored
+    private readonly RecentResults _recent = new(capacity: 100_000);
+    private readonly object _instance = new(); // a reply to a request of an earlier instance (before a restart) is not ours
     private int _unsent;
     private int _unsentBytes;
     private int _requests;
@@ -86,8 +88,8 @@ public sealed class Indexer : ReceiveActor, IWithTimers
             _retryPending = false;
             Flush();
         });
-        Receive<BulkDone>(OnBulkDone);
-        Receive<BulkFailed>(f =>
+        Receive<BulkDone>(d => d.Instance == _instance, OnBulkDone);
+        Receive<BulkFailed>(f => f.Instance == _instance, f =>
         {
             _requests--;
             _metrics.Batch(f.Sent.Count, DateTime.UtcNow - f.Started);
@@ -95,6 +97,8 @@ public sealed class Indexer : ReceiveActor, IWithTimers
             ScheduleRetry($"{f.Reason}; {_batch.Count} results wait unacknowledged");
         });
         Receive<Acked>(_ => { });
+        Receive<BulkDone>(_ => { }); // an earlier instance's: its results were never acknowledged, the broker sends them again
+        Receive<BulkFailed>(_ => { });
         Receive<GetIndexerStatus>(_ => Sender.Tell(new IndexerStatus(_stored, _duplicates, _deadLetters, _batch.Count, _ready)));
     }
 
@@ -106,16 +110,36 @@ public sealed class Indexer : ReceiveActor, IWithTimers
 
     private void Accept(ResultArrived message)
     {
+        // Anything may arrive on ping/+: every result that cannot become a document is dead-lettered with the reason
+        // and acknowledged. Nothing a publisher sends can make this actor throw.
         ProbeResult? result;
         try { result = JsonSerializer.Deserialize(message.Payload, SwarmJson.Default.ProbeResult); }
-        catch (JsonException) { result = null; }
-        if (result is null || string.IsNullOrEmpty(result.Bee) || result.Seq <= 0)
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException or InvalidOperationException)
         {
-            DeadLetter(message, null, "not a Swarm result: a JSON object with bee, seq, ts, target and kind is expected");
+            DeadLetter(message, null, $"not a Swarm result: {e.Message}");
             return;
         }
-        var json = HeartbeatDocument.ToJson(result);
-        var pending = new Pending(message, HeartbeatDocument.IdOf(result), json, result.Timestamp);
+        if (ResultCheck.Problem(result, message.Topic) is { } problem)
+        {
+            DeadLetter(message, null, problem);
+            return;
+        }
+        var hash = HeartbeatDocument.ContentHash(message.Payload);
+        var conflict = _recent.Seen(result!.Bee, result.Seq, hash);
+        if (conflict)
+        {
+            _metrics.Conflict();
+            _log.Warning("indexer: {0} seq {1} came again with other content: stored beside the first and marked swarm.conflict " +
+                "(a forgery, or numbers given twice after the bee lost its outbox)", result.Bee, result.Seq);
+        }
+        string json;
+        try { json = HeartbeatDocument.ToJson(result, conflict); }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+        {
+            DeadLetter(message, null, $"cannot be made a document: {e.Message}");
+            return;
+        }
+        var pending = new Pending(message, HeartbeatDocument.IdOf(result, message.Payload), json, result.Timestamp);
         pending.Node = _batch.AddLast(pending);
         _unsent++;
         _unsentBytes += json.Length;
@@ -142,7 +166,8 @@ public sealed class Indexer : ReceiveActor, IWithTimers
             var started = DateTime.UtcNow;
             // Task.Run: an implementation that throws before returning its task must fail the request, not the actor.
             Task.Run(() => _elasticsearch.BulkCreateAsync(_settings.DataStream, documents, CancellationToken.None))
-                .PipeTo(Self, success: results => new BulkDone(sent, results, started), failure: e => new BulkFailed(sent, e.GetBaseException().Message, started));
+                .PipeTo(Self, success: results => new BulkDone(_instance, sent, results, started),
+                    failure: e => new BulkFailed(_instance, sent, e.GetBaseException().Message, started));
         }
     }
 
@@ -240,8 +265,8 @@ public sealed class Indexer : ReceiveActor, IWithTimers
         public LinkedListNode<Pending>? Node { get; set; }
     }
 
-    private sealed record BulkDone(IReadOnlyList<Pending> Sent, IReadOnlyList<BulkItemResult> Results, DateTime Started);
-    private sealed record BulkFailed(IReadOnlyList<Pending> Sent, string Reason, DateTime Started);
+    private sealed record BulkDone(object Instance, IReadOnlyList<Pending> Sent, IReadOnlyList<BulkItemResult> Results, DateTime Started);
+    private sealed record BulkFailed(object Instance, IReadOnlyList<Pending> Sent, string Reason, DateTime Started);
     private sealed record SetupFailed(string Reason);
 
     private sealed record Setup { public static readonly Setup Instance = new(); }
@@ -257,6 +282,28 @@ public sealed class Indexer : ReceiveActor, IWithTimers
         {
             ["topic"] = Topic, ["id"] = Id, ["reason"] = Reason, ["payload"] = Payload, ["ts"] = DateTime.UtcNow.ToString("O"),
         });
+    }
+}
+
+/// <summary>
+/// The content hash of each (bee, sequence) seen lately, to tell a redelivery (same content) from a conflict (other
+/// content). Bounded: the oldest entries go first. Each indexer sees its share of <c>ping/+</c>; across indexers a
+/// terms aggregation on <c>swarm.bee</c> and <c>swarm.seq</c> finds what one alone cannot.
+/// </summary>
+internal sealed class RecentResults(int capacity)
+{
+    private readonly Dictionary<(string Bee, long Seq), ulong> _hashes = new();
+    private readonly Queue<(string Bee, long Seq)> _order = new();
+
+    /// <summary>Records the result; true when the same bee and sequence came before with other content.</summary>
+    public bool Seen(string bee, long seq, ulong hash)
+    {
+        var key = (bee, seq);
+        if (_hashes.TryGetValue(key, out var known)) return known != hash;
+        _hashes[key] = hash;
+        _order.Enqueue(key);
+        if (_order.Count > capacity) _hashes.Remove(_order.Dequeue());
+        return false;
     }
 }
 

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
+using Swarm.Probing;
 using Swarm.Protocol;
 using Swarm.Targets;
 
@@ -129,8 +130,7 @@ public sealed class SwarmManagement(ActorSystem system, Func<IActorRef?> targetL
     {
         var lists = Lists(list);
         if (change?.Targets is not { } given) throw new ManagementException(400, "the body must be JSON: {\"targets\": [\"host\", \"tcp://host:port\", \"https://...\"]}");
-        var bad = given.Where(t => WatchPayload.NormalizeTarget(t ?? "") is null).ToList();
-        if (bad.Count > 0) throw new ManagementException(400, $"not a host, tcp://host:port or http(s):// URL: {string.Join(", ", bad.Select(b => $"'{b}'"))}");
+        if (ProbeTarget.Refusal(given) is { } refusal) throw new ManagementException(400, refusal);
         var targets = given.Select(t => WatchPayload.NormalizeTarget(t)!).Distinct().ToList();
         if (verb == "set" && targets.Count == 0) throw new ManagementException(400, "an empty list would stop every bee; give at least one target");
         const string source = "management";

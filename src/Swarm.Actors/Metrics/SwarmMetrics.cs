@@ -62,7 +62,8 @@ public sealed class SwarmMetrics
         _batchSeconds = f.CreateHistogram("swarm_indexer_batch_seconds", "Duration of each _bulk request, answered or failed.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
         _indexerLag = f.CreateGauge("swarm_indexer_lag_seconds", "Age of the latest result Elasticsearch stored, when it was stored.");
-        _indexed = f.CreateCounter("swarm_indexer_documents_total", "Documents by outcome: stored, duplicate (already stored), retried.", "outcome");
+        _indexed = f.CreateCounter("swarm_indexer_documents_total",
+            "Documents by outcome: stored, duplicate (already stored), retried, conflict (a second, different result under one bee and sequence).", "outcome");
         _deadLetters = f.CreateCounter("swarm_indexer_dead_letters_total", "Results refused for good, sent to indexer/dead-letters.");
         _members = f.CreateGauge("swarm_cluster_members", "Cluster members by status, as this node sees them.", "status");
         _unreachable = f.CreateGauge("swarm_cluster_unreachable_members", "Members this node's failure detector marks unreachable.");
@@ -110,6 +111,8 @@ public sealed class SwarmMetrics
     }
 
     public void DeadLetter() => _deadLetters.Inc();
+
+    public void Conflict() => _indexed.WithLabels("conflict").Inc();
 
     public void Cluster(IEnumerable<(string Status, int Count)> members, int unreachable)
     {

@@ -11,11 +11,18 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
     public const string Tcp = "tcp";
     public const string Http = "http";
 
-    /// <summary>Parses and validates a target; null when it is none of the three forms.</summary>
+    /// <summary>
+    /// The longest target taken, in characters. A host name is at most 253 (RFC 1035); a URL at most this, which keeps
+    /// the topic it is escaped into (<c>ping/</c> + at most 3 bytes a character) far below MQTT's 65,535 bytes.
+    /// </summary>
+    public const int MaxLength = 2048;
+
+    /// <summary>Parses and validates a target; null when it is none of the three forms, too long, or carries credentials.</summary>
     public static ProbeTarget? Parse(string target)
     {
+        if (target.Length > MaxLength) return null;
         if (!target.Contains("://")) return IsHost(target) ? new ProbeTarget(Icmp, Unbracket(target), 0, null) : null;
-        if (!Uri.TryCreate(target, UriKind.Absolute, out var uri) || !IsHost(uri.Host)) return null;
+        if (!Uri.TryCreate(target, UriKind.Absolute, out var uri) || !IsHost(uri.Host) || uri.UserInfo.Length > 0) return null;
         return uri.Scheme switch
         {
             "tcp" when uri.Port is > 0 and <= 65535 && uri.AbsolutePath == "/" && uri.Query == "" && target.Count(c => c == ':') >= 2
@@ -23,6 +30,35 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
             "http" or "https" => new ProbeTarget(Http, Unbracket(uri.Host), uri.Port, uri),
             _ => null,
         };
+    }
+
+    /// <summary>Why an entry is not a target, in words an operator can act on; null when it is one.</summary>
+    public static string? Problem(string entry)
+    {
+        if (entry.Length > MaxLength) return $"{entry.Length} characters, over the limit of {MaxLength}";
+        if (entry.Contains("://") && Uri.TryCreate(entry.Trim(), UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0)
+            return "a URL with credentials is refused: they would travel in topics, documents and metrics";
+        return Normalize(entry) is null ? "not a host, tcp://host:port or http(s):// URL" : null;
+    }
+
+    /// <summary>
+    /// One sentence on every entry that is not a target, e.g. <c>1 entry refused: 'x!': not a host, …</c>; null when
+    /// all are targets. The one message <c>watch</c>, the management API, the configuration and the CLI give.
+    /// </summary>
+    public static string? Refusal(IEnumerable<string?> entries)
+    {
+        var bad = entries.Select(e => e ?? "").Distinct().Select(e => (Entry: e, Problem: Problem(e))).Where(b => b.Problem is not null).ToList();
+        if (bad.Count == 0) return null;
+        var shown = string.Join("; ", bad.Take(5).Select(b => $"'{Printable(b.Entry)}': {b.Problem}"));
+        var more = bad.Count > 5 ? $"; and {bad.Count - 5} more" : "";
+        return $"{bad.Count} {(bad.Count == 1 ? "entry" : "entries")} refused: {shown}{more}";
+    }
+
+    /// <summary>An entry as it can be shown in a log or a reply: control characters as '?', at most 64 characters.</summary>
+    public static string Printable(string s)
+    {
+        var clean = new string(s.Select(c => char.IsControl(c) ? '?' : c).ToArray());
+        return clean.Length > 64 ? clean[..64] + "…" : clean;
     }
 
     /// <summary>The canonical text of a target: lower-case host, compressed IPv6, URLs as <see cref="Uri"/> prints them.</summary>

@@ -58,14 +58,7 @@ public static class WatchPayload
         if (entries.Count > limits.MaxTargets)
             return Parsed.Fail(list, $"{entries.Count} targets, over the limit of {limits.MaxTargets} per list");
 
-        var bad = entries.Where(e => NormalizeTarget(e) is null).Distinct().ToList();
-        if (bad.Count > 0)
-        {
-            var shown = string.Join(", ", bad.Take(5).Select(b => $"'{Printable(b)}'"));
-            var more = bad.Count > 5 ? $" and {bad.Count - 5} more" : "";
-            var noun = bad.Count == 1 ? "entry is" : "entries are";
-            return Parsed.Fail(list, $"{bad.Count} {noun} not a host, tcp://host:port or http(s):// URL: {shown}{more}");
-        }
+        if (ProbeTarget.Refusal(entries) is { } refusal) return Parsed.Fail(list, refusal);
         var targets = entries.Select(e => NormalizeTarget(e)!).Distinct(StringComparer.Ordinal).ToList();
         return new Parsed(new WatchCommand(list, targets, operation), list, null);
     }
@@ -112,12 +105,6 @@ public static class WatchPayload
         {
             return (listFromTopic, null, default, $"payload starts with '{{' but is not valid JSON: {e.Message}");
         }
-    }
-
-    private static string Printable(string s)
-    {
-        var clean = new string(s.Select(c => char.IsControl(c) ? '?' : c).ToArray());
-        return clean.Length > 64 ? clean[..64] + "…" : clean;
     }
 
     /// <summary>Either a command or an error, with the list it concerns.</summary>

@@ -51,7 +51,14 @@ public sealed class FakeElasticsearch : IAsyncDisposable
     }
 
     /// <summary>The next attempt to create <paramref name="id"/> answers this item status (429 or 400).</summary>
-    public void FailItemOnce(string id, int status) => _failNext[id] = status.ToString();
+    /// <summary>Fails the next create of the result <paramref name="beeSeq"/> (bee-seq: the id without its content hash).</summary>
+    public void FailItemOnce(string beeSeq, int status) => _failNext[beeSeq] = status.ToString();
+
+    /// <summary>The stored documents by bee-seq, the id without its content hash.</summary>
+    public IReadOnlyDictionary<string, JsonObject> Results => Documents.ToDictionary(d => ResultOf(d.Key), d => d.Value);
+
+    /// <summary>bee-seq of a document id bee-seq-hash.</summary>
+    public static string ResultOf(string id) => id[..id.LastIndexOf('-')];
 
     private async Task Loop()
     {
@@ -118,7 +125,7 @@ public sealed class FakeElasticsearch : IAsyncDisposable
             var create = action["create"] ?? throw new InvalidOperationException("data streams accept only create: " + lines[i]);
             var id = create["_id"]!.GetValue<string>();
             JsonObject item;
-            if (_failNext.TryRemove(id, out var failure))
+            if (_failNext.TryRemove(ResultOf(id), out var failure))
             {
                 var status = int.Parse(failure);
                 item = Item(stream, id, status, status == 429

@@ -1,0 +1,50 @@
+using Swarm.Mqtt;
+using Swarm.Probing;
+using Swarm.Protocol;
+using Swarm.Targets;
+
+namespace Swarm.Indexing;
+
+/// <summary>
+/// What the indexer asks of a result from <c>ping/+</c> before it becomes a document: well-formed JSON is not enough,
+/// since any broker client can publish there. Each check names the field and what was wrong with it.
+/// </summary>
+public static class ResultCheck
+{
+    private const int MaxEchoes = 100_000;
+    private const int MaxText = 4096;
+
+    /// <summary>Why this result cannot become a document, or null when it can.</summary>
+    public static string? Problem(ProbeResult? r, string topic)
+    {
+        if (r is null) return "not a Swarm result: a JSON object with bee, seq, ts, target and kind is expected";
+        if (string.IsNullOrEmpty(r.Bee) || !WatchPayload.IsListName(r.Bee.Replace('.', '-')))
+            return $"bee {Quote(r.Bee)}: letters, digits, '.', '-' or '_' expected (at most 64)";
+        if (r.Seq <= 0) return $"seq {r.Seq}: a whole number from 1 expected";
+        if (r.Timestamp == default) return "ts: a UTC time expected";
+        if (string.IsNullOrEmpty(r.Target)) return "target: missing";
+        if (r.Target.Length > ProbeTarget.MaxLength) return $"target: {r.Target.Length} characters, at most {ProbeTarget.MaxLength}";
+        if (ProbeTarget.Parse(r.Target) is not { } target) return $"target {Quote(r.Target)}: not a host, tcp://host:port or http(s) URL";
+        if (r.Kind != target.Kind) return $"kind {Quote(r.Kind)}: the target {Quote(r.Target)} is probed as {target.Kind}";
+        if (topic != Topics.ForResult(r.Target)) return $"topic {topic}: a result for {Quote(r.Target)} belongs on {Topics.ForResult(r.Target)}";
+        if (r.Sent is < 0 or > MaxEchoes || r.Received < 0 || r.Received > r.Sent)
+            return $"sent {r.Sent}, received {r.Received}: 0 ≤ received ≤ sent ≤ {MaxEchoes} expected";
+        if (r.LossPercent is < 0 or > 100 || double.IsNaN(r.LossPercent)) return $"loss {r.LossPercent}: a percentage expected";
+        foreach (var (name, value) in Figures(r))
+            if (value is { } v && (!double.IsFinite(v) || v < 0)) return $"{name} {v}: a time of 0 ms or more expected";
+        if (r.Address is not null && !System.Net.IPAddress.TryParse(r.Address, out _)) return $"address {Quote(r.Address)}: an IP address expected";
+        if (r.StatusCode is < 100 or > 599) return $"status {r.StatusCode}: an HTTP status from 100 to 599 expected";
+        foreach (var (name, text) in new[] { ("location", r.Location), ("geo", r.Geo), ("address", r.Address), ("error", r.Error) })
+            if (text is { Length: > MaxText }) return $"{name}: {text.Length} characters, at most {MaxText}";
+        return null;
+    }
+
+    private static IEnumerable<(string, double?)> Figures(ProbeResult r) =>
+    [
+        ("resolve_ms", r.ResolveMs), ("rtt_min_ms", r.MinMs), ("rtt_avg_ms", r.AvgMs), ("rtt_max_ms", r.MaxMs), ("rtt_stddev_ms", r.StddevMs),
+        ("rtt_median_ms", r.MedianMs), ("rtt_p95_ms", r.P95Ms), ("jitter_ms", r.JitterMs), ("connect_ms", r.ConnectMs), ("tls_ms", r.TlsMs),
+        ("ttfb_ms", r.TtfbMs), ("total_ms", r.TotalMs),
+    ];
+
+    private static string Quote(string? value) => value is null ? "null" : $"'{(value.Length > 80 ? value[..80] + "…" : value)}'";
+}
