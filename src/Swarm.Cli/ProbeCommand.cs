@@ -55,7 +55,7 @@ internal static class ProbeCommand
             using var _ = engine;
             var settings = new RoundSettings(result.GetValue(count), TimeSpan.FromMilliseconds(result.GetValue(period)),
                 TimeSpan.FromMilliseconds(result.GetValue(timeout))) { RequestTimeout = TimeSpan.FromMilliseconds(result.GetValue(timeout)) };
-            var prober = ProberRouter.For(engine);
+            var prober = ProberRouter.For(engine, AddressPolicy.Operator);
             var list = result.GetValue(targets)!.Select(t => ProbeTarget.Normalize(t)!).Distinct().ToList();
             var started = DateTime.UtcNow;
             var outcomes = await Task.WhenAll(list.Select(t => prober.ProbeAsync(t, settings, cancellationToken)));

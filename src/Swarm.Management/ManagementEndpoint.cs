@@ -38,7 +38,10 @@ public static class ManagementEndpoint
         {
             var registry = sp.GetRequiredService<ActorRegistry>();
             return new SwarmManagement(sp.GetRequiredService<ActorSystem>(),
-                () => registry.TryGet<TargetListRegion>(out var region) ? region : null, log);
+                () => registry.TryGet<TargetListRegion>(out var region) ? region : null, log)
+            {
+                Addresses = sp.GetService<SwarmOptions>()?.Probe.Addresses ?? Probing.AddressPolicy.Default,
+            };
         });
         web.UseUrls(options.Url);
         return services;

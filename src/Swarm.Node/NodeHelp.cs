@@ -26,6 +26,7 @@ internal static class NodeHelp
           Swarm:Cluster:Hostname | :Port | :Seeds (or CLUSTER_IP, CLUSTER_PORT, CLUSTER_SEEDS)   127.0.0.1 | 0 | self
           Swarm:Probe:Interval | :Count | :Spacing | :Timeout    10s | 5 | 200ms | 1s
           Swarm:Probe:RequestTimeout | :MaxPerSecond | :MinTargetSpacing    5s | 5000 | 50ms
+          Swarm:Probe:AllowNetworks:0.. | :DenyNetworks:0..    CIDR; private ranges TCP/HTTP may reach | never probed
           Swarm:Targets:Default | :MaxPerList | :MaxPayloadBytes
           Swarm:Outbox:MaxBytes | :Fsync | :FsyncInterval      256 MiB | interval (always, never) | 1s
 

@@ -66,7 +66,7 @@ public static class SwarmHosting
             // Opened now, not on first use: a node that cannot send ICMP says so at start-up, naming the fixes.
             var engine = IcmpEngine.Open(options.Probe.Limits);
             services.AddSingleton(engine);
-            services.AddSingleton<IProber>(ProberRouter.For(engine));
+            services.AddSingleton<IProber>(ProberRouter.For(engine, options.Probe.Addresses));
         }
         services.AddHostedService<ClusterExit>();
         services.AddAkka(SwarmNames.ActorSystem, (akka, sp) => akka
@@ -226,7 +226,7 @@ public static class SwarmHosting
         return builder.WithActors((system, registry, resolver) =>
         {
             var link = resolver.GetService<MqttLink>();
-            var limits = new WatchLimits(options.Targets.MaxPayloadBytes, options.Targets.MaxPerList);
+            var limits = new WatchLimits(options.Targets.MaxPayloadBytes, options.Targets.MaxPerList) { Addresses = options.Probe.Addresses };
             var bridge = system.ActorOf(WatchBridge.Props(registry.Get<TargetListRegion>(), link, limits), "watch-bridge");
             registry.Register<WatchBridgeActor>(bridge);
             Task Forward(string topic, byte[] payload)

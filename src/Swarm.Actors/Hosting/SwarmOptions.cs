@@ -100,7 +100,12 @@ public sealed record SwarmOptions
                 r.Duration("Swarm:Probe:RequestTimeout", interval < TimeSpan.FromSeconds(5) ? interval : TimeSpan.FromSeconds(5),
                     TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(5)),
                 r.Number("Swarm:Probe:MaxPerSecond", 5000, 0, 10_000_000),
-                r.Duration("Swarm:Probe:MinTargetSpacing", TimeSpan.FromMilliseconds(50), TimeSpan.Zero, TimeSpan.FromMinutes(1))),
+                r.Duration("Swarm:Probe:MinTargetSpacing", TimeSpan.FromMilliseconds(50), TimeSpan.Zero, TimeSpan.FromMinutes(1)))
+            {
+                Addresses = new AddressPolicy(
+                    AddressPolicy.ParseNetworks("Swarm:Probe:AllowNetworks", r.List("Swarm:Probe:AllowNetworks", []), r.Errors),
+                    AddressPolicy.ParseNetworks("Swarm:Probe:DenyNetworks", r.List("Swarm:Probe:DenyNetworks", []), r.Errors)),
+            },
             Outbox = new OutboxOptions(
                 r.Number("Swarm:Outbox:MaxBytes", 256L << 20, 1L << 16, 1L << 40),
                 r.Enum("Swarm:Outbox:Fsync", Swarm.Outbox.FsyncPolicy.Interval),
@@ -230,6 +235,9 @@ public sealed record ProbeOptions(
     public RoundSettings Round => new(Count, Spacing, Timeout) { RequestTimeout = RequestTimeout };
 
     public ProbeLimits Limits => new(MaxPerSecond, MinTargetSpacing);
+
+    /// <summary>Which addresses may be probed (Swarm:Probe:AllowNetworks, :DenyNetworks).</summary>
+    public AddressPolicy Addresses { get; init; } = AddressPolicy.Default;
 }
 
 /// <summary>The built-in default list and the limits on what <c>watch</c> accepts.</summary>

@@ -19,6 +19,9 @@ public sealed class ManagementException(int status, string message) : Exception(
 /// </summary>
 public sealed class SwarmManagement(ActorSystem system, Func<IActorRef?> targetLists, RecentLog log)
 {
+    /// <summary>Target lists refuse IP literals this policy never lets through, as <c>watch</c> does.</summary>
+    public AddressPolicy Addresses { get; init; } = AddressPolicy.Default;
+
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
 
     private Cluster Cluster => Cluster.Get(system);
@@ -130,7 +133,7 @@ public sealed class SwarmManagement(ActorSystem system, Func<IActorRef?> targetL
     {
         var lists = Lists(list);
         if (change?.Targets is not { } given) throw new ManagementException(400, "the body must be JSON: {\"targets\": [\"host\", \"tcp://host:port\", \"https://...\"]}");
-        if (ProbeTarget.Refusal(given) is { } refusal) throw new ManagementException(400, refusal);
+        if (ProbeTarget.Refusal(given, Addresses) is { } refusal) throw new ManagementException(400, refusal);
         var targets = given.Select(t => WatchPayload.NormalizeTarget(t)!).Distinct().ToList();
         if (verb == "set" && targets.Count == 0) throw new ManagementException(400, "an empty list would stop every bee; give at least one target");
         const string source = "management";

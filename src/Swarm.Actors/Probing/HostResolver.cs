@@ -7,6 +7,15 @@ namespace Swarm.Probing;
 /// <summary>Resolves a target's host, timing resolution apart from the RTT; a failure is a reason, never an exception.</summary>
 public static class HostResolver
 {
+    /// <summary>Resolves <paramref name="host"/>, then asks <paramref name="policy"/> whether <paramref name="kind"/> may probe where it points.</summary>
+    public static async Task<(IPAddress? Address, double? ResolveMs, string? Error)> ResolveAsync(string host, string kind, AddressPolicy policy,
+        CancellationToken cancellationToken)
+    {
+        var (address, ms, error) = await ResolveAsync(host, cancellationToken);
+        if (address is not null && policy.Refusal(address, kind) is { } refusal) return (null, ms, $"not probed: {refusal}");
+        return (address, ms, error);
+    }
+
     public static async Task<(IPAddress? Address, double? ResolveMs, string? Error)> ResolveAsync(string host, CancellationToken cancellationToken)
     {
         var literal = host.StartsWith('[') && host.EndsWith(']') ? host[1..^1] : host;

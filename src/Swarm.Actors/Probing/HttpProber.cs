@@ -14,7 +14,7 @@ namespace Swarm.Probing;
 /// A certificate error, a refused connection or a 5xx is a result with a reason, never a crash.
 /// </summary>
 /// <param name="trustedRoots">Extra roots to trust (a private CA) instead of the system store; null: the system store.</param>
-public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? trustedRoots = null) : IProber
+public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? trustedRoots = null, AddressPolicy? policy = null) : IProber
 {
     private const int MaxBodyBytes = 1 << 20;
 
@@ -22,7 +22,7 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
     {
         var parsed = ProbeTarget.Parse(target) ?? throw new ArgumentException($"not an http(s):// target: {target}");
         var url = parsed.Url!;
-        var (address, resolveMs, error) = await HostResolver.ResolveAsync(parsed.Host, cancellationToken);
+        var (address, resolveMs, error) = await HostResolver.ResolveAsync(parsed.Host, ProbeTarget.Http, policy ?? AddressPolicy.Default, cancellationToken);
         if (address is null) return ProbeOutcome.Failed(target, ProbeTarget.Http, error!, resolveMs);
         await pacer.WaitTurnAsync(IcmpEngine.Key(address), cancellationToken);
 

@@ -1,13 +1,13 @@
 namespace Swarm.Probing;
 
 /// <summary>An ICMP echo round: resolve the target (timed apart), then send <c>Count</c> echoes at <c>Spacing</c>.</summary>
-public sealed class IcmpProber(IcmpEngine engine) : IProber
+public sealed class IcmpProber(IcmpEngine engine, AddressPolicy? policy = null) : IProber
 {
     public const string Kind = ProbeTarget.Icmp;
 
     public async Task<ProbeOutcome> ProbeAsync(string target, RoundSettings settings, CancellationToken cancellationToken)
     {
-        var (address, resolveMs, error) = await HostResolver.ResolveAsync(target, cancellationToken);
+        var (address, resolveMs, error) = await HostResolver.ResolveAsync(target, Kind, policy ?? AddressPolicy.Default, cancellationToken);
         if (address is null) return ProbeOutcome.Failed(target, Kind, error!, resolveMs);
 
         var replies = await engine.RoundAsync(address, settings.Count, settings.Spacing, settings.Timeout, cancellationToken);

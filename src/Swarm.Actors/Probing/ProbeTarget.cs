@@ -33,21 +33,22 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
     }
 
     /// <summary>Why an entry is not a target, in words an operator can act on; null when it is one.</summary>
-    public static string? Problem(string entry)
+    public static string? Problem(string entry, AddressPolicy? policy = null)
     {
         if (entry.Length > MaxLength) return $"{entry.Length} characters, over the limit of {MaxLength}";
         if (entry.Contains("://") && Uri.TryCreate(entry.Trim(), UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0)
             return "a URL with credentials is refused: they would travel in topics, documents and metrics";
-        return Normalize(entry) is null ? "not a host, tcp://host:port or http(s):// URL" : null;
+        if (Normalize(entry) is not { } normal) return "not a host, tcp://host:port or http(s):// URL";
+        return policy?.LiteralRefusal(Parse(normal)!);
     }
 
     /// <summary>
     /// One sentence on every entry that is not a target, e.g. <c>1 entry refused: 'x!': not a host, …</c>; null when
     /// all are targets. The one message <c>watch</c>, the management API, the configuration and the CLI give.
     /// </summary>
-    public static string? Refusal(IEnumerable<string?> entries)
+    public static string? Refusal(IEnumerable<string?> entries, AddressPolicy? policy = null)
     {
-        var bad = entries.Select(e => e ?? "").Distinct().Select(e => (Entry: e, Problem: Problem(e))).Where(b => b.Problem is not null).ToList();
+        var bad = entries.Select(e => e ?? "").Distinct().Select(e => (Entry: e, Problem: Problem(e, policy))).Where(b => b.Problem is not null).ToList();
         if (bad.Count == 0) return null;
         var shown = string.Join("; ", bad.Take(5).Select(b => $"'{Printable(b.Entry)}': {b.Problem}"));
         var more = bad.Count > 5 ? $"; and {bad.Count - 5} more" : "";

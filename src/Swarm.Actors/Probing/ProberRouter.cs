@@ -12,6 +12,7 @@ public sealed class ProberRouter(IProber icmp, IProber tcp, IProber http) : IPro
             _ => Task.FromResult(ProbeOutcome.Failed(target, "unknown", $"'{target}' is not a host, tcp://host:port or http(s):// URL")),
         };
 
-    public static ProberRouter For(IcmpEngine engine) =>
-        new(new IcmpProber(engine), new TcpProber(engine.Pacer), new HttpProber(engine.Pacer));
+    /// <summary>The three probers over one engine, each checking every resolved address against <paramref name="policy"/>.</summary>
+    public static ProberRouter For(IcmpEngine engine, AddressPolicy policy) =>
+        new(new IcmpProber(engine, policy), new TcpProber(engine.Pacer, policy), new HttpProber(engine.Pacer, policy: policy));
 }

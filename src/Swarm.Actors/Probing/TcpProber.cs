@@ -5,12 +5,12 @@ using System.Net.Sockets;
 namespace Swarm.Probing;
 
 /// <summary>A TCP connect round (<c>tcp://host:port</c>): <c>Count</c> connects at <c>Spacing</c>; loss and RTT stats from connect times.</summary>
-public sealed class TcpProber(ProbePacer pacer) : IProber
+public sealed class TcpProber(ProbePacer pacer, AddressPolicy? policy = null) : IProber
 {
     public async Task<ProbeOutcome> ProbeAsync(string target, RoundSettings settings, CancellationToken cancellationToken)
     {
         var parsed = ProbeTarget.Parse(target) ?? throw new ArgumentException($"not a tcp:// target: {target}");
-        var (address, resolveMs, error) = await HostResolver.ResolveAsync(parsed.Host, cancellationToken);
+        var (address, resolveMs, error) = await HostResolver.ResolveAsync(parsed.Host, ProbeTarget.Tcp, policy ?? AddressPolicy.Default, cancellationToken);
         if (address is null) return ProbeOutcome.Failed(target, ProbeTarget.Tcp, error!, resolveMs);
 
         var endpoint = new IPEndPoint(address, parsed.Port);

@@ -5,7 +5,11 @@ using Swarm.Probing;
 namespace Swarm.Targets;
 
 /// <summary>Limits applied to every <c>watch</c> payload.</summary>
-public sealed record WatchLimits(int MaxPayloadBytes = 64 * 1024, int MaxTargets = 1000);
+public sealed record WatchLimits(int MaxPayloadBytes = 64 * 1024, int MaxTargets = 1000)
+{
+    /// <summary>IP literals this policy can never let through are refused at once, not probed into an error.</summary>
+    public AddressPolicy Addresses { get; init; } = AddressPolicy.Default;
+}
 
 /// <summary>What a <c>watch</c> payload asks of a list.</summary>
 public enum WatchOperation { Replace, Add, Remove }
@@ -58,7 +62,7 @@ public static class WatchPayload
         if (entries.Count > limits.MaxTargets)
             return Parsed.Fail(list, $"{entries.Count} targets, over the limit of {limits.MaxTargets} per list");
 
-        if (ProbeTarget.Refusal(entries) is { } refusal) return Parsed.Fail(list, refusal);
+        if (ProbeTarget.Refusal(entries, limits.Addresses) is { } refusal) return Parsed.Fail(list, refusal);
         var targets = entries.Select(e => NormalizeTarget(e)!).Distinct(StringComparer.Ordinal).ToList();
         return new Parsed(new WatchCommand(list, targets, operation), list, null);
     }

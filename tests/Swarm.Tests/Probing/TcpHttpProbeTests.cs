@@ -9,6 +9,8 @@ namespace Swarm.Tests.Probing;
 public class TcpHttpProbeTests
 {
     private static readonly ProbePacer Pacer = new(ProbeLimits.Unlimited);
+    /// <summary>Loopback allowed, as a test bee's Swarm:Probe:AllowNetworks would say: these tests probe their own listeners.</summary>
+    private static readonly AddressPolicy Loopback = new([IPNetwork.Parse("127.0.0.0/8"), IPNetwork.Parse("::1/128")], []);
     private static readonly RoundSettings Round = new(3, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(2)) { RequestTimeout = TimeSpan.FromSeconds(5) };
 
     [Fact]
@@ -18,7 +20,7 @@ public class TcpHttpProbeTests
         listener.Start(100);
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
 
-        var outcome = await new TcpProber(Pacer).ProbeAsync($"tcp://127.0.0.1:{port}", Round, default);
+        var outcome = await new TcpProber(Pacer, Loopback).ProbeAsync($"tcp://127.0.0.1:{port}", Round, default);
         listener.Stop();
 
         Assert.Null(outcome.Error);
@@ -32,7 +34,7 @@ public class TcpHttpProbeTests
     {
         var port = Ports.Free();
 
-        var outcome = await new TcpProber(Pacer).ProbeAsync($"tcp://127.0.0.1:{port}", Round, default);
+        var outcome = await new TcpProber(Pacer, Loopback).ProbeAsync($"tcp://127.0.0.1:{port}", Round, default);
 
         Assert.Equal(100.0, outcome.Stats.LossPercent);
         Assert.Equal($"connect to 127.0.0.1:{port} failed: connection refused", outcome.Error);
@@ -43,7 +45,7 @@ public class TcpHttpProbeTests
     {
         await using var server = new TestHttpServer();
 
-        var outcome = await new HttpProber(Pacer).ProbeAsync($"http://localhost:{server.Port}/health?x=1", Round, default);
+        var outcome = await new HttpProber(Pacer, policy: Loopback).ProbeAsync($"http://localhost:{server.Port}/health?x=1", Round, default);
 
         Assert.Null(outcome.Error);
         Assert.Equal(200, outcome.StatusCode);
@@ -59,7 +61,7 @@ public class TcpHttpProbeTests
     {
         await using var server = new TestHttpServer { Status = 503 };
 
-        var outcome = await new HttpProber(Pacer).ProbeAsync($"http://127.0.0.1:{server.Port}/", Round, default);
+        var outcome = await new HttpProber(Pacer, policy: Loopback).ProbeAsync($"http://127.0.0.1:{server.Port}/", Round, default);
 
         Assert.Equal(503, outcome.StatusCode);
         Assert.Equal("HTTP 503", outcome.Error);
@@ -71,7 +73,7 @@ public class TcpHttpProbeTests
     {
         await using var server = new TestHttpServer { Delay = TimeSpan.FromSeconds(5) };
 
-        var outcome = await new HttpProber(Pacer).ProbeAsync($"http://127.0.0.1:{server.Port}/", Round with { RequestTimeout = TimeSpan.FromMilliseconds(300) }, default);
+        var outcome = await new HttpProber(Pacer, policy: Loopback).ProbeAsync($"http://127.0.0.1:{server.Port}/", Round with { RequestTimeout = TimeSpan.FromMilliseconds(300) }, default);
 
         Assert.Equal($"no response from 127.0.0.1:{server.Port} within 300 ms", outcome.Error);
         Assert.Equal(100.0, outcome.Stats.LossPercent);
@@ -84,7 +86,7 @@ public class TcpHttpProbeTests
         using var cert = TestHttpServer.SelfSignedLocalhost();
         await using var server = new TestHttpServer(cert);
 
-        var outcome = await new HttpProber(Pacer).ProbeAsync($"https://localhost:{server.Port}/", Round, default);
+        var outcome = await new HttpProber(Pacer, policy: Loopback).ProbeAsync($"https://localhost:{server.Port}/", Round, default);
 
         Assert.StartsWith("TLS handshake with localhost failed: certificate not accepted (RemoteCertificateChainErrors", outcome.Error);
         Assert.Null(outcome.StatusCode);
@@ -98,7 +100,7 @@ public class TcpHttpProbeTests
         await using var server = new TestHttpServer(cert);
         using var publicPart = X509CertificateLoader.LoadCertificate(cert.Export(X509ContentType.Cert));
 
-        var outcome = await new HttpProber(Pacer, [publicPart]).ProbeAsync($"https://localhost:{server.Port}/", Round, default);
+        var outcome = await new HttpProber(Pacer, [publicPart], Loopback).ProbeAsync($"https://localhost:{server.Port}/", Round, default);
 
         Assert.Null(outcome.Error);
         Assert.Equal(200, outcome.StatusCode);
@@ -109,7 +111,7 @@ public class TcpHttpProbeTests
     public async Task The_router_sends_each_kind_to_its_prober()
     {
         using var engine = IcmpEngine.Open(ProbeLimits.Unlimited);
-        var router = ProberRouter.For(engine);
+        var router = ProberRouter.For(engine, Loopback);
         var closed = Ports.Free();
 
         Assert.Equal("icmp", (await router.ProbeAsync("127.0.0.1", Round, default)).Kind);
