@@ -2,10 +2,13 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 
-// Usage: Swarm.EchoResponder DELAY_MS
+// Usage: Swarm.EchoResponder DELAY_MS [forge]
 // Run it inside a test network namespace whose kernel ignores echoes (net.ipv4.icmp_echo_ignore_all=1):
 // it answers every IPv4 echo request after DELAY_MS, as a distant host would. Prints "ready" once listening.
+// With "forge" it answers as a spoofer who knows the identifier and sequence but not the payload: the payload is
+// replaced, so a reply must not be credited.
 var delay = TimeSpan.FromMilliseconds(args.Length > 0 ? double.Parse(args[0]) : 0);
+var forge = args.Length > 1 && args[1] == "forge";
 using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Raw, ProtocolType.Icmp);
 socket.Bind(new IPEndPoint(IPAddress.Any, 0));
 Console.WriteLine("ready");
@@ -18,6 +21,7 @@ while (true)
     if (length < headerLength + 8 || buffer[headerLength] != 8) continue; // only echo requests
     var reply = buffer.AsSpan(headerLength, length - headerLength).ToArray();
     reply[0] = 0; // echo reply; id, seq and payload stay as sent
+    if (forge) reply.AsSpan(8).Fill(0x42);
     BinaryPrimitives.WriteUInt16BigEndian(reply.AsSpan(2), 0);
     BinaryPrimitives.WriteUInt16BigEndian(reply.AsSpan(2), Checksum(reply));
     var to = from;

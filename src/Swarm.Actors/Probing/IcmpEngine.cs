@@ -18,6 +18,7 @@ public sealed class IcmpEngine : IDisposable
 {
     private const int HeaderLength = 8;
     private const int PayloadLength = 56; // ping's default: 64-byte ICMP packets
+    private const int CookieLength = 8; // the first payload bytes: random per echo, a reply must bring them back
     private const int SolSocket = 1; // Linux SOL_SOCKET
     private const int SoRcvBufForce = 33; // Linux SO_RCVBUFFORCE
     private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // within 0.2 ms of a send, spin instead of sleeping
@@ -38,6 +39,9 @@ public sealed class IcmpEngine : IDisposable
     private ushort _sequence;
     private long _sent;
     private long _received;
+    private long _forged;
+    private long _faults;
+    private volatile string? _lastFault;
 
     /// <summary>"raw" or "datagram": the socket kind this process could open.</summary>
     public string SocketKind { get; }
@@ -46,6 +50,15 @@ public sealed class IcmpEngine : IDisposable
 
     /// <summary>Echo requests sent and replies matched since start.</summary>
     public (long Sent, long Received) Counters => (Interlocked.Read(ref _sent), Interlocked.Read(ref _received));
+
+    /// <summary>Replies that matched an echo's address, identifier and sequence but not its cookie: spoofed, never credited.</summary>
+    public long Forged => Interlocked.Read(ref _forged);
+
+    /// <summary>Unexpected failures the send loop survived (each ends the round it hit with the reason), and the last one.</summary>
+    public (long Count, string? Last) Faults => (Interlocked.Read(ref _faults), _lastFault);
+
+    /// <summary>For tests: runs before each send, so a test can make the send loop meet an unexpected exception.</summary>
+    internal Action<IPAddress>? BeforeSend { get; set; }
 
     private IcmpEngine(string socketKind, ProbeLimits limits)
     {
@@ -127,7 +140,19 @@ public sealed class IcmpEngine : IDisposable
                     continue;
                 }
                 _due.Dequeue();
-                if (!echo.Round.Done.Task.IsCompleted) Send(echo, now);
+                if (echo.Round.Done.Task.IsCompleted) continue;
+                try
+                {
+                    Send(echo, now);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // Whatever went wrong, it went wrong for this echo: its round fails with the reason, the loop lives on.
+                    Interlocked.Increment(ref _faults);
+                    _lastFault = $"{e.GetType().Name}: {e.Message}";
+                    echo.Round.Error ??= $"probe engine failed sending to {echo.Round.Address}: {e.Message}";
+                    echo.Round.Fail(echo.Index);
+                }
                 continue;
             }
 
@@ -159,16 +184,17 @@ public sealed class IcmpEngine : IDisposable
             }
         }
 
+        BeforeSend?.Invoke(round.Address);
         var seq = unchecked(++_sequence);
         var key = new EchoKey(round.Target, seq);
-        var pending = new Pending(round, echo.Index);
+        var pending = new Pending(round, echo.Index, Cookie());
         if (!_pending.TryAdd(key, pending))
         {
             // 65,536 echoes to one address inside one timeout: impossible under any pacing, but never misattribute.
             round.Complete(echo.Index, null);
             return;
         }
-        WriteEchoRequest(round.Channel.Family, seq);
+        WriteEchoRequest(round.Channel.Family, seq, pending.Cookie);
         try
         {
             pending.SentAt = Stopwatch.GetTimestamp();
@@ -182,6 +208,11 @@ public sealed class IcmpEngine : IDisposable
             _pending.TryRemove(key, out _);
             round.Error ??= $"send to {round.Address} failed: {e.SocketErrorCode}";
             round.Complete(echo.Index, null);
+        }
+        catch (Exception)
+        {
+            _pending.TryRemove(key, out _); // the send loop fails this echo; no reply may complete it twice
+            throw;
         }
     }
 
@@ -237,34 +268,52 @@ public sealed class IcmpEngine : IDisposable
             catch (SocketException) when (_stopping.IsCancellationRequested) { return; }
             catch (SocketException) { continue; } // e.g. an ICMP error queued on the socket: not a reply
             var at = Stopwatch.GetTimestamp();
-            if (!TryReadEchoReply(buffer.AsSpan(0, length), channel.Family, out var id, out var seq)) continue;
+            if (!TryReadEchoReply(buffer.AsSpan(0, length), channel.Family, out var id, out var seq, out var cookie)) continue;
             if (SocketKind == "raw" && id != _identifier) continue; // another process's echo (datagram sockets filter for us)
-            if (!_pending.TryRemove(new EchoKey(AddressOf(from), seq), out var pending)) continue; // late or foreign
+            var key = new EchoKey(AddressOf(from), seq);
+            if (!_pending.TryGetValue(key, out var pending)) continue; // late or foreign
+            if (cookie != pending.Cookie)
+            {
+                // Address, identifier and sequence are guessable; the cookie is not: a spoofed "up", left pending.
+                Interlocked.Increment(ref _forged);
+                continue;
+            }
+            if (!_pending.TryRemove(new KeyValuePair<EchoKey, Pending>(key, pending))) continue;
             Interlocked.Increment(ref _received);
             pending.Round.Complete(pending.Index, Stopwatch.GetElapsedTime(pending.SentAt, at).TotalMilliseconds);
         }
     }
 
-    private bool TryReadEchoReply(ReadOnlySpan<byte> data, AddressFamily family, out ushort id, out ushort seq)
+    private bool TryReadEchoReply(ReadOnlySpan<byte> data, AddressFamily family, out ushort id, out ushort seq, out ulong cookie)
     {
         id = seq = 0;
+        cookie = 0;
         if (family == AddressFamily.InterNetwork && SocketKind == "raw")
         {
             // Raw IPv4 sockets hand us the IP header too; IPv6 raw and all datagram sockets do not.
             if (data.Length < 20) return false;
             data = data[((data[0] & 0x0F) * 4)..];
         }
-        if (data.Length < HeaderLength) return false;
+        if (data.Length < HeaderLength + CookieLength) return false;
         var replyType = family == AddressFamily.InterNetwork ? 0 : 129;
         if (data[0] != replyType || data[1] != 0) return false;
         id = BinaryPrimitives.ReadUInt16BigEndian(data[4..]);
         seq = BinaryPrimitives.ReadUInt16BigEndian(data[6..]);
+        cookie = BinaryPrimitives.ReadUInt64LittleEndian(data[HeaderLength..]);
         return true;
     }
 
-    private void WriteEchoRequest(AddressFamily family, ushort seq)
+    private static ulong Cookie()
+    {
+        Span<byte> bytes = stackalloc byte[CookieLength];
+        System.Security.Cryptography.RandomNumberGenerator.Fill(bytes);
+        return BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+    }
+
+    private void WriteEchoRequest(AddressFamily family, ushort seq, ulong cookie)
     {
         var packet = _packet.AsSpan();
+        BinaryPrimitives.WriteUInt64LittleEndian(packet[HeaderLength..], cookie);
         packet[0] = family == AddressFamily.InterNetwork ? (byte)8 : (byte)128;
         packet[1] = 0;
         BinaryPrimitives.WriteUInt16BigEndian(packet[2..], 0);
@@ -316,10 +365,11 @@ public sealed class IcmpEngine : IDisposable
 
     private readonly record struct Echo(Round Round, int Index, bool Paced);
 
-    private sealed class Pending(Round round, int index)
+    private sealed class Pending(Round round, int index, ulong cookie)
     {
         public readonly Round Round = round;
         public readonly int Index = index;
+        public readonly ulong Cookie = cookie;
         public long SentAt;
     }
 
@@ -351,6 +401,9 @@ public sealed class IcmpEngine : IDisposable
         public string? Error { get; set; }
         public CancellationTokenRegistration Registration { get; set; }
         public TaskCompletionSource<RoundReplies> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The echo at <paramref name="index"/> was never sent: lost.</summary>
+        public void Fail(int index) => Complete(index, null);
 
         public void Complete(int index, double? rtt)
         {

@@ -74,12 +74,16 @@ public sealed class TestNetwork : IAsyncDisposable
         Exec("nft", $"add table inet swarmtest; add chain inet swarmtest out {{ type filter hook output priority 0 ; }}; " +
                     $"add rule inet swarmtest out icmp type echo-reply numgen random mod {oneIn} == 0 drop");
 
-    /// <summary>Turns the peer's kernel echo replies off and answers from user space after <paramref name="delay"/>.</summary>
-    public async Task AnswerEchoesAfterAsync(TimeSpan delay)
+    /// <summary>
+    /// Turns the peer's kernel echo replies off and answers from user space after <paramref name="delay"/>; when
+    /// <paramref name="forged"/>, with a payload other than the one sent, as an off-path spoofer would.
+    /// </summary>
+    public async Task AnswerEchoesAfterAsync(TimeSpan delay, bool forged = false)
     {
         await Exec("sysctl", "-q", "-w", "net.ipv4.icmp_echo_ignore_all=1");
         var responder = NodeProcess.BinaryPath("Swarm.EchoResponder", "tests");
-        var process = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", _ns, "dotnet", responder, delay.TotalMilliseconds.ToString()])
+        var process = Process.Start(new ProcessStartInfo("ip",
+            ["netns", "exec", _ns, "dotnet", responder, delay.TotalMilliseconds.ToString(), forged ? "forge" : "honest"])
         {
             RedirectStandardOutput = true,
             UseShellExecute = false,

@@ -61,6 +61,22 @@ public class IcmpEngineTests
     }
 
     [Fact]
+    public async Task An_unexpected_failure_in_the_send_loop_fails_that_echo_with_the_reason_and_the_engine_goes_on()
+    {
+        using var engine = IcmpEngine.Open(ProbeLimits.Unlimited);
+        var broken = IPAddress.Parse("127.0.0.9");
+        engine.BeforeSend = a => { if (a.Equals(broken)) throw new InvalidOperationException("injected"); };
+
+        var failed = await engine.RoundAsync(broken, 2, TimeSpan.Zero, TimeSpan.FromSeconds(1));
+        var fine = await engine.RoundAsync(IPAddress.Loopback, 2, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+
+        Assert.All(failed.Rtts, r => Assert.Null(r));
+        Assert.Equal("probe engine failed sending to 127.0.0.9: injected", failed.Error);
+        Assert.All(fine.Rtts, r => Assert.NotNull(r));
+        Assert.Equal((2L, "InvalidOperationException: injected"), engine.Faults);
+    }
+
+    [Fact]
     public void Checksum_of_a_known_echo_request_is_rfc1071()
     {
         // type 8, code 0, checksum 0, id 0x1234, seq 0x0001: sum 0x0800+0x1234+0x0001 = 0x1A35, complement 0xE5CA.

@@ -42,4 +42,20 @@ public class NetworkNamespaceTests
         Assert.All(first.Rtts, r => Assert.Null(r));
         Assert.All(second.Rtts, r => Assert.InRange(r!.Value, 195, 1000)); // a credited late reply would read ~0-50 ms
     }
+
+    [SkippableFact]
+    public async Task A_spoofed_reply_with_the_right_identifier_and_sequence_but_not_the_cookie_is_never_credited()
+    {
+        var (network, reason) = await TestNetwork.TryCreateAsync();
+        Skip.If(network is null, reason);
+        await using var _ = network;
+        // The peer's kernel stays silent; a responder answers every echo at once, with id and seq right, payload wrong.
+        await network!.AnswerEchoesAfterAsync(TimeSpan.Zero, forged: true);
+        using var engine = IcmpEngine.Open(ProbeLimits.Unlimited);
+
+        var round = await engine.RoundAsync(network.PeerAddress, 5, TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(500));
+
+        Assert.All(round.Rtts, r => Assert.Null(r)); // the host is "down", whatever the spoofer says
+        Assert.Equal(5, engine.Forged);
+    }
 }
