@@ -35,8 +35,12 @@ internal sealed class ManagementClient(Uri host, string? token) : IDisposable
     public async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(method, path);
-        if (body is not null)
-            request.Content = new StringContent(JsonSerializer.Serialize(body, SwarmJson.Default.GetTypeInfo(body.GetType())!), Encoding.UTF8, "application/json");
+        // Every change is declared JSON, an empty one too: the endpoint refuses anything else (cross-site requests).
+        if (method != HttpMethod.Get)
+        {
+            var json = body is null ? "{}" : JsonSerializer.Serialize(body, SwarmJson.Default.GetTypeInfo(body.GetType())!);
+            request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+        }
         HttpResponseMessage response;
         try
         {
@@ -73,7 +77,8 @@ internal sealed class ManagementClient(Uri host, string? token) : IDisposable
 
     private static HttpClient Create(Uri host, string? token)
     {
-        var http = new HttpClient { BaseAddress = host, Timeout = TimeSpan.FromSeconds(15) };
+        // Longer than the node's own 10 s budget for cluster asks, so a slow cluster answers 504 in words.
+        var http = new HttpClient { BaseAddress = host, Timeout = TimeSpan.FromSeconds(30) };
         if (token is not null) http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return http;
     }

@@ -9,6 +9,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Net.Http.Headers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Prometheus;
@@ -27,6 +29,9 @@ namespace Swarm.Management;
 public static class ManagementEndpoint
 {
     /// <summary>Registers what the endpoint needs; call before <c>AddSwarmNode</c> so that the node's metrics land on this registry.</summary>
+    /// <summary>The largest request body taken: a list of a thousand URLs fits many times over.</summary>
+    public const int MaxBodyBytes = 1 << 20;
+
     public static IServiceCollection AddSwarmManagement(this IServiceCollection services, ManagementOptions options, IWebHostBuilder web)
     {
         var log = new RecentLog();
@@ -44,6 +49,7 @@ public static class ManagementEndpoint
             };
         });
         web.UseUrls(options.Url);
+        web.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxBodyBytes);
         return services;
     }
 
@@ -51,14 +57,14 @@ public static class ManagementEndpoint
     public static WebApplication MapSwarmManagement(this WebApplication app, bool isBee)
     {
         var options = app.Services.GetRequiredService<ManagementOptions>();
+        var configured = new Uri(options.Url);
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Swarm.Management");
         app.Use(async (context, next) =>
         {
-            if (context.Request.Path.StartsWithSegments("/api") && !Authorized(context, options.Token))
+            if (Refusal(context, options, configured) is { } refusal)
             {
-                context.Response.Headers.WWWAuthenticate = "Bearer";
-                await Write(context, 401, new ApiError(context.Request.Headers.Authorization.Count == 0
-                    ? "this endpoint wants a bearer token: pass --token (or SWARM_TOKEN) to swarm, or 'Authorization: Bearer <token>'"
-                    : "the bearer token does not match Swarm:Management:Token"));
+                if (refusal.Status == 401) context.Response.Headers.WWWAuthenticate = "Bearer";
+                await Write(context, refusal.Status, new ApiError(refusal.Reason));
                 return;
             }
             try
@@ -69,14 +75,24 @@ public static class ManagementEndpoint
             {
                 await Write(context, e.Status, new ApiError(e.Message));
             }
-            catch (AskTimeoutException e)
+            catch (Exception e) when (e is AskTimeoutException or TimeoutException
+                                      || (e is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
             {
-                await Write(context, 504, new ApiError($"the cluster did not answer in time: {e.Message}"));
+                await Write(context, 504, new ApiError($"the cluster did not answer in time ({e.Message}); try again, or see /api/log"));
             }
             catch (BadHttpRequestException e)
             {
-                await Write(context, 400, new ApiError(e.Message));
+                await Write(context, e.StatusCode, new ApiError(e.StatusCode == 413 ? $"the body is over the limit of {MaxBodyBytes} bytes" : e.Message));
             }
+            catch (Exception e) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+            {
+                logger.LogError(e, "management: {Method} {Path} failed", context.Request.Method, context.Request.Path);
+                await Write(context, 500, new ApiError($"the node failed to answer {context.Request.Method} {context.Request.Path}: {e.Message}"));
+                return;
+            }
+            // Refusals the framework makes itself (405 for a wrong method, 413 for a body too big) get words too.
+            if (context.Response.StatusCode >= 400 && !context.Response.HasStarted)
+                await Write(context, context.Response.StatusCode, new ApiError(FrameworkRefusal(context)));
         });
 
         app.MapGet("/health/live", () => Results.Text("live\n"));
@@ -87,6 +103,12 @@ public static class ManagementEndpoint
         });
         app.MapGet("/metrics", async (HttpContext context) =>
         {
+            if (!Authorized(context, options.MetricsToken))
+            {
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                await Write(context, 401, new ApiError("/metrics wants the bearer token Swarm:Management:MetricsToken"));
+                return;
+            }
             context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             await app.Services.GetRequiredService<SwarmMetrics>().Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
         });
@@ -132,6 +154,52 @@ public static class ManagementEndpoint
         waiting.AddRange(services.GetService<Health.NodeHealth>()?.Problems ?? []);
         return new Readiness(waiting.Count == 0, waiting);
     }
+
+    /// <summary>
+    /// What every request must pass before any route sees it: a Host header naming this endpoint (a page that
+    /// rebinds its own name to 127.0.0.1 sends its own name), JSON declared on every request that changes something
+    /// (a cross-site form can post text/plain or a form, never application/json without a preflight), and the
+    /// token on <c>/api/</c>.
+    /// </summary>
+    private static (int Status, string Reason)? Refusal(HttpContext context, ManagementOptions options, Uri configured)
+    {
+        var request = context.Request;
+        if (!HostAllowed(request.Host, configured))
+            return (421, $"Host '{request.Host}' is not this endpoint ({configured.Authority}): a request through another name is refused");
+        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !HttpMethods.IsOptions(request.Method)
+            && !(MediaTypeHeaderValue.TryParse(request.ContentType, out var type) && type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)))
+            return (415, $"{request.Method} wants 'Content-Type: application/json' (got '{request.ContentType}'), even with an empty body");
+        if (request.Path.StartsWithSegments("/api") && !Authorized(context, options.Token))
+        {
+            return (401, request.Headers.Authorization.Count == 0
+                ? "this endpoint wants a bearer token: pass --token (or SWARM_TOKEN) to swarm, or 'Authorization: Bearer <token>'"
+                : "the bearer token does not match Swarm:Management:Token");
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The Host header must name the configured endpoint: its host (or, bound to loopback, any loopback name) and
+    /// port. Bound to every interface (0.0.0.0, [::]), the token guards the API and any name is taken.
+    /// </summary>
+    internal static bool HostAllowed(HostString host, Uri configured)
+    {
+        var bound = configured.Host.Trim('[', ']');
+        if (bound is "0.0.0.0" or "::" or "*" or "+") return true;
+        if (!host.HasValue) return false;
+        var name = host.Host.Trim('[', ']');
+        if ((host.Port ?? (configured.Scheme == "https" ? 443 : 80)) != configured.Port) return false;
+        if (string.Equals(name, bound, StringComparison.OrdinalIgnoreCase)) return true;
+        return ManagementOptions.IsLoopback(configured) && name is "localhost" or "127.0.0.1" or "::1";
+    }
+
+    private static string FrameworkRefusal(HttpContext context) => context.Response.StatusCode switch
+    {
+        405 => $"{context.Request.Method} is not allowed on {context.Request.Path}; 'swarm --help' lists what there is",
+        413 => $"the body is over the limit of {MaxBodyBytes} bytes",
+        404 => $"no such endpoint: {context.Request.Method} {context.Request.Path}; 'swarm --help' lists what there is",
+        var status => $"{status} {ReasonPhrases.GetReasonPhrase(status)}: {context.Request.Method} {context.Request.Path}",
+    };
 
     private static bool Authorized(HttpContext context, string? token)
     {

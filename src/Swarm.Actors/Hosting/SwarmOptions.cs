@@ -169,6 +169,9 @@ public sealed record ManagementOptions(string Url, string? Token)
     /// <summary>How many targets get series of their own in <c>/metrics</c>; the rest share <c>target="_other"</c>.</summary>
     public int MaxTargetSeries { get; init; } = 1000;
 
+    /// <summary>A bearer token <c>/metrics</c> wants when set (Prometheus: <c>authorization.credentials</c>); open when not.</summary>
+    public string? MetricsToken { get; init; }
+
     public static ManagementOptions Load(IConfiguration config, string defaultUrl) => ConfigReader.Load(config, r => Read(r, defaultUrl));
 
     internal static ManagementOptions Read(ConfigReader r, string defaultUrl)
@@ -182,6 +185,7 @@ public sealed record ManagementOptions(string Url, string? Token)
         return new ManagementOptions(url, token)
         {
             MaxTargetSeries = r.Number("Swarm:Metrics:MaxTargetSeries", 1000, 1, 1_000_000),
+            MetricsToken = r.String("Swarm:Management:MetricsToken"),
         };
     }
 

@@ -22,7 +22,8 @@ public sealed class SwarmManagement(ActorSystem system, Func<IActorRef?> targetL
     /// <summary>Target lists refuse IP literals this policy never lets through, as <c>watch</c> does.</summary>
     public AddressPolicy Addresses { get; init; } = AddressPolicy.Default;
 
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+    // A budget for a loaded machine: the first ask of a list may start its shard and recover it from the journal.
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
 
     private Cluster Cluster => Cluster.Get(system);
 
