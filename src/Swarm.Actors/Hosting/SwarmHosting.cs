@@ -206,7 +206,8 @@ public static class SwarmHosting
             var defaults = options.Targets.Default;
             return builder.WithShardRegion<TargetListRegion>(
                 SwarmNames.TargetListShardType,
-                list => TargetList.Props(list, list == SwarmNames.DefaultList ? defaults : [], maxTargets: options.Targets.MaxPerList),
+                list => TargetList.Props(list, list == SwarmNames.DefaultList ? defaults : [], maxTargets: options.Targets.MaxPerList,
+                    maxBytes: options.Targets.MaxListBytes),
                 new TargetListMessageExtractor(),
                 new ShardOptions
                 {

@@ -113,7 +113,10 @@ public sealed record SwarmOptions
             Targets = new TargetsOptions(
                 defaultTargets.Select(t => WatchPayload.NormalizeTarget(t) ?? t).ToList(),
                 r.Number("Swarm:Targets:MaxPerList", 1000, 1, 1_000_000),
-                r.Number("Swarm:Targets:MaxPayloadBytes", 64 * 1024, 64, 16 * 1024 * 1024)),
+                r.Number("Swarm:Targets:MaxPayloadBytes", 64 * 1024, 64, 16 * 1024 * 1024))
+            {
+                MaxListBytes = r.Number("Swarm:Targets:MaxListBytes", TargetList.DefaultMaxBytes, 1024, TargetList.DefaultMaxBytes),
+            },
         };
         var p = options.Probe;
         var spacing = p.Spacing > p.MinTargetSpacing ? p.Spacing : p.MinTargetSpacing; // the pacer stretches shorter spacing
@@ -245,7 +248,11 @@ public sealed record ProbeOptions(
 }
 
 /// <summary>The built-in default list and the limits on what <c>watch</c> accepts.</summary>
-public sealed record TargetsOptions(IReadOnlyList<string> Default, int MaxPerList, int MaxPayloadBytes);
+public sealed record TargetsOptions(IReadOnlyList<string> Default, int MaxPerList, int MaxPayloadBytes)
+{
+    /// <summary>The most bytes one list may hold (<see cref="TargetList.SizeOf"/>): a list travels in one remoting message.</summary>
+    public int MaxListBytes { get; init; } = TargetList.DefaultMaxBytes;
+}
 
 /// <summary>The bee's durable outbox: its size limit on disk and when it forces writes to the disk.</summary>
 public sealed record OutboxOptions(long MaxBytes, Swarm.Outbox.FsyncPolicy Fsync, TimeSpan FsyncInterval);

@@ -13,8 +13,17 @@ namespace Swarm.Targets;
 public sealed class TargetList : ReceivePersistentActor
 {
     private const int SnapshotEvery = 50;
+
+    /// <summary>
+    /// 96 KiB: a list, and the event that journals it, travel in one message, and Akka.Remote's frame is 128,000
+    /// bytes; what is left covers the JSON around the targets. A list that never fits would silently never reach a
+    /// bee on another node.
+    /// </summary>
+    public const int DefaultMaxBytes = 96 * 1024;
+
     private readonly string _listId;
     private readonly int _maxTargets;
+    private readonly int _maxBytes;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _mediator;
     private long _version;
@@ -22,13 +31,15 @@ public sealed class TargetList : ReceivePersistentActor
 
     public override string PersistenceId { get; }
 
-    public static Props Props(string listId, IReadOnlyList<string> initialTargets, IActorRef? mediator = null, int maxTargets = 1000) =>
-        Akka.Actor.Props.Create(() => new TargetList(listId, initialTargets, mediator, maxTargets));
+    public static Props Props(string listId, IReadOnlyList<string> initialTargets, IActorRef? mediator = null, int maxTargets = 1000,
+        int maxBytes = DefaultMaxBytes) =>
+        Akka.Actor.Props.Create(() => new TargetList(listId, initialTargets, mediator, maxTargets, maxBytes));
 
-    public TargetList(string listId, IReadOnlyList<string> initialTargets, IActorRef? mediator, int maxTargets)
+    public TargetList(string listId, IReadOnlyList<string> initialTargets, IActorRef? mediator, int maxTargets, int maxBytes)
     {
         _listId = listId;
         _maxTargets = maxTargets;
+        _maxBytes = maxBytes;
         _targets = initialTargets;
         _mediator = mediator ?? DistributedPubSub.Get(Context.System).Mediator;
         PersistenceId = $"targets-{listId}";
@@ -67,6 +78,12 @@ public sealed class TargetList : ReceivePersistentActor
             Sender.Tell(new TargetsRejected(_listId, _version, $"that would make {targets.Count} targets, over the limit of {_maxTargets} per list"));
             return;
         }
+        if (SizeOf(targets) is var bytes && bytes > _maxBytes)
+        {
+            Sender.Tell(new TargetsRejected(_listId, _version,
+                $"that would make a list of {bytes} bytes, over the limit of {_maxBytes} (Swarm:Targets:MaxListBytes): split it into several lists"));
+            return;
+        }
         var replyTo = Sender;
         Persist(new TargetsReplaced(_listId, _version + 1, targets, source, DateTime.UtcNow), e =>
         {
@@ -78,6 +95,9 @@ public sealed class TargetList : ReceivePersistentActor
             if (LastSequenceNr % SnapshotEvery == 0) SaveSnapshot(new TargetListSnapshot(_listId, _version, _targets));
         });
     }
+
+    /// <summary>The size of a list as the limit counts it: each target's UTF-8 bytes and one for the separator.</summary>
+    public static int SizeOf(IEnumerable<string> targets) => targets.Sum(t => System.Text.Encoding.UTF8.GetByteCount(t) + 1);
 
     private void Apply(TargetsReplaced e) => (_version, _targets) = (e.Version, e.Targets);
 

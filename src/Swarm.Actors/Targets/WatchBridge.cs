@@ -17,7 +17,7 @@ public sealed record WatchReceived(string Topic, byte[] Payload);
 /// </summary>
 public sealed class WatchBridge : ReceiveActor
 {
-    private readonly Dictionary<string, Queue<IWithTargetListId>> _queues = new();
+    private readonly Dictionary<string, LinkedList<IWithTargetListId>> _queues = new();
     private readonly TimeSpan _attemptTimeout;
     private readonly TimeSpan _giveUpAfter;
     private readonly IActorRef _targetLists;
@@ -41,6 +41,7 @@ public sealed class WatchBridge : ReceiveActor
         Receive<Delivered>(OnDelivered);
         Receive<NotDelivered>(OnNotDelivered);
         Receive<CurrentTargets>(c => _knownVersions[c.ListId] = c.Version); // answers to GetTargets after a rejection
+        Receive<GetQueues>(_ => Sender.Tell(_queues.ToDictionary(q => q.Key, q => q.Value.Count)));
         Receive<Status.Success>(_ => { });
         Receive<Status.Failure>(f => _log.Warning("watch: could not publish an error on {0}: {1}", SwarmNames.Topics.WatchErrors, f.Cause.Message));
     }
@@ -64,12 +65,37 @@ public sealed class WatchBridge : ReceiveActor
         if (WatchPayload.IsListName(parsed.ListId)) _targetLists.Tell(new GetTargets(parsed.ListId));
     }
 
-    /// <summary>One command per list in flight, so a retried command can never land after a newer one.</summary>
+    /// <summary>
+    /// One command per list in flight, so a retried command can never land after a newer one. While a list does not
+    /// answer (its queen is away), what waits behind is bounded: a replacement supersedes every change still waiting,
+    /// and past <see cref="MaxWaiting"/> waiting changes a new add or remove is refused with the reason.
+    /// </summary>
     private void Enqueue(IWithTargetListId command)
     {
-        if (!_queues.TryGetValue(command.ListId, out var queue)) _queues[command.ListId] = queue = new Queue<IWithTargetListId>();
-        queue.Enqueue(command);
+        if (!_queues.TryGetValue(command.ListId, out var queue)) _queues[command.ListId] = queue = new LinkedList<IWithTargetListId>();
+        if (command is ReplaceTargets && queue.Count > 1)
+        {
+            var superseded = queue.Count - 1;
+            while (queue.Count > 1) queue.RemoveLast(); // the first is in flight: it stays
+            _log.Info("watch: list {0} has not answered yet; a new replacement supersedes {1} changes waiting for it", command.ListId, superseded);
+        }
+        else if (queue.Count > MaxWaiting)
+        {
+            Reject(TopicOf(command.ListId), command.ListId,
+                $"{MaxWaiting} changes to list {command.ListId} already wait for it to answer (is a queen running?); this one was refused: send a replacement instead");
+            return;
+        }
+        queue.AddLast(command);
         if (queue.Count == 1) Send(command, 1, DateTime.UtcNow);
+    }
+
+    /// <summary>Changes that may wait behind the one in flight for a list that does not answer.</summary>
+    public const int MaxWaiting = 100;
+
+    /// <summary>Changes waiting per list, the one in flight included (for tests and diagnostics).</summary>
+    public sealed record GetQueues
+    {
+        public static readonly GetQueues Instance = new();
     }
 
     private void Send(IWithTargetListId command, int attempt, DateTime firstSent) =>
@@ -111,8 +137,8 @@ public sealed class WatchBridge : ReceiveActor
     private void Next(string list)
     {
         var queue = _queues[list];
-        queue.Dequeue();
-        if (queue.Count > 0) Send(queue.Peek(), 1, DateTime.UtcNow);
+        queue.RemoveFirst();
+        if (queue.Count > 0) Send(queue.First!.Value, 1, DateTime.UtcNow);
         else _queues.Remove(list);
     }
 

@@ -123,11 +123,42 @@ public sealed class CliClusterTests : IAsyncLifetime
         Assert.Equal("cli-b-site", report.GetProperty("location").GetString());
         Assert.True(report.TryGetProperty("lastResult", out _));
 
+        // A list exactly at the byte bound reaches the bee in the other process (over DistributedPubSub, one remoting
+        // message); one byte more is refused, saying why, and the list stays as it was.
+        var atBound = ListOfSize(Swarm.Targets.TargetList.DefaultMaxBytes);
+        var (boundCode, boundOutput) = await Cli.RunAsync(["targets", "set", .. atBound, "--host", queen]);
+        Assert.True(boundCode == 0, boundOutput);
+        await Eventually.True(async () => (await Json("bees", "--host", lighthouse)).EnumerateArray()
+            .Count(b => b.GetProperty("targets").GetInt32() == atBound.Length) == 2, TimeSpan.FromSeconds(30), "both bees adopt the list at the bound");
+        var (overCode, overOutput) = await Cli.RunAsync(["targets", "set", .. ListOfSize(Swarm.Targets.TargetList.DefaultMaxBytes + 1), "--host", queen]);
+        Assert.Equal(1, overCode);
+        Assert.Contains($"that would make a list of {Swarm.Targets.TargetList.DefaultMaxBytes + 1} bytes, over the limit of {Swarm.Targets.TargetList.DefaultMaxBytes}", overOutput);
+        var remote = await Json("targets", "show", "--host", bee); // asked through the bee-only process
+        Assert.Equal(atBound, remote.GetProperty("targets").EnumerateArray().Select(t => t.GetString()!));
+
         // cluster leave on the bee node: it leaves, and its process ends with exit code 0.
         var (leaveCode, leave) = await Cli.RunAsync("cluster", "leave", "--host", bee);
         Assert.True(leaveCode == 0, leave);
         Assert.Equal(0, await beeProcess.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         await Members(lighthouse, 2);
+    }
+
+    /// <summary>Host names under .invalid (they never resolve) whose sizes add up to exactly <paramref name="bytes"/>.</summary>
+    private static string[] ListOfSize(int bytes)
+    {
+        var names = new List<string>();
+        for (var i = 0; bytes > 0; i++)
+        {
+            var length = Math.Min(bytes - 1, 120); // each name costs its length and one separator
+            if (bytes - (length + 1) is > 0 and < 20) length -= 20; // leave room for a last name of a sensible size
+            var prefix = $"h{i:D4}.";
+            var name = prefix + new string('a', Math.Min(60, length - prefix.Length - 8));
+            while (name.Length < length - 8) name += "." + new string('b', Math.Min(60, length - 8 - name.Length - 1));
+            name += ".invalid";
+            names.Add(name);
+            bytes -= name.Length + 1;
+        }
+        return [.. names];
     }
 
     [Fact]

@@ -56,6 +56,28 @@ public sealed class WatchBridgeTests : JournalTestKit
     }
 
     [Fact]
+    public void While_a_list_does_not_answer_a_replacement_supersedes_what_waits_and_the_wait_is_bounded()
+    {
+        var silent = CreateTestProbe(); // a list whose queen is away: it never answers
+        var bridge = Sys.ActorOf(WatchBridge.Props(silent.Ref, _broker, new WatchLimits(), attemptTimeout: TimeSpan.FromMinutes(1)));
+        void Send(string payload) => bridge.Tell(new WatchReceived("watch", Encoding.UTF8.GetBytes(payload)));
+
+        Send("127.0.0.1");
+        silent.ExpectMsg<ReplaceTargets>(); // in flight
+        for (var i = 0; i < 1000; i++) Send($"{{\"add\": [\"127.0.{i / 250}.{i % 250 + 2}\"]}}");
+        Send("127.0.0.200"); // supersedes every add still waiting
+        for (var i = 0; i < WatchBridge.MaxWaiting + 5; i++) Send($"{{\"add\": [\"127.1.0.{i + 1}\"]}}");
+
+        var queues = bridge.Ask<Dictionary<string, int>>(WatchBridge.GetQueues.Instance).Result;
+        Assert.Equal(WatchBridge.MaxWaiting + 1, queues["default"]); // the one in flight and MaxWaiting behind it, not 1,106
+        var refusals = _broker.Published.Where(p => p.Topic == "watch/errors").Select(p => JsonDocument.Parse(p.Payload).RootElement.GetProperty("error").GetString()).ToList();
+        // 1000 adds: 100 waited until the replacement came and the other 900 were refused; behind the waiting
+        // replacement 99 more fit, and 6 of the last 105 were refused.
+        Assert.Equal(900 + 6, refusals.Count);
+        Assert.All(refusals, r => Assert.StartsWith($"{WatchBridge.MaxWaiting} changes to list default already wait", r));
+    }
+
+    [Fact]
     public void Its_own_errors_seen_through_watch_plus_are_ignored()
     {
         Watch("""{"error": "x"}""", "watch/errors");
