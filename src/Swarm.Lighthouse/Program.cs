@@ -15,6 +15,7 @@ if (args.Any(a => a is "--help" or "-h" or "-?"))
           CLUSTER_PORT   or Swarm:Cluster:Port       Akka remoting port                       4053
           CLUSTER_SEEDS  or Swarm:Cluster:Seeds      comma list, same order on every node     this node
           Swarm:Cluster:DownAfter                    stable time before unreachable nodes are downed (keep-majority)   20s
+          Swarm:Cluster:Tls:CaFile | :CertFile | :KeyFile   mutual TLS with every member (PEM); seeds then akka.ssl.tcp://   none
           Swarm:Management:Url | :Token              management endpoint (/health/*, /metrics, swarm verbs)   http://127.0.0.1:9100
         Exit codes: 0 stopped, 1 failed, 2 invalid configuration, 3 downed by the cluster (restart it).
         A seed reads akka.tcp://swarm@lighthouse-0.lighthouse:4053; this node's own address is added when missing.

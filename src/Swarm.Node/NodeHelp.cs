@@ -31,6 +31,7 @@ internal static class NodeHelp
           Swarm:Outbox:MaxBytes | :Fsync | :FsyncInterval      256 MiB | interval (always, never) | 1s
 
           Swarm:Cluster:DownAfter       20s (Split Brain Resolver, keep-majority: same value on every node)
+          Swarm:Cluster:Tls:CaFile | :CertFile | :KeyFile    mutual TLS between members (PEM; seeds then akka.ssl.tcp://)
 
         Exit codes: 0 stopped cleanly, 1 failed while running, 2 invalid configuration or no ICMP rights,
         3 downed or removed by the cluster (a supervisor should restart it).

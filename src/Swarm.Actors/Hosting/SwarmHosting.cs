@@ -147,7 +147,23 @@ public static class SwarmHosting
         // interface, since the name may not resolve to this pod until it is ready. An IP address is bound as given.
         var bind = System.Net.IPAddress.TryParse(cluster.Hostname, out _) ? cluster.Hostname : "0.0.0.0";
         builder
-            .WithRemoting(bind, cluster.Port, publicHostname: cluster.Hostname)
+            .WithRemoting(remote =>
+            {
+                remote.HostName = bind;
+                remote.Port = cluster.Port;
+                remote.PublicHostName = cluster.Hostname;
+                if (cluster.Tls is not { } tls) return;
+                // Mutual TLS: both ends present a certificate and accept only one that chains to the swarm's CA.
+                remote.EnableSsl = true;
+                remote.Ssl = new SslOptions
+                {
+                    X509Certificate = tls.Certificate,
+                    SuppressValidation = false,
+                    RequireMutualAuthentication = true,
+                    ValidateCertificateHostname = false,
+                    CustomValidator = tls.Validator,
+                };
+            })
             .WithClustering(new AkkaClusterOptions
             {
                 Roles = roles.ToArray(),

@@ -1,3 +1,5 @@
+using Akka.Event;
+using System.Security.Cryptography.X509Certificates;
 using Akka.Actor;
 using Microsoft.Extensions.Configuration;
 using Swarm.Probing;
@@ -205,8 +207,14 @@ public sealed record ClusterOptions(string Hostname, int Port, IReadOnlyList<str
 
     public const int LighthousePort = 4053;
 
+    /// <summary>Mutual TLS between members (Swarm:Cluster:Tls:*), or null for plain TCP on a network you trust.</summary>
+    public ClusterTls? Tls { get; init; }
+
+    /// <summary><c>akka.ssl.tcp</c> with TLS, <c>akka.tcp</c> without: every address and seed carries it.</summary>
+    public string Scheme => Tls is null ? "akka.tcp" : "akka.ssl.tcp";
+
     /// <summary>This node's own address as a seed, e.g. <c>akka.tcp://swarm@lighthouse-0.lighthouse:4053</c>.</summary>
-    public string SelfAddress => $"akka.tcp://{SwarmNames.ActorSystem}@{Hostname}:{Port}";
+    public string SelfAddress => $"{Scheme}://{SwarmNames.ActorSystem}@{Hostname}:{Port}";
 
     /// <summary>Reads <c>Swarm:Cluster:*</c>, falling back to the conventional <c>CLUSTER_IP</c>, <c>CLUSTER_PORT</c>, <c>CLUSTER_SEEDS</c>.</summary>
     public static ClusterOptions Load(IConfiguration config, int defaultPort) => ConfigReader.Load(config, r => Read(r, defaultPort));
@@ -216,13 +224,19 @@ public sealed record ClusterOptions(string Hostname, int Port, IReadOnlyList<str
         var hostname = r.String("Swarm:Cluster:Hostname", "CLUSTER_IP") ?? "127.0.0.1";
         var port = r.Number("Swarm:Cluster:Port", defaultPort, 0, 65535, "CLUSTER_PORT");
         var seeds = r.List("Swarm:Cluster:Seeds", [], "CLUSTER_SEEDS");
+        var tls = ClusterTls.Read(r);
+        var tlsWanted = ClusterTls.Keys.Any(k => r.String(k) is not null); // judged by intent: a bad file is reported on its own
+        var scheme = tlsWanted ? "akka.ssl.tcp" : "akka.tcp";
         foreach (var seed in seeds)
         {
             var ok = Address.TryParse(seed, out var address) && address.System == SwarmNames.ActorSystem && address.Port is > 0;
-            r.Check(ok, $"Swarm:Cluster:Seeds: '{seed}' is not a seed address; write akka.tcp://{SwarmNames.ActorSystem}@host:{LighthousePort}");
+            r.Check(ok, $"Swarm:Cluster:Seeds: '{seed}' is not a seed address; write {scheme}://{SwarmNames.ActorSystem}@host:{LighthousePort}");
+            r.Check(!ok || address!.Protocol == scheme, !tlsWanted
+                ? $"Swarm:Cluster:Seeds: '{seed}' speaks TLS but Swarm:Cluster:Tls:* is not set; set it, or write akka.tcp://"
+                : $"Swarm:Cluster:Seeds: '{seed}' is plain TCP but this node speaks TLS (Swarm:Cluster:Tls:*); write akka.ssl.tcp://");
         }
         var downAfter = r.Duration("Swarm:Cluster:DownAfter", TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
-        return new ClusterOptions(hostname, port, seeds) { DownAfter = downAfter };
+        return new ClusterOptions(hostname, port, seeds) { DownAfter = downAfter, Tls = tls };
     }
 
     /// <summary>
@@ -233,6 +247,37 @@ public sealed record ClusterOptions(string Hostname, int Port, IReadOnlyList<str
         Seeds.Any(s => string.Equals(s.TrimEnd('/'), SelfAddress, StringComparison.OrdinalIgnoreCase))
             ? this
             : this with { Seeds = [.. Seeds, SelfAddress] };
+}
+
+/// <summary>
+/// This member's certificate and the swarm's CA for mutual TLS between members: a member accepts a connection,
+/// inbound or outbound, only from a peer whose certificate chains to this CA, and to no other root.
+/// </summary>
+public sealed record ClusterTls(X509Certificate2 Certificate, X509Certificate2Collection Ca)
+{
+    internal static readonly string[] Keys = ["Swarm:Cluster:Tls:CaFile", "Swarm:Cluster:Tls:CertFile", "Swarm:Cluster:Tls:KeyFile"];
+
+    internal static ClusterTls? Read(ConfigReader r)
+    {
+        var (ca, cert, key) = (r.ExistingFile("Swarm:Cluster:Tls:CaFile"), r.ExistingFile("Swarm:Cluster:Tls:CertFile"), r.ExistingFile("Swarm:Cluster:Tls:KeyFile"));
+        var named = new[] { "CaFile", "CertFile", "KeyFile" }.Select(k => r.String($"Swarm:Cluster:Tls:{k}")).Count(v => v is not null);
+        if (named == 0) return null;
+        r.Check(named == 3, "Swarm:Cluster:Tls: set all of CaFile, CertFile and KeyFile (PEM), or none");
+        if (new[] { ca, cert, key }.Any(f => f is null || !File.Exists(f))) return null; // ExistingFile reported it
+        var roots = TlsFiles.LoadCa("Swarm:Cluster:Tls:CaFile", ca!, r.Errors);
+        var identity = TlsFiles.LoadIdentity("Swarm:Cluster:Tls:CertFile", cert!, key, null, r.Errors);
+        if (roots is null || identity is null) return null;
+        r.Check(TlsFiles.ChainsTo(identity, roots), $"Swarm:Cluster:Tls:CertFile = '{cert}': not issued by the CA in Swarm:Cluster:Tls:CaFile, so no member would accept it");
+        return new ClusterTls(identity, roots);
+    }
+
+    /// <summary>Akka.Remote's check of a peer: its certificate chains to the swarm's CA. Host names are not checked: the CA is the boundary.</summary>
+    public Akka.Remote.Transport.DotNetty.CertificateValidationCallback Validator => (certificate, presented, peer, _, log) =>
+    {
+        if (certificate is not null && TlsFiles.ChainsTo(certificate, Ca, presented)) return true;
+        log.Warning("cluster TLS: refused {0}: {1}", peer, certificate is null ? "it presented no certificate" : $"{certificate.Subject} is not issued by the swarm's CA");
+        return false;
+    };
 }
 
 /// <summary>How often each target is probed, how a round runs, and the limits that keep a bee polite.</summary>

@@ -194,4 +194,31 @@ public class TlsFileTests
         Assert.Contains(e.Errors, x => x.StartsWith($"Swarm:Mqtt:Tls:CaFile = '{dir.File("ca.crt")}': holds no PEM certificate"));
         Assert.Contains(e.Errors, x => x.StartsWith($"Swarm:Mqtt:Tls:CertFile/KeyFile = '{dir.File("bee.crt")}' / '{dir.File("bee.key")}': not a PEM certificate and matching private key"));
     }
+
+    [Fact]
+    public void Cluster_tls_is_all_three_files_from_one_ca_and_seeds_must_speak_it()
+    {
+        using var dir = new Swarm.Tests.Infrastructure.TempDir();
+        var swarm = new Swarm.Tests.Infrastructure.TestPki(dir.Path, "swarm").Create();
+        var other = new Swarm.Tests.Infrastructure.TestPki(dir.Path, "other").Create();
+        var (cert, key) = other.Issue("node-1");
+        SwarmConfigurationException Fails(params (string, string)[] values) =>
+            Assert.Throws<SwarmConfigurationException>(() => ClusterOptions.Load(new ConfigurationBuilder()
+                .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Item1, v.Item2))).Build(), 0));
+
+        Assert.Contains("Swarm:Cluster:Tls: set all of CaFile, CertFile and KeyFile (PEM), or none",
+            Fails(("Swarm:Cluster:Tls:CaFile", swarm.CaFile)).Errors);
+        Assert.Contains($"Swarm:Cluster:Tls:CertFile = '{cert}': not issued by the CA in Swarm:Cluster:Tls:CaFile, so no member would accept it",
+            Fails(("Swarm:Cluster:Tls:CaFile", swarm.CaFile), ("Swarm:Cluster:Tls:CertFile", cert), ("Swarm:Cluster:Tls:KeyFile", key)).Errors);
+        Assert.Contains("Swarm:Cluster:Seeds: 'akka.tcp://swarm@lighthouse-0:4053' is plain TCP but this node speaks TLS (Swarm:Cluster:Tls:*); write akka.ssl.tcp://",
+            Fails(("Swarm:Cluster:Tls:CaFile", other.CaFile), ("Swarm:Cluster:Tls:CertFile", cert), ("Swarm:Cluster:Tls:KeyFile", key),
+                ("Swarm:Cluster:Seeds", "akka.tcp://swarm@lighthouse-0:4053")).Errors);
+        Assert.Contains("Swarm:Cluster:Seeds: 'akka.ssl.tcp://swarm@lighthouse-0:4053' speaks TLS but Swarm:Cluster:Tls:* is not set; set it, or write akka.tcp://",
+            Fails(("Swarm:Cluster:Seeds", "akka.ssl.tcp://swarm@lighthouse-0:4053")).Errors);
+
+        var good = ClusterOptions.Load(new ConfigurationBuilder().AddInMemoryCollection([
+            new("Swarm:Cluster:Tls:CaFile", other.CaFile), new("Swarm:Cluster:Tls:CertFile", cert), new("Swarm:Cluster:Tls:KeyFile", key),
+            new("Swarm:Cluster:Hostname", "lighthouse-0"), new("Swarm:Cluster:Port", "4053")]).Build(), 0);
+        Assert.Equal("akka.ssl.tcp://swarm@lighthouse-0:4053", good.SelfAddress);
+    }
 }

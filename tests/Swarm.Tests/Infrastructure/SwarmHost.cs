@@ -20,12 +20,12 @@ public sealed class SwarmHost : IAsyncDisposable
     public Akka.Hosting.ActorRegistry Registry => _host!.Services.GetRequiredService<Akka.Hosting.ActorRegistry>();
 
     /// <summary>A seed-only node, as Swarm.Lighthouse wires it.</summary>
-    public static async Task<SwarmHost> StartLighthouseAsync(int port)
+    public static async Task<SwarmHost> StartLighthouseAsync(int port, ClusterTls? tls = null)
     {
         var node = new SwarmHost();
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        var cluster = new ClusterOptions("127.0.0.1", port, []) { DownAfter = TimeSpan.FromSeconds(2) };
+        var cluster = new ClusterOptions("127.0.0.1", port, []) { DownAfter = TimeSpan.FromSeconds(2), Tls = tls };
         builder.Services.AddAkka(SwarmNames.ActorSystem, (akka, _) => akka
             .WithSwarmLogging()
             .WithSwarmSerialization()
