@@ -8,5 +8,6 @@ RUN dotnet publish src/Swarm.Cli/Swarm.Cli.csproj -c Release -o /app
 FROM mcr.microsoft.com/dotnet/runtime:10.0
 WORKDIR /app
 COPY --from=build /app .
-USER app
+# By number: a kubelet checking runAsNonRoot cannot resolve a name; 1654 is the app user of the .NET images.
+USER 1654
 ENTRYPOINT ["dotnet", "/app/swarm.dll"]

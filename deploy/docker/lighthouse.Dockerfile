@@ -9,7 +9,8 @@ RUN dotnet publish src/Swarm.Lighthouse/Swarm.Lighthouse.csproj -c Release -o /a
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app
 COPY --from=build /app .
-USER app
+# By number: a kubelet checking runAsNonRoot cannot resolve a name; 1654 is the app user of the .NET images.
+USER 1654
 ENV Swarm__Management__Url=http://0.0.0.0:9100 \
     CLUSTER_PORT=4053
 EXPOSE 9100 4053

@@ -11,7 +11,8 @@ WORKDIR /app
 COPY --from=build /app .
 # Not root: ICMP goes through datagram sockets, allowed by the pod's net.ipv4.ping_group_range sysctl
 # (see deploy/README.md), so the image needs no capability.
-USER app
+# By number: a kubelet checking runAsNonRoot cannot resolve a name; 1654 is the app user of the .NET images.
+USER 1654
 ENV Swarm__DataDir=/var/lib/swarm \
     Swarm__Management__Url=http://0.0.0.0:9110 \
     CLUSTER_PORT=4055

@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# Makes the TLS material the manifests mount, and creates it as Secrets in namespace swarm:
-#   mosquitto-tls        ca.crt, server.crt, server.key       (the broker)
-#   swarm-mqtt-clients   ca.crt, queen.crt/.key, <node>.crt/.key for every bee node, operator.crt/.key
-# A bee's certificate common name is its node's name: the ACL lets it write rip/<its name> only.
-# Usage: deploy/k8s/make-certs.sh [--out DIR] [--broker-name NAME] [NODE...]   (nodes default to kubectl get nodes)
+# Makes the TLS material the manifests mount, and creates it as Secrets in namespace swarm, one identity per Secret
+# so that each pod mounts only its own:
+#   mosquitto-tls              ca.crt, server.crt, server.key           the broker
+#   swarm-mqtt-queen           ca.crt, queen.crt, queen.key             queens and indexers
+#   swarm-mqtt-bees            ca.crt, <node>.crt/.key per bee node     mounted by the bee's init container only
+#   swarm-cluster-<role>       ca.crt, tls.crt, tls.key                 mutual TLS between members (lighthouse, queen, bee)
+# The operator's MQTT certificate (operator.crt/.key, the only one that may publish watch) stays in --out: it is
+# never put in the cluster. Two CAs: mqtt-ca for the broker, cluster-ca for remoting, so no MQTT key joins the cluster.
+# A bee's MQTT certificate common name is its node's name: the ACL lets it write rip/<its name> only.
+# Usage: deploy/k8s/make-certs.sh [--out DIR] [--broker-name NAME] [--vm NAME]... [NODE...]
+#   NODE: bee nodes (default: kubectl get nodes); --vm NAME: also a cluster certificate for a VM member (systemd).
 set -euo pipefail
 out=./swarm-certs
 broker=mosquitto.swarm.svc.cluster.local
 nodes=()
+vms=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=$2; shift 2 ;;
     --broker-name) broker=$2; shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --vm) vms+=("$2"); shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) nodes+=("$1"); shift ;;
   esac
 done
@@ -20,25 +28,37 @@ if [ ${#nodes[@]} -eq 0 ]; then
   mapfile -t nodes < <(kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}')
 fi
 mkdir -p "$out" && cd "$out"
-[ -f ca.key ] || openssl req -x509 -newkey rsa:3072 -nodes -days 3650 -subj "/CN=swarm-ca" -keyout ca.key -out ca.crt 2>/dev/null
+for ca in mqtt-ca cluster-ca; do
+  [ -f "$ca.key" ] || openssl req -x509 -newkey rsa:3072 -nodes -days 3650 -subj "/CN=swarm-$ca" -keyout "$ca.key" -out "$ca.crt" 2>/dev/null
+done
 
-issue() { # name, subjectAltName
-  [ -f "$1.crt" ] && return
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=$1" -keyout "$1.key" -out "$1.csr" 2>/dev/null
-  openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 825 -out "$1.crt" \
-    -extfile <(printf 'subjectAltName=%s\n' "$2") 2>/dev/null
-  rm -f "$1.csr"
-  echo "issued $1"
+issue() { # ca, name, subjectAltName
+  [ -f "$2.crt" ] && return
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=$2" -keyout "$2.key" -out "$2.csr" 2>/dev/null
+  openssl x509 -req -in "$2.csr" -CA "$1.crt" -CAkey "$1.key" -CAcreateserial -days 825 -out "$2.crt" \
+    -extfile <(printf 'subjectAltName=%s\n' "$3") 2>/dev/null
+  rm -f "$2.csr"
+  echo "issued $2 ($1)"
 }
-issue server "DNS:$broker,DNS:mosquitto"
-issue queen "DNS:queen"
-issue operator "DNS:operator"
-for node in "${nodes[@]}"; do issue "$node" "DNS:$node"; done
+issue mqtt-ca server "DNS:$broker,DNS:mosquitto"
+issue mqtt-ca queen "DNS:queen"
+issue mqtt-ca operator "DNS:operator"
+for node in "${nodes[@]}"; do issue mqtt-ca "$node" "DNS:$node"; done
+for role in lighthouse queen bee; do issue cluster-ca "cluster-$role" "DNS:swarm-$role"; done
+for vm in "${vms[@]}"; do issue cluster-ca "cluster-$vm" "DNS:$vm"; done
 
+secret() { # name, files...
+  local name=$1; shift
+  kubectl -n swarm create secret generic "$name" "$@" --dry-run=client -o yaml | kubectl apply -f -
+}
 kubectl get namespace swarm >/dev/null 2>&1 || kubectl create namespace swarm
-kubectl -n swarm create secret generic mosquitto-tls --from-file=ca.crt --from-file=server.crt --from-file=server.key \
-  --dry-run=client -o yaml | kubectl apply -f -
-clients=(--from-file=ca.crt --from-file=queen.crt --from-file=queen.key --from-file=operator.crt --from-file=operator.key)
-for node in "${nodes[@]}"; do clients+=(--from-file="$node.crt" --from-file="$node.key"); done
-kubectl -n swarm create secret generic swarm-mqtt-clients "${clients[@]}" --dry-run=client -o yaml | kubectl apply -f -
-echo "secrets mosquitto-tls and swarm-mqtt-clients are in namespace swarm; keep $out (the CA key) safe"
+secret mosquitto-tls --from-file=ca.crt=mqtt-ca.crt --from-file=server.crt --from-file=server.key
+secret swarm-mqtt-queen --from-file=ca.crt=mqtt-ca.crt --from-file=queen.crt --from-file=queen.key
+bees=(--from-file=ca.crt=mqtt-ca.crt)
+for node in "${nodes[@]}"; do bees+=(--from-file="$node.crt" --from-file="$node.key"); done
+secret swarm-mqtt-bees "${bees[@]}"
+for role in lighthouse queen bee; do
+  secret "swarm-cluster-$role" --from-file=ca.crt=cluster-ca.crt --from-file=tls.crt="cluster-$role.crt" --from-file=tls.key="cluster-$role.key"
+done
+echo "secrets are in namespace swarm; operator.crt/.key stay here, with the CA keys: keep $out safe and out of the cluster"
+for vm in "${vms[@]}"; do echo "VM $vm: copy cluster-ca.crt, cluster-$vm.crt and .key to /etc/swarm/cluster/{ca.crt,tls.crt,tls.key}"; done

@@ -116,7 +116,7 @@ public class DeploymentTests
         var replicas = int.Parse(lighthouse["spec"]!["replicas"]!.ToString());
         var service = lighthouse["spec"]!["serviceName"]!.GetValue<string>();
         var ns = lighthouse["metadata"]!["namespace"]!.GetValue<string>();
-        var expected = Enumerable.Range(0, replicas).Select(i => $"akka.tcp://swarm@lighthouse-{i}.{service}.{ns}.svc.cluster.local:{ClusterOptions.LighthousePort}").ToList();
+        var expected = Enumerable.Range(0, replicas).Select(i => $"akka.ssl.tcp://swarm@lighthouse-{i}.{service}.{ns}.svc.cluster.local:{ClusterOptions.LighthousePort}").ToList();
 
         var seeds = Manifests.SwarmContainers(objects).Select(c => (c.Workload, Seeds: Manifests.Environment(c.Container, objects)["CLUSTER_SEEDS"])).ToList();
         Assert.Equal(3, seeds.Count); // lighthouse, queen, bee
