@@ -103,5 +103,8 @@ while true; do
       exit 1
     fi
   done
-  sleep 1
+  # In the background and waited for: a SIGINT sent to this script alone (not to its process group, as a terminal's
+  # Ctrl-C is) interrupts `wait` and runs the trap at once, while bash would let a foreground sleep swallow it.
+  sleep 1 &
+  wait $!
 done

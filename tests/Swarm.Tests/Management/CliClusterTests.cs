@@ -143,22 +143,23 @@ public sealed class CliClusterTests : IAsyncLifetime
         await Members(lighthouse, 2);
     }
 
-    /// <summary>Host names under .invalid (they never resolve) whose sizes add up to exactly <paramref name="bytes"/>.</summary>
+    /// <summary>
+    /// HTTP URLs on loopback whose sizes add up to exactly <paramref name="bytes"/>. Long, so few; and refused at probe
+    /// time by the address policy (loopback without AllowNetworks) without a socket or a DNS query: cheap to probe.
+    /// </summary>
     private static string[] ListOfSize(int bytes)
     {
-        var names = new List<string>();
+        var urls = new List<string>();
         for (var i = 0; bytes > 0; i++)
         {
-            var length = Math.Min(bytes - 1, 120); // each name costs its length and one separator
-            if (bytes - (length + 1) is > 0 and < 20) length -= 20; // leave room for a last name of a sensible size
-            var prefix = $"h{i:D4}.";
-            var name = prefix + new string('a', Math.Min(60, length - prefix.Length - 8));
-            while (name.Length < length - 8) name += "." + new string('b', Math.Min(60, length - 8 - name.Length - 1));
-            name += ".invalid";
-            names.Add(name);
-            bytes -= name.Length + 1;
+            var prefix = $"http://127.0.0.1:9/p{i:D3}/";
+            var length = Math.Min(bytes - 1, 2000); // each target costs its length and one separator
+            if (bytes - (length + 1) is > 0 and < 100) length -= 100; // leave room for a last URL of a sensible size
+            var url = prefix + new string('a', length - prefix.Length);
+            urls.Add(url);
+            bytes -= url.Length + 1;
         }
-        return [.. names];
+        return [.. urls];
     }
 
     [Fact]
