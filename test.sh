@@ -41,8 +41,8 @@ pkill -f "prometheus --config.file=/tmp/swarm-test-" 2>/dev/null
 set -e
 
 # One plain closing line, whatever the runner printed: "N passed, N failed, N skipped".
-count() { grep -E "^\s+$1: +[0-9]+" "$log" | awk '{ n += $2 } END { print n + 0 }'; }
-total=$(grep -E '^Total tests: +[0-9]+' "$log" | awk '{ n += $3 } END { print n + 0 }')
+count() { grep -aE "^\s+$1: +[0-9]+" "$log" | awk '{ n += $2 } END { print n + 0 }'; }
+total=$(grep -aE '^Total tests: +[0-9]+' "$log" | awk '{ n += $3 } END { print n + 0 }')
 if [ "$total" -gt 0 ]; then
   echo "$(count Passed) passed, $(count Failed) failed, $(count Skipped) skipped"
 fi

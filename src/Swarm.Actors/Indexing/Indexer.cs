@@ -236,7 +236,7 @@ public sealed class Indexer : ReceiveActor, IWithTimers
     {
         _deadLetters++;
         _metrics.DeadLetter();
-        _log.Warning("indexer: dead letter {0} from {1}: {2}", id ?? "(no id)", message.Topic, reason);
+        _log.Warning("indexer: dead letter {0} from {1}: {2}", id ?? "(no id)", Probing.ProbeTarget.Printable(message.Topic), reason);
         var letter = new DeadLetterMessage(message.Topic, id, reason, Encoding.UTF8.GetString(message.Payload));
         // Acknowledged once the dead letter itself is safe on the broker (or at once if it could not be published,
         // since it would fail again forever: the log line above keeps the reason).

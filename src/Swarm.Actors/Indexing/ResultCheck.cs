@@ -26,7 +26,7 @@ public static class ResultCheck
         if (r.Target.Length > ProbeTarget.MaxLength) return $"target: {r.Target.Length} characters, at most {ProbeTarget.MaxLength}";
         if (ProbeTarget.Parse(r.Target) is not { } target) return $"target {Quote(r.Target)}: not a host, tcp://host:port or http(s) URL";
         if (r.Kind != target.Kind) return $"kind {Quote(r.Kind)}: the target {Quote(r.Target)} is probed as {target.Kind}";
-        if (topic != Topics.ForResult(r.Target)) return $"topic {topic}: a result for {Quote(r.Target)} belongs on {Topics.ForResult(r.Target)}";
+        if (topic != Topics.ForResult(r.Target)) return $"topic {Quote(topic)}: a result for {Quote(r.Target)} belongs on {Topics.ForResult(r.Target)}";
         if (r.Sent is < 0 or > MaxEchoes || r.Received < 0 || r.Received > r.Sent)
             return $"sent {r.Sent}, received {r.Received}: 0 ≤ received ≤ sent ≤ {MaxEchoes} expected";
         if (r.LossPercent is < 0 or > 100 || double.IsNaN(r.LossPercent)) return $"loss {r.LossPercent}: a percentage expected";
@@ -46,5 +46,6 @@ public static class ResultCheck
         ("ttfb_ms", r.TtfbMs), ("total_ms", r.TotalMs),
     ];
 
-    private static string Quote(string? value) => value is null ? "null" : $"'{(value.Length > 80 ? value[..80] + "…" : value)}'";
+    /// <summary>A value as a reason may show it: control characters as '?' (no log injection), at most 64 characters.</summary>
+    private static string Quote(string? value) => value is null ? "null" : $"'{ProbeTarget.Printable(value)}'";
 }
