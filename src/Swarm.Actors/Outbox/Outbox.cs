@@ -72,7 +72,7 @@ public sealed class Outbox : ReceiveActor, IWithTimers
         {
             _inFlight.Remove(p.Seq);
             _refusals.Remove(p.Seq);
-            _store.Acknowledge(p.Seq);
+            OnDisk(() => _store.Acknowledge(p.Seq)); // if the disk refuses, it is sent again after a restart: a duplicate, not a loss
             _delivered++;
             Pump();
         });
@@ -117,38 +117,50 @@ public sealed class Outbox : ReceiveActor, IWithTimers
     {
         _metrics.Round(result);
         _lastResult = result.Timestamp;
-        try
+        var stored = OnDisk(() => _store.Append(seq =>
         {
-            _store.Append(seq =>
-            {
-                var numbered = result with { Seq = seq };
-                return (Topics.ForResult(result.Target), JsonSerializer.SerializeToUtf8Bytes(numbered, SwarmJson.Wire.ProbeResult));
-            });
-            if (_diskError is not null)
-            {
-                _log.Info("outbox {0}: the disk takes writes again; {1} results were lost while it did not", _settings.Directory, _lostToDisk);
-                _diskError = null;
-                _lostToDisk = 0;
-                _health.Healthy(Part);
-            }
-        }
-        catch (SqliteException e)
+            var numbered = result with { Seq = seq };
+            return (Topics.ForResult(result.Target), JsonSerializer.SerializeToUtf8Bytes(numbered, SwarmJson.Wire.ProbeResult));
+        }));
+        if (!stored)
         {
             // Fail soft: the round is lost and counted, the bee goes on probing, and the node says it is not ready.
             _store.CountLost();
             _lostToDisk++;
-            if (_diskError is null)
-            {
-                _log.Error("outbox {0}: the disk refused a result ({1}); rounds are dropped and counted until it takes writes again",
-                    _settings.Directory, e.Message);
-            }
-            _diskError = e.Message;
-            _health.Problem(Part, $"the disk refuses results ({e.Message}); {_lostToDisk} rounds lost so far");
+            _health.Problem(Part, $"the disk refuses results ({_diskError}); {_lostToDisk} rounds lost so far");
             return;
         }
-        _store.DropOldestOverLimit(_inFlight.Contains);
+        if (_diskError is not null)
+        {
+            _log.Info("outbox {0}: the disk takes writes again; {1} results were lost while it did not", _settings.Directory, _lostToDisk);
+            _diskError = null;
+            _lostToDisk = 0;
+            _health.Healthy(Part);
+        }
+        OnDisk(() => _store.DropOldestOverLimit(_inFlight.Contains));
         _peakBytes = Math.Max(_peakBytes, _store.DiskBytes);
         Pump();
+    }
+
+    /// <summary>
+    /// Runs work on the disk; a disk that refuses it (full, read-only, failing) is reported, never thrown: the node
+    /// says it is not ready, and the work is tried again when it comes round.
+    /// </summary>
+    private bool OnDisk(Action work)
+    {
+        try
+        {
+            work();
+            return true;
+        }
+        catch (SqliteException e)
+        {
+            if (_diskError is null)
+                _log.Error("outbox {0}: the disk refuses writes ({1}); rounds are dropped and counted until it takes them again", _settings.Directory, e.Message);
+            _diskError = e.Message;
+            _health.Problem(Part, $"the disk refuses results ({e.Message}); {_lostToDisk} rounds lost so far");
+            return false;
+        }
     }
 
     private void OnPublishFailed(PublishFailed f)
@@ -162,7 +174,7 @@ public sealed class Outbox : ReceiveActor, IWithTimers
             if (refusals >= MaxRefusals)
             {
                 _refusals.Remove(f.Seq);
-                _store.Drop(f.Seq);
+                OnDisk(() => _store.Drop(f.Seq));
                 _log.Error("broker refused result {0} {1} times ({2}); dropped and counted, the results behind it go on",
                     f.Seq, refusals, f.Reason);
             }
@@ -177,8 +189,10 @@ public sealed class Outbox : ReceiveActor, IWithTimers
     private void Pump()
     {
         if (!_broker.IsConnected || _inFlight.Count >= _window) return;
-        var records = _store.Read(_sentUpTo, _window + _inFlight.Count,
-            damaged: seq => _log.Error("outbox: result {0} is damaged on disk (CRC mismatch); dropped and counted", seq));
+        IReadOnlyList<OutboxRecord> records = [];
+        if (!OnDisk(() => records = _store.Read(_sentUpTo, _window + _inFlight.Count,
+                damaged: seq => _log.Error("outbox: result {0} is damaged on disk (CRC mismatch); dropped and counted", seq))))
+            return;
         foreach (var (seq, topic, payload) in records)
         {
             if (_inFlight.Count >= _window) break;
@@ -194,10 +208,10 @@ public sealed class Outbox : ReceiveActor, IWithTimers
         var now = DateTime.UtcNow;
         if (_settings.Fsync == FsyncPolicy.Interval && now - _lastFlush >= _settings.FsyncInterval)
         {
-            _store.Flush();
+            OnDisk(_store.Flush);
             _lastFlush = now;
         }
-        if (_store.PendingCount == 0 && _store.DiskBytes > 4L << 20) _store.Compact();
+        if (_store.PendingCount == 0 && _store.DiskBytes > 4L << 20) OnDisk(_store.Compact);
         var connected = _broker.IsConnected;
         var dropsToReport = _store.Dropped != _droppedReported;
         if (dropsToReport)

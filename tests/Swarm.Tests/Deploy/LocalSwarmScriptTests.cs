@@ -17,8 +17,10 @@ public sealed class LocalSwarmScriptTests : IAsyncLifetime
     {
         // The same build as this test's (Debug or Release): the binaries are already there, so no --build.
         var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-        _script = Process.Start(new ProcessStartInfo(Repo.File("deploy", "local", "swarm-local.sh"),
-            ["--nodes", "3", "--port-base", _base.ToString(), "--data", _data.Path, "--configuration", configuration, "--no-build"])
+        // Through env --default-signal=INT: a suite started as a background job inherits SIGINT ignored, and bash can
+        // never trap a signal ignored on entry, so Ctrl-C would be lost on the script and the test would wait in vain.
+        _script = Process.Start(new ProcessStartInfo("env", ["--default-signal=INT", Repo.File("deploy", "local", "swarm-local.sh"),
+            "--nodes", "3", "--port-base", _base.ToString(), "--data", _data.Path, "--configuration", configuration, "--no-build"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -115,8 +115,9 @@ public sealed class OutboxTests : Akka.TestKit.Xunit2.TestKit
         using var disk = SmallDisk.Mount(_dir.File("disk"), sizeKiB: 512);
         var health = new NodeHealth();
         _broker.IsConnected = false; // everything stays on disk
-        var outbox = Sys.ActorOf(Swarm.Outbox.Outbox.Props(new OutboxSettings(disk.Path, 64L << 20, FsyncPolicy.Interval), _broker,
-            new BeeIdentity("bee-o", "lab", "1.0.0"), health: health));
+        // Flushed at every tick: a checkpoint on the full disk must be refused softly too, not crash the outbox.
+        var settings = new OutboxSettings(disk.Path, 64L << 20, FsyncPolicy.Interval) { FsyncInterval = TimeSpan.FromMilliseconds(10) };
+        var outbox = Sys.ActorOf(Swarm.Outbox.Outbox.Props(settings, _broker, new BeeIdentity("bee-o", "lab", "1.0.0"), health: health));
         Watch(outbox);
 
         for (var i = 1; i <= 4000; i++) outbox.Tell(Result($"t{i}.example"));
@@ -124,6 +125,8 @@ public sealed class OutboxTests : Akka.TestKit.Xunit2.TestKit
 
         Assert.NotNull(full.DiskError);
         Assert.True(full.Dropped > 0 && full.Backlog > 0, $"{full}");
+        Assert.Contains(health.Problems, p => p.StartsWith("outbox: the disk refuses results"));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(600)); // three ticks, each flushing onto the full disk: no Terminated
         Assert.Contains(health.Problems, p => p.StartsWith("outbox: the disk refuses results"));
         disk.FreeSpace(); // the operator clears the disk
 
