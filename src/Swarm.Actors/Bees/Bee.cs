@@ -28,15 +28,20 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
     private readonly CancellationTokenSource _stopping = new();
     private DateTime _epoch;
 
+    private const string HealthPart = "bee";
+    private readonly Health.NodeHealth _health;
+
     public override string PersistenceId { get; }
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(BeeSettings settings, IProber prober, IActorRef targetLists, IActorRef results, IActorRef? mediator = null) =>
-        Akka.Actor.Props.Create(() => new Bee(settings, prober, targetLists, results, mediator));
+    public static Props Props(BeeSettings settings, IProber prober, IActorRef targetLists, IActorRef results, IActorRef? mediator = null,
+        Health.NodeHealth? health = null) =>
+        Akka.Actor.Props.Create(() => new Bee(settings, prober, targetLists, results, mediator, health ?? Health.NodeHealth.Unwatched));
 
-    public Bee(BeeSettings settings, IProber prober, IActorRef targetLists, IActorRef results, IActorRef? mediator)
+    public Bee(BeeSettings settings, IProber prober, IActorRef targetLists, IActorRef results, IActorRef? mediator, Health.NodeHealth health)
     {
         _settings = settings;
+        _health = health;
         _prober = prober;
         _targetLists = targetLists;
         _results = results;
@@ -50,7 +55,11 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
             if (offer.Snapshot is not BeeSnapshot s) return;
             foreach (var list in s.Lists) _lists[list.ListId] = list;
         });
-        Recover<RecoveryCompleted>(_ => Start());
+        Recover<RecoveryCompleted>(_ =>
+        {
+            _health.Healthy(HealthPart);
+            Start();
+        });
 
         Command<CurrentTargets>(Adopt);
         Command<SyncLists>(_ => AskLists());
@@ -167,8 +176,22 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
 
     private static string TimerKey(string target) => "probe:" + target;
 
+    protected override void PreStart()
+    {
+        // Not ready until the journal gave the bee its duty back; a journal that fails stops the bee (restarted with backoff).
+        _health.Problem(HealthPart, "recovering its duty from the journal");
+        base.PreStart();
+    }
+
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        _health.Problem(HealthPart, $"its journal failed at recovery ({reason.Message}); restarting with backoff");
+        base.OnRecoveryFailure(reason, message);
+    }
+
     protected override void PostStop()
     {
+        _health.Problem(HealthPart, "stopped; no rounds are probed (it restarts with backoff)");
         _stopping.Cancel();
         base.PostStop();
     }

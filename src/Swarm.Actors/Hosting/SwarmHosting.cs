@@ -272,8 +272,8 @@ public static class SwarmHosting
             var outbox = system.ActorOf(Supervised(outboxProps, "outbox"), "outbox-supervisor");
             registry.Register<OutboxActor>(outbox);
             var settings = new BeeSettings(options.Bee.Id, options.Bee.Location, options.Bee.Lists, options.Probe.Interval, options.Probe.Round) { Geo = options.Bee.Geo };
-            var bee = system.ActorOf(Supervised(Bee.Props(settings, resolver.GetService<IProber>(), registry.Get<TargetListRegion>(), outbox), "bee",
-                persistent: true), "bee-supervisor");
+            var bee = system.ActorOf(Supervised(Bee.Props(settings, resolver.GetService<IProber>(), registry.Get<TargetListRegion>(), outbox,
+                health: resolver.GetService<NodeHealth>()), "bee", persistent: true), "bee-supervisor");
             registry.Register<BeeActor>(bee);
             system.ActorOf(ManagementAgent.Props(new BeeReportSource(bee, outbox, options.Bee.Location, options.Bee.Geo, () => link.ConnectedBroker)),
                 ManagementAgent.Name);
