@@ -22,7 +22,7 @@ namespace Swarm.Tests.Indexing;
 /// </summary>
 public sealed class IndexerFuzzTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit
 {
-    private const int Messages = 10_000;
+    private static int Messages => int.TryParse(Environment.GetEnvironmentVariable("SWARM_FUZZ_RUNS"), out var n) ? n : 10_000;
 
     /// <summary>Create-only, as a data stream: 201 the first time an id comes, 409 after; a document that is not JSON is refused.</summary>
     private sealed class StrictElasticsearch : IElasticsearch
@@ -63,7 +63,7 @@ public sealed class IndexerFuzzTests(ITestOutputHelper output) : Akka.TestKit.Xu
         var es = new StrictElasticsearch();
         var broker = new RecordingPublisher();
         var indexer = Sys.ActorOf(Indexer.Props(es, broker, new IndexerSettings("swarm", BatchSize: 500) { BatchDelay = TimeSpan.FromMilliseconds(20) }));
-        var messages = Gen.Sample(Traffic(), Messages, new Rnd(20261201UL), 50);
+        var messages = Gen.Sample(Traffic(), Messages, new Rnd(ulong.TryParse(Environment.GetEnvironmentVariable("SWARM_FUZZ_SEED"), out var seed) ? seed : 20261201UL), 50);
         var acks = new int[messages.Length];
 
         for (var i = 0; i < messages.Length; i++)

@@ -12,7 +12,7 @@ namespace Swarm.Tests.Outbox;
 /// </summary>
 public sealed class OutboxDamageFuzzTests(ITestOutputHelper output)
 {
-    private const int Runs = 300;
+    private static int Runs => int.TryParse(Environment.GetEnvironmentVariable("SWARM_FUZZ_RUNS"), out var n) ? Math.Max(1, n / 30) : 300;
     private const int Records = 120;
 
     [Fact]
