@@ -49,6 +49,7 @@ public sealed class OutboxStore : IDisposable
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS results (seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, size INTEGER NOT NULL, crc INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), last_seq INTEGER NOT NULL, dropped INTEGER NOT NULL, pending INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS damaged (seq, topic, payload, crc, found TEXT NOT NULL);
         INSERT OR IGNORE INTO meta VALUES (1, 0, 0, 0);
         """;
 
@@ -172,6 +173,14 @@ public sealed class OutboxStore : IDisposable
         }
         foreach (var seq in bad)
         {
+            // Kept aside, as found, for whoever wants to know what the disk did to it; never sent.
+            using (var aside = _db.CreateCommand())
+            {
+                aside.CommandText = "INSERT INTO damaged SELECT seq, topic, payload, crc, $found FROM results WHERE seq = $seq";
+                aside.Parameters.AddWithValue("$seq", seq);
+                aside.Parameters.AddWithValue("$found", DateTime.UtcNow.ToString("O"));
+                aside.ExecuteNonQuery();
+            }
             Remove(seq, dropped: true);
             damaged?.Invoke(seq);
         }

@@ -22,6 +22,8 @@ public abstract class BeeTests : JournalTestKit
         _mediator = CreateTestProbe();
     }
 
+    // Deadlines on messages are 30 s: the first journal write of a cold test process (linq2db and SQLite JIT) can
+    // take seconds on a loaded 2-core machine. They cost nothing when the machine is quiet.
     private static BeeSettings Settings(string id = "bee-a", int intervalMs = 300) =>
         new(id, "lab", ["default"], TimeSpan.FromMilliseconds(intervalMs), new RoundSettings(3, TimeSpan.Zero, TimeSpan.FromMilliseconds(100)))
         {
@@ -47,7 +49,7 @@ public abstract class BeeTests : JournalTestKit
         var bee = Spawn();
         bee.Tell(new CurrentTargets("default", 1, ["a.example", "b.example"], true));
 
-        var results = Enumerable.Range(0, 6).Select(_ => _results.ExpectMsg<ProbeResult>(TimeSpan.FromSeconds(5))).ToList();
+        var results = Enumerable.Range(0, 6).Select(_ => _results.ExpectMsg<ProbeResult>(TimeSpan.FromSeconds(30))).ToList();
 
         Assert.Equal(["a.example", "b.example"], results.Select(r => r.Target).Distinct().Order());
         Assert.All(results, r =>
@@ -78,7 +80,7 @@ public abstract class BeeTests : JournalTestKit
     {
         var bee = Spawn("bee-r");
         bee.Tell(new CurrentTargets("default", 5, ["kept.example"], true));
-        var before = _results.ExpectMsg<ProbeResult>(TimeSpan.FromSeconds(5));
+        var before = _results.ExpectMsg<ProbeResult>(TimeSpan.FromSeconds(30));
         Watch(bee);
         Sys.Stop(bee);
         ExpectTerminated(bee);
@@ -86,7 +88,7 @@ public abstract class BeeTests : JournalTestKit
 
         // The list entity (the _lists probe) never answers: the bee must work from its journal alone.
         var restarted = Spawn("bee-r");
-        var after = _results.ExpectMsg<ProbeResult>(TimeSpan.FromSeconds(5));
+        var after = _results.ExpectMsg<ProbeResult>(TimeSpan.FromSeconds(30));
 
         Assert.Equal("kept.example", before.Target);
         Assert.Equal("kept.example", after.Target);
@@ -103,7 +105,7 @@ public abstract class BeeTests : JournalTestKit
         bee.Tell(new CurrentTargets("default", 1, targets, true));
 
         // Skip the first round (compressed into FirstRoundWindow); then watch one whole interval.
-        _results.ReceiveN(30, TimeSpan.FromSeconds(5));
+        _results.ReceiveN(30, TimeSpan.FromSeconds(30));
         var stamps = _results.ReceiveN(30, TimeSpan.FromSeconds(10)).Cast<ProbeResult>().Select(r => r.Timestamp).Order().ToList();
 
         var spread = stamps[^1] - stamps[0];

@@ -91,6 +91,16 @@ public sealed class OutboxStoreTests : IDisposable
         Assert.Equal([1L, 3, 4, 5], read.Select(r => r.Seq));
         Assert.Equal([2L], damaged);
         Assert.Equal(1, reopened.Dropped);
+        using (var db = new SqliteConnection($"Data Source={Db};Pooling=False"))
+        {
+            db.Open();
+            using var aside = db.CreateCommand();
+            aside.CommandText = "SELECT seq, payload FROM damaged";
+            using var r = aside.ExecuteReader();
+            Assert.True(r.Read()); // the damaged record is kept aside, as found, for inspection
+            Assert.Equal(2, r.GetInt64(0));
+            Assert.NotEqual("payload-000002", Encoding.UTF8.GetString((byte[])r.GetValue(1)));
+        }
         foreach (var r in read) reopened.Acknowledge(r.Seq);
         Assert.Equal(0, reopened.PendingCount); // nothing pins the store: it empties once delivered
         Assert.Equal(6, Add(reopened));
@@ -126,7 +136,9 @@ public sealed class OutboxStoreTests : IDisposable
             store.Acknowledge(1);
         }
         var bytes = File.ReadAllBytes(Db);
-        Array.Fill(bytes, (byte)0xA5, 4096 * 3, 4096); // one page of garbage in the middle of the table
+        var page = bytes.AsSpan().IndexOf("-000150"u8) / 4096 * 4096;
+        Assert.True(page > 0);
+        Array.Fill(bytes, (byte)0xA5, page, 4096); // garbage over the page that holds record 150, in the middle of the table
         File.WriteAllBytes(Db, bytes);
 
         using var reopened = OutboxStore.Open(Settings());
