@@ -57,4 +57,65 @@ public sealed class IndexerActorTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(1000, es.Stored);
         Assert.Equal(1000, indexer.Ask<IndexerStatus>(GetIndexerStatus.Instance).Result.Stored);
     }
+
+    /// <summary>Answers bulk requests only when let go, counting the data-stream setups (one per indexer start).</summary>
+    private sealed class HeldElasticsearch : IElasticsearch
+    {
+        public readonly TaskCompletionSource Release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public int Setups;
+        public int BulkCalls;
+
+        public Task EnsureDataStreamAsync(string dataStream, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref Setups);
+            return Task.CompletedTask;
+        }
+
+        public async Task<IReadOnlyList<BulkItemResult>> BulkCreateAsync(string dataStream, IReadOnlyList<(string Id, string Json)> documents, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref BulkCalls);
+            await Release.Task;
+            return documents.Select(d => new BulkItemResult(d.Id, 201, BulkItemOutcome.Stored, null)).ToList();
+        }
+    }
+
+    /// <summary>A parent that restarts its child on any failure, as a supervisor does.</summary>
+    private sealed class Restarting : ReceiveActor
+    {
+        public Restarting(Props child)
+        {
+            var indexer = Context.ActorOf(child, "indexer");
+            ReceiveAny(m => indexer.Forward(m));
+        }
+
+        protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Restart);
+    }
+
+    [Fact]
+    public void A_bulk_reply_that_comes_back_after_a_restart_never_touches_the_new_instance()
+    {
+        var es = new HeldElasticsearch();
+        var parent = Sys.ActorOf(Props.Create(() => new Restarting(Indexer.Props(es, new RecordingPublisher(),
+            new IndexerSettings("swarm", BatchSize: 5) { BatchDelay = TimeSpan.FromMilliseconds(10) }))));
+        var acked = 0;
+        void Send(long seq) => parent.Tell(new ResultArrived("ping/t", JsonSerializer.SerializeToUtf8Bytes(
+            new ProbeResult { Bee = "b", Seq = seq, Timestamp = DateTime.UtcNow, Target = "t", Kind = "icmp" }, SwarmJson.Wire.ProbeResult),
+            _ => { Interlocked.Increment(ref acked); return Task.CompletedTask; }));
+
+        for (var seq = 1; seq <= 5; seq++) Send(seq);
+        AwaitCondition(() => es.BulkCalls == 1, TimeSpan.FromSeconds(10), "a bulk request in flight"); // ...
+        var child = Sys.ActorSelection(parent.Path / "indexer").ResolveOne(TimeSpan.FromSeconds(5)).Result;
+        child.Tell(Kill.Instance); // ...when the indexer restarts
+        AwaitCondition(() => es.Setups == 2, TimeSpan.FromSeconds(10), "the indexer restarted");
+
+        es.Release.SetResult(); // the old request answers now, into the new instance's mailbox
+        for (var seq = 6; seq <= 10; seq++) Send(seq);
+
+        // The new instance ignores the old reply (its results were never acknowledged: the broker sends them again)
+        // and goes on with its own; it never fails again over the old batch.
+        AwaitCondition(() => acked == 5, TimeSpan.FromSeconds(10), "the new instance stored and acknowledged its own results");
+        Assert.Equal(5, child.Ask<IndexerStatus>(GetIndexerStatus.Instance, TimeSpan.FromSeconds(5)).Result.Stored);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(2, es.Setups); // no second restart
+    }
 }
