@@ -180,6 +180,12 @@ public sealed class Indexer : ReceiveActor, IWithTimers
 
     private void OnBulkDone(BulkDone done)
     {
+        if (done.Results.Count != done.Sent.Count)
+        {
+            // Not the answer _bulk gives: nothing in it can be trusted, so all of it is sent again.
+            Self.Tell(new BulkFailed(_instance, done.Sent, $"_bulk answered {done.Results.Count} items for {done.Sent.Count} documents", done.Started));
+            return;
+        }
         _requests--;
         _metrics.Batch(done.Sent.Count, DateTime.UtcNow - done.Started);
         var (retry, stored, duplicates) = (0, 0, 0);

@@ -153,7 +153,13 @@ public sealed class Outbox : ReceiveActor, IWithTimers
             work();
             return true;
         }
-        catch (SqliteException e)
+        catch (SqliteException e) when (e.SqliteErrorCode is 11 or 26)
+        {
+            // Damage, not a full disk: fail, so that the supervisor reopens the store, which checks and salvages it.
+            _log.Error("outbox {0}: the database is damaged ({1}); reopening it to check and salvage", _settings.Directory, e.Message);
+            throw;
+        }
+        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
         {
             if (_diskError is null)
                 _log.Error("outbox {0}: the disk refuses writes ({1}); rounds are dropped and counted until it takes them again", _settings.Directory, e.Message);

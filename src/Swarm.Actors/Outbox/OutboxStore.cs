@@ -71,7 +71,7 @@ public sealed class OutboxStore : IDisposable
     public long DiskBytes => new[] { "", "-wal" }.Select(s => new FileInfo(Path + s)).Where(f => f.Exists).Sum(f => f.Length);
 
     /// <summary>Results found on disk at open that still had to be delivered.</summary>
-    public int Recovered { get; }
+    public int Recovered { get; private set; }
 
     /// <summary>What recovery found damaged and could not carry over (counted in <see cref="Dropped"/>), and where it was set aside.</summary>
     public Damage? FoundDamaged { get; private set; }
@@ -83,6 +83,19 @@ public sealed class OutboxStore : IDisposable
         _settings = settings;
         Path = path;
         _db = Connect(path, settings.Fsync);
+        try
+        {
+            (_insert, _delete, _saveMeta, _read) = Prepare();
+        }
+        catch
+        {
+            _db.Dispose(); // a store that cannot open must not keep its file open while it is retried
+            throw;
+        }
+    }
+
+    private (SqliteCommand Insert, SqliteCommand Delete, SqliteCommand SaveMeta, SqliteCommand Read) Prepare()
+    {
         // quick_check walks every page once: damage is found now, at open, not later in the middle of delivery.
         using (var check = _db.CreateCommand())
         {
@@ -92,10 +105,10 @@ public sealed class OutboxStore : IDisposable
         }
         var fresh = Scalar(_db, "SELECT count(*) FROM sqlite_master WHERE name = 'meta'") == 0;
         Exec(_db, Schema);
-        _insert = Command("INSERT INTO results VALUES ($seq, $topic, $payload, $size, $crc)", "$seq", "$topic", "$payload", "$size", "$crc");
-        _delete = Command("DELETE FROM results WHERE seq = $seq RETURNING size", "$seq");
-        _saveMeta = Command("UPDATE meta SET last_seq = $last, dropped = $dropped, pending = $pending", "$last", "$dropped", "$pending");
-        _read = Command("SELECT seq, topic, payload, crc FROM results WHERE seq > $after ORDER BY seq LIMIT $max", "$after", "$max");
+        var insert = Command("INSERT INTO results VALUES ($seq, $topic, $payload, $size, $crc)", "$seq", "$topic", "$payload", "$size", "$crc");
+        var delete = Command("DELETE FROM results WHERE seq = $seq RETURNING size", "$seq");
+        var saveMeta = Command("UPDATE meta SET last_seq = $last, dropped = $dropped, pending = $pending", "$last", "$dropped", "$pending");
+        var read = Command("SELECT seq, topic, payload, crc FROM results WHERE seq > $after ORDER BY seq LIMIT $max", "$after", "$max");
         using var meta = _db.CreateCommand();
         meta.CommandText = "SELECT last_seq, dropped, (SELECT count(*) FROM results), (SELECT coalesce(sum(size), 0) FROM results), (SELECT coalesce(max(seq), 0) FROM results) FROM meta";
         using var r = meta.ExecuteReader();
@@ -106,16 +119,22 @@ public sealed class OutboxStore : IDisposable
         PendingCount = r.GetInt32(2);
         PendingBytes = r.GetInt64(3);
         Recovered = PendingCount;
-        _reserved = ReadReservation(settings.Directory);
+        r.Close();
+        _reserved = ReadReservation(_settings.Directory);
         if (fresh && _reserved > 0)
         {
             // Numbers were given here before, yet the database is new: it was deleted or emptied. Go on past them.
             LastSeq = _reserved;
             using var tx = _db.BeginTransaction();
-            SaveMeta(tx, LastSeq, Dropped, 0);
+            saveMeta.Transaction = tx;
+            saveMeta.Parameters[0].Value = LastSeq;
+            saveMeta.Parameters[1].Value = Dropped;
+            saveMeta.Parameters[2].Value = 0;
+            saveMeta.ExecuteNonQuery();
             tx.Commit();
-            FoundDamaged = new Damage($"{FileName} was missing or empty, though numbers up to {_reserved} had been reserved", path, 0, null);
+            FoundDamaged = new Damage($"{FileName} was missing or empty, though numbers up to {_reserved} had been reserved", Path, 0, null);
         }
+        return (insert, delete, saveMeta, read);
     }
 
     /// <summary>Opens the outbox in its folder, recovering what a previous run left.</summary>
@@ -363,7 +382,8 @@ public sealed class OutboxStore : IDisposable
         }
     }
 
-    private static bool IsDamage(SqliteException e) =>
+    /// <summary>Whether SQLite says the database itself is damaged (then it is reopened, checked and salvaged).</summary>
+    internal static bool IsDamage(SqliteException e) =>
         e.SqliteErrorCode is 11 /* CORRUPT */ or 26 /* NOTADB */ or 1 /* ERROR: e.g. a schema that no longer parses */;
 
     private static SqliteConnection Connect(string path, FsyncPolicy fsync, bool readOnly = false)
@@ -374,13 +394,22 @@ public sealed class OutboxStore : IDisposable
             Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
             Pooling = false,
         }.ToString());
-        db.Open();
-        if (readOnly) return db;
-        // WAL: an append is one small sequential write. FULL syncs the log at every commit; NORMAL only at checkpoints,
-        // which the interval policy runs on its timer; OFF leaves it to the OS. None of them can lose a record to a kill -9.
-        var synchronous = fsync switch { FsyncPolicy.Always => "FULL", FsyncPolicy.Interval => "NORMAL", _ => "OFF" };
-        Exec(db, $"PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA auto_vacuum = INCREMENTAL;");
-        return db;
+        try
+        {
+            db.Open();
+            if (readOnly) return db;
+            // auto_vacuum first: switching to WAL writes a new database's header, which fixes auto_vacuum for good.
+            // WAL: an append is one small sequential write. FULL syncs the log at every commit; NORMAL only at checkpoints,
+            // which the interval policy runs on its timer; OFF leaves it to the OS. None of them can lose a record to a kill -9.
+            var synchronous = fsync switch { FsyncPolicy.Always => "FULL", FsyncPolicy.Interval => "NORMAL", _ => "OFF" };
+            Exec(db, $"PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous};");
+            return db;
+        }
+        catch
+        {
+            db.Dispose();
+            throw;
+        }
     }
 
     private SqliteCommand Command(string sql, params string[] parameters)

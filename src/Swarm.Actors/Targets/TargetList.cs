@@ -96,8 +96,11 @@ public sealed class TargetList : ReceivePersistentActor
         });
     }
 
-    /// <summary>The size of a list as the limit counts it: each target's UTF-8 bytes and one for the separator.</summary>
-    public static int SizeOf(IEnumerable<string> targets) => targets.Sum(t => System.Text.Encoding.UTF8.GetByteCount(t) + 1);
+    /// <summary>
+    /// The size of a list as the limit counts it: each target as JSON writes it (escapes included: '&amp;', '+' or a
+    /// non-ASCII letter take six bytes there), and one for the separator. Plain hosts and URLs count their length.
+    /// </summary>
+    public static int SizeOf(IEnumerable<string> targets) => targets.Sum(t => System.Text.Json.JsonEncodedText.Encode(t).EncodedUtf8Bytes.Length + 1);
 
     private void Apply(TargetsReplaced e) => (_version, _targets) = (e.Version, e.Targets);
 

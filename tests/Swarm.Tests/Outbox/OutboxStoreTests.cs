@@ -182,6 +182,28 @@ public sealed class OutboxStoreTests : IDisposable
         Assert.Equal(1, store.Dropped);
     }
 
+    [Fact]
+    public void Once_everything_is_delivered_compaction_gives_the_space_back()
+    {
+        using var store = OutboxStore.Open(Settings(maxBytes: 64 << 20));
+        for (var i = 0; i < 3000; i++) Add(store, new string('x', 2000));
+        var full = store.DiskBytes;
+        for (var seq = 1; seq <= 3000; seq++) store.Acknowledge(seq);
+
+        store.Compact();
+
+        Assert.True(full > 5_000_000, $"{full}");
+        Assert.True(store.DiskBytes < 200_000, $"{store.DiskBytes} bytes left of {full}");
+        Assert.Equal(3001, Add(store));
+    }
+
+    [Fact]
+    public void A_list_is_measured_as_json_writes_it()
+    {
+        Assert.Equal(8 + 1, Swarm.Targets.TargetList.SizeOf(["a&b"])); // a\u0026b
+        Assert.Equal(7 + 1, Swarm.Targets.TargetList.SizeOf(["free.fr"]));
+    }
+
     private void FlipByteOf(string text)
     {
         var bytes = File.ReadAllBytes(Db);
