@@ -66,7 +66,9 @@ public sealed class ProcessClusterTests : IAsyncLifetime
         catch (TimeoutException e)
         {
             // What the processes said is the only way to know why, after the fact.
-            var tails = _processes.Select(p => $"--- process {p.Pid}:\n{string.Join('\n', p.Output.Split('\n').TakeLast(40))}");
+            // Its first lines say how it started (a port it could not bind ends it there), its last ones how it ended.
+            var tails = _processes.Select(p => p.Output.Split('\n')).Select((lines, i) =>
+                $"--- process {_processes[i].Pid}:\n{string.Join('\n', lines.Take(15))}\n[...]\n{string.Join('\n', lines.Skip(15).TakeLast(40))}");
             throw new TimeoutException(e.Message + "\n" + string.Join('\n', tails), e);
         }
     }
