@@ -17,6 +17,6 @@ if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.Help
 {
     foreach (var error in parsed.Errors) Console.Error.WriteLine($"swarm: {error.Message}");
     Console.Error.WriteLine("Try 'swarm --help', or --help after any verb.");
-    return Swarm.Probing.ProbeReport.BadArguments;
+    return ProbeReport.BadArguments;
 }
 return await parsed.InvokeAsync();

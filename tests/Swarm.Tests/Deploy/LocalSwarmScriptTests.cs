@@ -44,7 +44,7 @@ public sealed class LocalSwarmScriptTests : IAsyncLifetime
         var host = $"http://127.0.0.1:{_base + 11}";
         await Eventually.True(async () =>
         {
-            var (code, output) = await Cli.RunAsync("cluster", "show", "--json", "--host", host);
+            var (code, output) = await SwarmCommand.RunAsync("cluster", "show", "--json", "--host", host);
             return code == 0 && JsonDocument.Parse(output).RootElement.GetProperty("members").EnumerateArray().Count(m => m.GetProperty("status").GetString() == "up") == 4;
         }, TimeSpan.FromSeconds(90), $"4 members up; the script said:\n{string.Join('\n', _output)}");
 

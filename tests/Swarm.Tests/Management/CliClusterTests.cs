@@ -57,7 +57,7 @@ public sealed class CliClusterTests : IAsyncLifetime
 
     private static async Task<JsonElement> Json(params string[] args)
     {
-        var (code, output) = await Cli.RunAsync([.. args, "--json"]);
+        var (code, output) = await SwarmCommand.RunAsync([.. args, "--json"]);
         Assert.True(code == 0, $"swarm {string.Join(' ', args)} exited {code}: {output}");
         return JsonDocument.Parse(output).RootElement;
     }
@@ -69,7 +69,7 @@ public sealed class CliClusterTests : IAsyncLifetime
         {
             await Eventually.True(async () =>
             {
-                var (code, output) = await Cli.RunAsync("cluster", "show", "--json", "--host", host);
+                var (code, output) = await SwarmCommand.RunAsync("cluster", "show", "--json", "--host", host);
                 last = output;
                 if (code != 0) return false;
                 var members = JsonDocument.Parse(output).RootElement.GetProperty("members").EnumerateArray().ToList();
@@ -91,19 +91,19 @@ public sealed class CliClusterTests : IAsyncLifetime
 
         // cluster show, asked of the Lighthouse: 3 members, all up, with their roles.
         await Members(lighthouse, 3);
-        var (showCode, table) = await Cli.RunAsync("cluster", "show", "--host", lighthouse);
+        var (showCode, table) = await SwarmCommand.RunAsync("cluster", "show", "--host", lighthouse);
         Assert.Equal(0, showCode);
         Assert.Contains("(this node)", table);
         Assert.Contains("lighthouse", table);
         Assert.Contains("3 members", table);
 
         // sharding regions lists target-list; its stats show the default list's shard on the queen.
-        var (regionsCode, regions) = await Cli.RunAsync("cluster", "sharding", "regions", "--host", queen);
+        var (regionsCode, regions) = await SwarmCommand.RunAsync("cluster", "sharding", "regions", "--host", queen);
         Assert.Equal(0, regionsCode);
         Assert.Contains("target-list", regions.Split('\n'));
 
         // targets set, through the bee-only node: both bees probe the new list.
-        var (setCode, set) = await Cli.RunAsync("targets", "set", "--list", "default", "127.0.0.9", "tcp://127.0.0.1:9", "--host", bee);
+        var (setCode, set) = await SwarmCommand.RunAsync("targets", "set", "--list", "default", "127.0.0.9", "tcp://127.0.0.1:9", "--host", bee);
         Assert.True(setCode == 0, set);
         Assert.Contains("127.0.0.9", set);
         await _results.WaitForAsync((t, j) => t == "ping/127.0.0.9" && j.GetProperty("bee").GetString() == "cli-a", TimeSpan.FromSeconds(30), "cli-a probing 127.0.0.9");
@@ -126,18 +126,18 @@ public sealed class CliClusterTests : IAsyncLifetime
         // A list exactly at the byte bound reaches the bee in the other process (over DistributedPubSub, one remoting
         // message); one byte more is refused, saying why, and the list stays as it was.
         var atBound = ListOfSize(Swarm.Targets.TargetList.DefaultMaxBytes);
-        var (boundCode, boundOutput) = await Cli.RunAsync(["targets", "set", .. atBound, "--host", queen]);
+        var (boundCode, boundOutput) = await SwarmCommand.RunAsync(["targets", "set", .. atBound, "--host", queen]);
         Assert.True(boundCode == 0, boundOutput);
         await Eventually.True(async () => (await Json("bees", "--host", lighthouse)).EnumerateArray()
             .Count(b => b.GetProperty("targets").GetInt32() == atBound.Length) == 2, TimeSpan.FromSeconds(30), "both bees adopt the list at the bound");
-        var (overCode, overOutput) = await Cli.RunAsync(["targets", "set", .. ListOfSize(Swarm.Targets.TargetList.DefaultMaxBytes + 1), "--host", queen]);
+        var (overCode, overOutput) = await SwarmCommand.RunAsync(["targets", "set", .. ListOfSize(Swarm.Targets.TargetList.DefaultMaxBytes + 1), "--host", queen]);
         Assert.Equal(1, overCode);
         Assert.Contains($"that would make a list of {Swarm.Targets.TargetList.DefaultMaxBytes + 1} bytes, over the limit of {Swarm.Targets.TargetList.DefaultMaxBytes}", overOutput);
         var remote = await Json("targets", "show", "--host", bee); // asked through the bee-only process
         Assert.Equal(atBound, remote.GetProperty("targets").EnumerateArray().Select(t => t.GetString()!));
 
         // cluster leave on the bee node: it leaves, and its process ends with exit code 0.
-        var (leaveCode, leave) = await Cli.RunAsync("cluster", "leave", "--host", bee);
+        var (leaveCode, leave) = await SwarmCommand.RunAsync("cluster", "leave", "--host", bee);
         Assert.True(leaveCode == 0, leave);
         Assert.Equal(0, await beeProcess.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         await Members(lighthouse, 2);
@@ -168,23 +168,23 @@ public sealed class CliClusterTests : IAsyncLifetime
         var lighthouse = StartLighthouse();
         await Members(lighthouse, 1);
 
-        var (unknownRegion, unknownOutput) = await Cli.RunAsync("cluster", "sharding", "region-stats", "-r", "nope", "--host", lighthouse);
+        var (unknownRegion, unknownOutput) = await SwarmCommand.RunAsync("cluster", "sharding", "region-stats", "-r", "nope", "--host", lighthouse);
         Assert.Equal(1, unknownRegion);
         Assert.Contains("no shard region 'nope'", unknownOutput);
 
-        var (badAddress, badOutput) = await Cli.RunAsync("cluster", "down", "not-an-address", "--host", lighthouse);
+        var (badAddress, badOutput) = await SwarmCommand.RunAsync("cluster", "down", "not-an-address", "--host", lighthouse);
         Assert.Equal(1, badAddress);
         Assert.Contains("is not a cluster address; write akka.tcp://swarm@host:port", badOutput);
 
-        var (noTargets, noTargetsOutput) = await Cli.RunAsync("targets", "show", "--host", lighthouse);
+        var (noTargets, noTargetsOutput) = await SwarmCommand.RunAsync("targets", "show", "--host", lighthouse);
         Assert.Equal(1, noTargets);
         Assert.Contains("ask a swarm node", noTargetsOutput);
 
-        var (unreachable, unreachableOutput) = await Cli.RunAsync("cluster", "show", "--host", $"http://127.0.0.1:{Ports.Free()}");
+        var (unreachable, unreachableOutput) = await SwarmCommand.RunAsync("cluster", "show", "--host", $"http://127.0.0.1:{Ports.Free()}");
         Assert.Equal(2, unreachable);
         Assert.Contains("cannot reach", unreachableOutput);
 
-        var (badArgs, _) = await Cli.RunAsync("cluster", "sharding", "region-stats");
+        var (badArgs, _) = await SwarmCommand.RunAsync("cluster", "sharding", "region-stats");
         Assert.Equal(3, badArgs);
     }
 

@@ -67,10 +67,10 @@ public sealed class ManagementEndpointTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync(Url("/health/live"))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync(Url("/health/ready"))).StatusCode);
 
-        var (cliCode, cliOutput) = await Cli.RunAsync("cluster", "show", "--host", Url(""));
+        var (cliCode, cliOutput) = await SwarmCommand.RunAsync("cluster", "show", "--host", Url(""));
         Assert.Equal(1, cliCode);
         Assert.Contains("wants a bearer token", cliOutput);
-        var (okCode, okOutput) = await Cli.RunAsync("cluster", "show", "--host", Url(""), "--token", Token);
+        var (okCode, okOutput) = await SwarmCommand.RunAsync("cluster", "show", "--host", Url(""), "--token", Token);
         Assert.True(okCode == 0, okOutput);
     }
 

@@ -1,3 +1,4 @@
+using Swarm.Cli;
 using Swarm.Probing;
 
 namespace Swarm.Tests.Probing;

@@ -1,33 +1,7 @@
 namespace Swarm.Protocol;
 
-// What the management endpoint answers (JSON over HTTP, read by `swarm`), and the two messages that cross the
-// cluster to collect it: a node asks every bee node's management agent for its bee's report.
-
-/// <summary>Ask a node's management agent about its bee; answered with <see cref="BeeReport"/>.</summary>
-public sealed record GetBeeReport : ISwarmMessage
-{
-    public static readonly GetBeeReport Instance = new();
-}
-
-/// <summary>One bee as an operator sees it: where it stands, what it follows, and how its results are flowing.</summary>
-public sealed record BeeReport(
-    string Bee,
-    string Node,
-    string? Location,
-    string? Geo,
-    IReadOnlyList<BeeListView> Lists,
-    int Targets,
-    DateTime? LastResult,
-    int OutboxBacklog,
-    long OutboxDropped,
-    string? Broker) : ISwarmMessage
-{
-    /// <summary>Why the bee node did not answer (then the other fields are empty).</summary>
-    public string? Error { get; init; }
-}
-
-/// <summary>A list a bee follows, at the version it adopted.</summary>
-public sealed record BeeListView(string List, long Version, int Targets);
+// What the management endpoint takes and answers under /api/ (JSON over HTTP), shared by the endpoint and `swarm`.
+// Nothing here crosses the cluster.
 
 /// <summary>One cluster member as this node sees it.</summary>
 public sealed record MemberView(string Address, string Status, IReadOnlyList<string> Roles, bool Reachable);

@@ -1,6 +1,7 @@
 using System.Globalization;
+using Swarm.Probing;
 
-namespace Swarm.Probing;
+namespace Swarm.Cli;
 
 /// <summary>How the one-shot <c>swarm probe</c> prints rounds and what its exit code says, as fping does.</summary>
 public static class ProbeReport

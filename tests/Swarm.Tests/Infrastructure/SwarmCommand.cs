@@ -1,7 +1,7 @@
 namespace Swarm.Tests.Infrastructure;
 
 /// <summary>Runs the real <c>swarm</c> binary once and returns its exit code and what it printed.</summary>
-public static class Cli
+public static class SwarmCommand
 {
     public static async Task<(int Code, string Output)> RunAsync(params string[] args)
     {
