@@ -11,6 +11,8 @@ command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need+=(iproute2)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)           # the production journal, for real
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)                           # scrapes a node in one test
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)                                 # validates Kubernetes manifests offline
+command -v clang >/dev/null 2>&1 || need+=(clang)                                     # links the NativeAOT swarm
+[ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]} (the tests start a real broker and database, and make test networks)"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
@@ -25,6 +27,12 @@ if [ ! -d deploy/k8s/tools/node_modules/kubernetes-models ]; then
 fi
 
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+
+# The native swarm, as shipped (NativeAOT, trimmed): NativeCliTests runs it against loopback.
+rid=linux-x64; [ "$(uname -m)" = aarch64 ] && rid=linux-arm64
+echo "test.sh: publishing the native swarm ($rid, NativeAOT) into src/Swarm.Cli/bin/native/$rid"
+dotnet publish src/Swarm.Cli/Swarm.Cli.csproj -c Release -r "$rid" -o "src/Swarm.Cli/bin/native/$rid" --nologo -v quiet
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e

@@ -1,10 +1,13 @@
 # Swarm.Node (every role) with the swarm CLI beside it (the preStop hook runs `swarm cluster leave`).
 # Build from the repository root:  docker build -f deploy/docker/node.Dockerfile -t swarm-node .
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+ARG TARGETARCH
+# clang and zlib: the swarm CLI beside the host is a NativeAOT binary.
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends clang zlib1g-dev >/dev/null
 WORKDIR /src
 COPY . .
 RUN dotnet publish src/Swarm.Node/Swarm.Node.csproj -c Release -o /app \
- && dotnet publish src/Swarm.Cli/Swarm.Cli.csproj -c Release -o /app
+ && dotnet publish src/Swarm.Cli/Swarm.Cli.csproj -c Release -a "${TARGETARCH:-amd64}" -o /cli && cp /cli/swarm /app/swarm
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app

@@ -19,9 +19,13 @@ here="$repo/deploy/systemd"
 
 command -v dotnet >/dev/null || { echo "install.sh: the .NET 10 SDK is needed to build (the runtime to run)" >&2; exit 1; }
 echo "building into $root/opt/swarm"
-for project in Swarm.Node:node Swarm.Lighthouse:lighthouse Swarm.Cli:cli; do
+for project in Swarm.Node:node Swarm.Lighthouse:lighthouse; do
   dotnet publish "$repo/src/${project%%:*}/${project%%:*}.csproj" -c Release -o "$root/opt/swarm/${project##*:}" --nologo -v quiet
 done
+# The CLI is one native binary (NativeAOT): linking it wants clang and zlib1g-dev.
+command -v clang >/dev/null || { echo "install.sh: clang is needed to link the native swarm (apt-get install clang zlib1g-dev)" >&2; exit 1; }
+rid=linux-x64; [ "$(uname -m)" = aarch64 ] && rid=linux-arm64
+dotnet publish "$repo/src/Swarm.Cli/Swarm.Cli.csproj" -c Release -r "$rid" -o "$root/opt/swarm/cli" --nologo -v quiet
 cp "$repo/README.md" "$root/opt/swarm/README.md"
 
 if [ -z "$root" ] && ! id swarm >/dev/null 2>&1; then

@@ -165,13 +165,22 @@ public class DeploymentTests
         var published = Regex.Matches(text, @"dotnet publish (\S+)\.csproj").Select(m => m.Groups[1].Value).ToList();
         Assert.All(published, p => Assert.True(File.Exists(Repo.File(p + ".csproj")), $"{dockerfile} publishes {p}.csproj, which does not exist"));
         Assert.Equal($"src/{project}/{project}", published[0]);
+        // The CLI is native (NativeAOT, for the image's platform): published with -a, run without dotnet.
+        Assert.Matches(@"dotnet publish src/Swarm.Cli/Swarm.Cli.csproj -c Release -a ""\$\{TARGETARCH:-amd64\}""", text);
+        Assert.Contains("clang zlib1g-dev", text);
+        Assert.Equal("swarm", AssemblyName("Swarm.Cli"));
+        if (managementPort is null)
+        {
+            Assert.Contains(@"ENTRYPOINT [""/app/swarm""]", text);
+            Assert.Contains("FROM mcr.microsoft.com/dotnet/runtime-deps:10.0", text);
+            return;
+        }
         var entry = Regex.Match(text, @"ENTRYPOINT \[""dotnet"", ""/app/([^""]+)\.dll""\]").Groups[1].Value;
         Assert.Equal(AssemblyName(project), entry);
-        if (managementPort is null) return;
 
-        // The preStop hook runs /app/swarm: the image publishes the CLI, whose assembly is 'swarm'.
+        // The preStop hook runs /app/swarm: the image copies the native CLI there.
         Assert.Contains("src/Swarm.Cli/Swarm.Cli", published);
-        Assert.Equal("swarm", AssemblyName("Swarm.Cli"));
+        Assert.Contains("cp /cli/swarm /app/swarm", text);
         var env = DockerEnv(dockerfile);
         Assert.Equal(managementPort, new Uri(env["Swarm__Management__Url"]).Port);
         var exposed = Regex.Match(text, @"EXPOSE ([\d ]+)").Groups[1].Value.Split(' ').Select(int.Parse).ToList();
@@ -193,6 +202,9 @@ public class DeploymentTests
             Assert.Contains(env, install);
         }
         Assert.Contains("AmbientCapabilities=CAP_NET_RAW", File.ReadAllText(Repo.File("deploy", "systemd", "swarm-node.service")));
+        // The native CLI, linked for this machine, is what /usr/local/bin/swarm points at.
+        Assert.Contains("dotnet publish \"$repo/src/Swarm.Cli/Swarm.Cli.csproj\" -c Release -r \"$rid\" -o \"$root/opt/swarm/cli\"", install);
+        Assert.Contains("ln -sf /opt/swarm/cli/swarm", install);
     }
 
     private static Dictionary<string, string> DockerEnv(string dockerfile)

@@ -23,17 +23,20 @@ public sealed class NodeProcess : IAsyncDisposable
     public static NodeProcess StartLighthouse(IDictionary<string, string> environment, params string[] args) =>
         StartBinary("Swarm.Lighthouse", environment, args);
 
-    private static NodeProcess StartBinary(string project, IDictionary<string, string> environment, string[] args, string? assembly = null)
+    /// <summary>A native executable (the NativeAOT <c>swarm</c>), started directly.</summary>
+    public static NodeProcess StartExecutable(string file, params string[] args) => Start(new ProcessStartInfo(file, args), new Dictionary<string, string>(), manage: false);
+
+    private static NodeProcess StartBinary(string project, IDictionary<string, string> environment, string[] args, string? assembly = null) =>
+        Start(new ProcessStartInfo("dotnet", [BinaryPath(project, assembly: assembly), .. args]), environment, manage: assembly is null);
+
+    private static NodeProcess Start(ProcessStartInfo info, IDictionary<string, string> environment, bool manage)
     {
-        var info = new ProcessStartInfo("dotnet", [BinaryPath(project, assembly: assembly), .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.UseShellExecute = false;
         foreach (var (key, value) in environment) info.Environment[key] = value;
         // Every node and Lighthouse serves a management endpoint: a free port each, or parallel tests would collide.
-        if (assembly is null && !environment.ContainsKey("Swarm__Management__Url"))
+        if (manage && !environment.ContainsKey("Swarm__Management__Url"))
             info.Environment["Swarm__Management__Url"] = $"http://127.0.0.1:{Ports.Free()}";
         var node = new NodeProcess(Process.Start(info)!);
         var process = node._process;
