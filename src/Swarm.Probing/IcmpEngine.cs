@@ -35,7 +35,7 @@ public sealed class IcmpEngine : IDisposable
     private readonly Lock _openLock = new();
     private readonly Thread _sender;
     private Channel? _v4;
-    private Channel? _v6;
+    private volatile Channel? _v6;
     private ushort _sequence;
     private long _sent;
     private long _received;
@@ -59,6 +59,9 @@ public sealed class IcmpEngine : IDisposable
 
     /// <summary>For tests: runs before each send, so a test can make the send loop meet an unexpected exception.</summary>
     internal Action<IPAddress>? BeforeSend { get; set; }
+
+    /// <summary>For tests: runs on a receive thread before it reads, so a test can hold it off the CPU as a busy machine would.</summary>
+    internal Action? BeforeReceive { get; set; }
 
     private IcmpEngine(string socketKind, ProbeLimits limits)
     {
@@ -162,6 +165,8 @@ public sealed class IcmpEngine : IDisposable
             var waitMs = next == long.MaxValue ? 1000 : Math.Clamp((next - now) * 1000 / Stopwatch.Frequency, 0, 1000);
             if (waitMs > 0) _wake.WaitOne((int)waitMs);
         }
+        _v4?.SenderReader.Dispose();
+        _v6?.SenderReader.Dispose();
     }
 
     private void Plan(Round round)
@@ -198,16 +203,16 @@ public sealed class IcmpEngine : IDisposable
         try
         {
             pending.SentAt = Stopwatch.GetTimestamp();
-            round.Channel.Socket.SendTo(_packet, SocketFlags.None, round.SocketAddress);
+            if (round.Channel.Io.SendTo(_packet, round.SocketAddress, ref pending.SentNs) is { } error)
+            {
+                // No route, a refused send: a lost echo with a reason, not a crash.
+                _pending.TryRemove(key, out _);
+                round.Error ??= $"send to {round.Address} failed: {error}";
+                round.Complete(echo.Index, null);
+                return;
+            }
             Interlocked.Increment(ref _sent);
             _deadlines.Enqueue((key, pending), pending.SentAt + round.TimeoutTicks);
-        }
-        catch (SocketException e)
-        {
-            // No route, a refused send: a lost echo with a reason, not a crash.
-            _pending.TryRemove(key, out _);
-            round.Error ??= $"send to {round.Address} failed: {e.SocketErrorCode}";
-            round.Complete(echo.Index, null);
         }
         catch (Exception)
         {
@@ -218,6 +223,11 @@ public sealed class IcmpEngine : IDisposable
 
     private void ExpireDeadlines(long now)
     {
+        if (!_deadlines.TryPeek(out _, out var first) || first > now) return;
+        // Replies the kernel already holds are taken first: a receive thread kept off the CPU must not turn an
+        // answered echo into a lost one.
+        Drain(_v4!, _v4!.SenderReader);
+        if (_v6 is { } v6) Drain(v6, v6.SenderReader);
         while (_deadlines.TryPeek(out var entry, out var deadline) && deadline <= now)
         {
             _deadlines.Dequeue();
@@ -244,44 +254,59 @@ public sealed class IcmpEngine : IDisposable
         // (root) SO_RCVBUFFORCE lifts the cap; without it the capped buffer is what we get.
         try { socket.SetRawSocketOption(SolSocket, SoRcvBufForce, BitConverter.GetBytes(16 << 20)); }
         catch (SocketException) { }
-        // .NET refuses ReceiveFrom on a socket it has not seen bound; the receive loop starts before the first send.
         socket.Bind(new IPEndPoint(family == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0));
-        var channel = new Channel(socket, family);
-        // A thread of its own, blocking in ReceiveFrom: the reply is stamped the moment the kernel hands it over,
-        // whatever the thread pool is doing. An await here put pool queueing delay into every RTT.
+        var channel = new Channel(new IcmpSocket(socket), family);
+        // A thread of its own, waiting on the socket: with the kernel's receive timestamp, how late this thread runs
+        // no longer shows in any RTT (and the send loop reads what waits before it declares an echo lost).
         new Thread(() => ReceiveLoop(channel)) { IsBackground = true, Name = $"icmp-receive-{family}" }.Start();
         return channel;
     }
 
     private void ReceiveLoop(Channel channel)
     {
-        var buffer = new byte[65536];
-        var from = new SocketAddress(channel.Family);
-        while (!_stopping.IsCancellationRequested)
+        using var reader = new IcmpSocket.Reader();
+        while (!_stopping.IsCancellationRequested && channel.Io.Wait(250))
         {
-            int length;
-            try
-            {
-                length = channel.Socket.ReceiveFrom(buffer, SocketFlags.None, from);
-            }
-            catch (ObjectDisposedException) { return; }
-            catch (SocketException) when (_stopping.IsCancellationRequested) { return; }
-            catch (SocketException) { continue; } // e.g. an ICMP error queued on the socket: not a reply
-            var at = Stopwatch.GetTimestamp();
-            if (!TryReadEchoReply(buffer.AsSpan(0, length), channel.Family, out var id, out var seq, out var cookie)) continue;
-            if (SocketKind == "raw" && id != _identifier) continue; // another process's echo (datagram sockets filter for us)
-            var key = new EchoKey(AddressOf(from), seq);
-            if (!_pending.TryGetValue(key, out var pending)) continue; // late or foreign
-            if (cookie != pending.Cookie)
-            {
-                // Address, identifier and sequence are guessable; the cookie is not: a spoofed "up", left pending.
-                Interlocked.Increment(ref _forged);
-                continue;
-            }
-            if (!_pending.TryRemove(new KeyValuePair<EchoKey, Pending>(key, pending))) continue;
-            Interlocked.Increment(ref _received);
-            pending.Round.Complete(pending.Index, Stopwatch.GetElapsedTime(pending.SentAt, at).TotalMilliseconds);
+            BeforeReceive?.Invoke();
+            Drain(channel, reader);
         }
+    }
+
+    /// <summary>Takes every reply waiting on the channel's socket; both the receive thread and the send loop call it, each with its own reader.</summary>
+    private void Drain(Channel channel, IcmpSocket.Reader reader)
+    {
+        while (reader.Read(channel.Io)) Take(channel, reader);
+    }
+
+    private void Take(Channel channel, IcmpSocket.Reader reader)
+    {
+        if (!TryReadEchoReply(reader.Data, channel.Family, out var id, out var seq, out var cookie)) return;
+        if (SocketKind == "raw" && id != _identifier) return; // another process's echo (datagram sockets filter for us)
+        var key = new EchoKey(AddressOf(channel.Family, reader.From), seq);
+        if (!_pending.TryGetValue(key, out var pending)) return; // late or foreign
+        if (cookie != pending.Cookie)
+        {
+            // Address, identifier and sequence are guessable; the cookie is not: a spoofed "up", left pending.
+            Interlocked.Increment(ref _forged);
+            return;
+        }
+        if (!_pending.TryRemove(new KeyValuePair<EchoKey, Pending>(key, pending))) return;
+        Interlocked.Increment(ref _received);
+        pending.Round.Complete(pending.Index, Rtt(pending, reader.ReceivedNs));
+    }
+
+    /// <summary>
+    /// From just before the send to the kernel's receipt of the reply, both on the wall clock as fping does. The
+    /// monotonic clock bounds it: read later than the kernel's stamp, it can only be longer, so a figure outside
+    /// [0, that] means the wall clock stepped between the two, and the bound is the honest answer. A reply past the
+    /// round's timeout is lost, however soon it was read.
+    /// </summary>
+    private static double? Rtt(Pending pending, long receivedNs)
+    {
+        var bound = Stopwatch.GetElapsedTime(pending.SentAt).TotalMilliseconds;
+        var rtt = (receivedNs - Volatile.Read(ref pending.SentNs)) / 1e6;
+        if (rtt < 0 || rtt > bound) rtt = bound;
+        return rtt * Stopwatch.Frequency / 1000 > pending.Round.TimeoutTicks ? null : rtt;
     }
 
     private bool TryReadEchoReply(ReadOnlySpan<byte> data, AddressFamily family, out ushort id, out ushort seq, out ulong cookie)
@@ -342,24 +367,25 @@ public sealed class IcmpEngine : IDisposable
             : BinaryPrimitives.ReadUInt128BigEndian(bytes);
     }
 
-    private static UInt128 AddressOf(SocketAddress address)
-    {
+    private static UInt128 AddressOf(AddressFamily family, ReadOnlySpan<byte> sockaddr) =>
         // sockaddr_in: family(2) port(2) addr(4); sockaddr_in6: family(2) port(2) flowinfo(4) addr(16).
-        var raw = address.Buffer.Span;
-        return address.Family == AddressFamily.InterNetwork
-            ? BinaryPrimitives.ReadUInt32BigEndian(raw[4..8])
-            : BinaryPrimitives.ReadUInt128BigEndian(raw[8..24]);
-    }
+        family == AddressFamily.InterNetwork
+            ? BinaryPrimitives.ReadUInt32BigEndian(sockaddr[4..8])
+            : BinaryPrimitives.ReadUInt128BigEndian(sockaddr[8..24]);
 
     public void Dispose()
     {
         _stopping.Cancel();
         _wake.Set();
-        _v4?.Socket.Dispose();
-        _v6?.Socket.Dispose();
+        _v4?.Io.Dispose();
+        _v6?.Io.Dispose();
     }
 
-    private sealed record Channel(Socket Socket, AddressFamily Family);
+    /// <summary>One address family's socket; <see cref="SenderReader"/> is the send loop's own buffers for draining it.</summary>
+    private sealed record Channel(IcmpSocket Io, AddressFamily Family)
+    {
+        public IcmpSocket.Reader SenderReader { get; } = new();
+    }
 
     private readonly record struct EchoKey(UInt128 Address, ushort Seq);
 
@@ -370,7 +396,8 @@ public sealed class IcmpEngine : IDisposable
         public readonly Round Round = round;
         public readonly int Index = index;
         public readonly ulong Cookie = cookie;
-        public long SentAt;
+        public long SentAt; // monotonic: deadlines, and the bound on the RTT
+        public long SentNs; // wall clock just before the send: the RTT's start, as the kernel's receive stamp is its end
     }
 
     private sealed class Round
@@ -383,7 +410,7 @@ public sealed class IcmpEngine : IDisposable
             Channel = channel;
             Address = address;
             Target = Key(address);
-            SocketAddress = new IPEndPoint(address, 0).Serialize();
+            SocketAddress = new IPEndPoint(address, 0).Serialize().Buffer.ToArray();
             Count = count;
             Spacing = spacing;
             TimeoutTicks = (long)(timeout.TotalSeconds * Stopwatch.Frequency);
@@ -394,7 +421,8 @@ public sealed class IcmpEngine : IDisposable
         public Channel Channel { get; }
         public IPAddress Address { get; }
         public UInt128 Target { get; }
-        public SocketAddress SocketAddress { get; }
+        /// <summary>The target as a sockaddr, for sendto.</summary>
+        public byte[] SocketAddress { get; }
         public int Count { get; }
         public TimeSpan Spacing { get; }
         public long TimeoutTicks { get; }

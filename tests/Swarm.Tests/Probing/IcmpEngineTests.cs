@@ -76,6 +76,36 @@ public class IcmpEngineTests
         Assert.Equal((2L, "InvalidOperationException: injected"), engine.Faults);
     }
 
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("::1")]
+    public async Task A_receive_thread_held_off_the_cpu_past_the_timeout_neither_loses_the_reply_nor_lengthens_its_rtt(string address)
+    {
+        using var engine = IcmpEngine.Open();
+        await engine.EchoAsync(IPAddress.Parse(address), TimeSpan.FromSeconds(2)); // the channel and its thread exist
+        var held = new ManualResetEventSlim(false); // never disposed: the held thread may still be waiting on it
+        engine.BeforeReceive = () => held.Wait(TimeSpan.FromSeconds(30));
+
+        // The reply is back within microseconds, but no receive thread runs until the round is over: only the
+        // kernel's stamp can give its RTT, and only the send loop, reading what waits before it expires the
+        // deadline, can count it.
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        RoundReplies round;
+        try
+        {
+            round = await engine.RoundAsync(IPAddress.Parse(address), 3, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(300))
+                .WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            held.Set();
+        }
+        var took = started.Elapsed;
+
+        Assert.True(took >= TimeSpan.FromMilliseconds(300), $"the round ended after {took.TotalMilliseconds} ms, before its deadline");
+        Assert.All(round.Rtts, r => Assert.InRange(r ?? double.NaN, 0.0001, 50.0));
+    }
+
     [Fact]
     public void Checksum_of_a_known_echo_request_is_rfc1071()
     {
