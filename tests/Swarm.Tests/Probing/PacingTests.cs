@@ -63,6 +63,7 @@ public class PacingTests
         // Paced (2k/s): an unpaced burst of 2,000 loopback packets overflows the kernel's per-CPU backlog
         // (net.core.netdev_max_backlog, 1000) when the whole suite shares two cores, and loss is not what this is about.
         using var engine = IcmpEngine.Open(new ProbeLimits(2_000, TimeSpan.FromMilliseconds(1)));
+        var dropsBefore = KernelDrops();
         var prober = new IcmpProber(engine);
         var targets = Enumerable.Range(0, 1000).Select(i => $"127.1.{i / 250}.{i % 250 + 1}").ToArray();
         var settings = new RoundSettings(3, TimeSpan.FromMilliseconds(2), TimeSpan.FromSeconds(10));
@@ -85,6 +86,22 @@ public class PacingTests
             Assert.Equal(3, o.Stats.Sent);
             Assert.InRange(o.Stats.Received, 0, 3);
         });
-        Assert.True(received >= 5400, $"{6000 - received} of 6000 replies lost: more than the kernel drops under load");
+        // The kernel says what it dropped (a backlog full while ksoftirqd waited for a CPU, a socket buffer full):
+        // beyond that, and a 10% margin, a loss would be the engine's (a reply read too late and thrown away).
+        var dropped = KernelDrops() - dropsBefore;
+        Assert.True(6000 - received <= 600 + dropped, $"{6000 - received} of 6000 replies lost, the kernel dropped {dropped} packets");
+    }
+
+    /// <summary>
+    /// Packets the kernel dropped so far: from the per-CPU input backlog (<c>/proc/net/softnet_stat</c>, second column)
+    /// and from ICMP sockets' receive buffers (<c>/proc/net/{raw,raw6,icmp,icmp6}</c>, last column), every process's.
+    /// </summary>
+    private static long KernelDrops()
+    {
+        var backlog = File.ReadAllLines("/proc/net/softnet_stat").Sum(l => Convert.ToInt64(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], 16));
+        var sockets = new[] { "raw", "raw6", "icmp", "icmp6" }.Select(f => $"/proc/net/{f}").Where(File.Exists)
+            .SelectMany(f => File.ReadAllLines(f).Skip(1))
+            .Sum(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1]));
+        return backlog + sockets;
     }
 }
