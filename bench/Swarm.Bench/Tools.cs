@@ -21,6 +21,18 @@ public static class Tools
     /// <summary>The swarm CLI built next to this bench (same configuration).</summary>
     public static string SwarmCli => Path.Combine(RepoRoot, "src", "Swarm.Cli", "bin", new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", "swarm.dll");
 
+    /// <summary>The native (NativeAOT) swarm, as ./test.sh publishes it: src/Swarm.Cli/bin/native/&lt;rid&gt;/swarm.</summary>
+    public static string NativeSwarm
+    {
+        get
+        {
+            var rid = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? "linux-arm64" : "linux-x64";
+            var path = Path.Combine(RepoRoot, "src", "Swarm.Cli", "bin", "native", rid, "swarm");
+            return File.Exists(path) ? path : throw new FileNotFoundException(
+                $"publish the native swarm first: dotnet publish src/Swarm.Cli -c Release -r {rid} -o src/Swarm.Cli/bin/native/{rid}", path);
+        }
+    }
+
     public static string FpingVersion()
     {
         try { return Run("fping", ["--version"]).Output.Trim(); }

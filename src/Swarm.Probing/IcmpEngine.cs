@@ -223,13 +223,17 @@ public sealed class IcmpEngine : IDisposable
 
     private void ExpireDeadlines(long now)
     {
-        if (!_deadlines.TryPeek(out _, out var first) || first > now) return;
-        // Replies the kernel already holds are taken first: a receive thread kept off the CPU must not turn an
-        // answered echo into a lost one.
-        Drain(_v4!, _v4!.SenderReader);
-        if (_v6 is { } v6) Drain(v6, v6.SenderReader);
+        var drained = false;
         while (_deadlines.TryPeek(out var entry, out var deadline) && deadline <= now)
         {
+            if (!drained && _pending.TryGetValue(entry.Key, out var waiting) && ReferenceEquals(waiting, entry.Echo))
+            {
+                // About to call an echo lost: first take the replies the kernel already holds, so that a receive
+                // thread kept off the CPU cannot turn an answered echo into a lost one.
+                drained = true;
+                Drain(_v4!, _v4!.SenderReader);
+                if (_v6 is { } v6) Drain(v6, v6.SenderReader);
+            }
             _deadlines.Dequeue();
             // Removed here, so a late reply finds nothing and can never be credited to a later echo or round.
             if (_pending.TryRemove(new KeyValuePair<EchoKey, Pending>(entry.Key, entry.Echo)))
