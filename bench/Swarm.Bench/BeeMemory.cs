@@ -56,19 +56,21 @@ public static class BeeMemory
         var config = ConfigurationFactory.ParseString("""
             akka.loglevel = WARNING
             akka.actor.serializers.swarm = "Swarm.Serialization.SwarmSerializer, Swarm.Actors"
-            akka.actor.serialization-bindings { "Swarm.Protocol.ISwarmMessage, Swarm.Actors" = swarm }
+            akka.actor.serialization-bindings { "Swarm.Protocol.ISwarmMessage, Swarm.Protocol" = swarm }
             """).WithFallback(SwarmHosting.PersistenceConfig(new PersistenceOptions("sqlite", $"Data Source={dir}/bench.db")));
         using var system = ActorSystem.Create("bench", config);
         using var engine = IcmpEngine.Open(new ProbeLimits());
         var counter = system.ActorOf(Props.Create(() => new Counter()));
         var lists = system.ActorOf(Props.Create(() => new Silent()));
-        var settings = new BeeSettings("bench", null, ["default"], TimeSpan.FromSeconds(60), new RoundSettings(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1)));
+        var settings = new BeeSettings("bench", null, ["default"], TimeSpan.FromSeconds(60), new RoundSettings(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1))) { MaxEchoesPerSecond = 5000 };
         var bee = system.ActorOf(Bee.Props(settings, new IcmpProber(engine), lists, counter, lists));
         var list = Enumerable.Range(0, targets).Select(i => $"127.{10 + i / 62500}.{i / 250 % 250}.{i % 250 + 1}").ToList();
         bee.Tell(new CurrentTargets("default", 1, list, true));
         await Task.Delay(duration);
         var count = await counter.Ask<long>("count");
-        Console.WriteLine($"{count:#,0} results ({engine.Counters.Received:#,0} of {engine.Counters.Sent:#,0} echoes answered)");
+        var gc = GC.GetGCMemoryInfo();
+        Console.WriteLine($"{count:#,0} results ({engine.Counters.Received:#,0} of {engine.Counters.Sent:#,0} echoes answered); " +
+                          $"managed heap {GC.GetTotalMemory(forceFullCollection: true) / 1048576.0:0.0} MiB live, {gc.TotalCommittedBytes / 1048576.0:0.0} MiB committed");
         await system.Terminate();
         Directory.Delete(dir, true);
         return 0;

@@ -23,6 +23,11 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, TargetsAdopted> _lists = new();
     private readonly Dictionary<string, TimeSpan> _phases = new();
+    // One schedule for every target, served by one timer: a timer per target cost ~3 KiB each (10,000 targets: 37 MiB).
+    // A target's entry in _next is the truth; queue entries that disagree (the target was removed or rescheduled) are skipped.
+    private readonly Dictionary<string, DateTime> _next = new();
+    private readonly PriorityQueue<string, DateTime> _due = new();
+    private const string DueTimer = "due";
     private readonly HashSet<string> _inFlight = [];
     private readonly HashSet<string> _listsHeardFrom = [];
     private readonly CancellationTokenSource _stopping = new();
@@ -63,7 +68,7 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
 
         Command<CurrentTargets>(Adopt);
         Command<SyncLists>(_ => AskLists());
-        Command<ProbeDue>(d => StartRound(d.Target));
+        Command<ProbeDue>(_ => StartDueRounds());
         Command<RoundFinished>(Finish);
         Command<GetBeeDuty>(_ => Sender.Tell(new BeeDuty(_settings.BeeId, _lists.Values.ToList(), Targets())));
         Command<SubscribeAck>(_ => { });
@@ -119,23 +124,56 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
     {
         foreach (var target in removed)
         {
-            Timers.Cancel(TimerKey(target));
             _phases.Remove(target);
+            _next.Remove(target);
         }
         if (added.Count == 0) return;
         _epoch = DateTime.UtcNow;
-        var window = _settings.FirstRoundWindow < _settings.Interval ? _settings.FirstRoundWindow : _settings.Interval;
+        var window = _settings.FirstRoundsOver(added.Count);
         for (var i = 0; i < added.Count; i++)
         {
             _phases[added[i]] = _settings.Interval * i / added.Count;
-            Timers.StartSingleTimer(TimerKey(added[i]), new ProbeDue(added[i]), window * i / added.Count);
+            Plan(added[i], _epoch + window * i / added.Count);
         }
+        Arm();
+    }
+
+    private void Plan(string target, DateTime due)
+    {
+        _next[target] = due;
+        _due.Enqueue(target, due);
+    }
+
+    /// <summary>The one timer, set for the earliest round due.</summary>
+    private void Arm()
+    {
+        while (_due.TryPeek(out var target, out var due) && !(_next.TryGetValue(target, out var next) && next == due)) _due.Dequeue();
+        if (_due.TryPeek(out _, out var earliest))
+        {
+            var wait = earliest - DateTime.UtcNow;
+            Timers.StartSingleTimer(DueTimer, ProbeDue.Instance, wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
+        }
+        else
+        {
+            Timers.Cancel(DueTimer);
+        }
+    }
+
+    private void StartDueRounds()
+    {
+        var now = DateTime.UtcNow;
+        while (_due.TryPeek(out var target, out var due) && due <= now)
+        {
+            _due.Dequeue();
+            if (!_next.TryGetValue(target, out var next) || next != due || !_phases.TryGetValue(target, out var phase)) continue; // stale
+            Plan(target, now + NextDue(phase));
+            StartRound(target);
+        }
+        Arm();
     }
 
     private void StartRound(string target)
     {
-        if (!_phases.TryGetValue(target, out var phase)) return; // removed while its timer was due
-        Timers.StartSingleTimer(TimerKey(target), new ProbeDue(target), NextDue(phase));
         if (!_inFlight.Add(target))
         {
             _log.Warning("bee {0}: round on {1} still running after {2}; skipping this one", _settings.BeeId, target, _settings.Interval);
@@ -174,8 +212,6 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
     private List<string> Targets() =>
         _settings.Lists.Where(_lists.ContainsKey).SelectMany(l => _lists[l].Targets).Distinct().ToList();
 
-    private static string TimerKey(string target) => "probe:" + target;
-
     protected override void PreStart()
     {
         // Not ready until the journal gave the bee its duty back; a journal that fails stops the bee (restarted with backoff).
@@ -201,7 +237,10 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         public static readonly SyncLists Instance = new();
     }
 
-    private sealed record ProbeDue(string Target);
+    private sealed record ProbeDue
+    {
+        public static readonly ProbeDue Instance = new();
+    }
 
     private sealed record RoundFinished(DateTime StartedAt, ProbeOutcome Outcome);
 }

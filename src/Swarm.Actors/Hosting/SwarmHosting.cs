@@ -271,7 +271,7 @@ public static class SwarmHosting
                 health: resolver.GetService<NodeHealth>()).WithDispatcher(Outbox.Outbox.Dispatcher);
             var outbox = system.ActorOf(Supervised(outboxProps, "outbox"), "outbox-supervisor");
             registry.Register<OutboxActor>(outbox);
-            var settings = new BeeSettings(options.Bee.Id, options.Bee.Location, options.Bee.Lists, options.Probe.Interval, options.Probe.Round) { Geo = options.Bee.Geo };
+            var settings = new BeeSettings(options.Bee.Id, options.Bee.Location, options.Bee.Lists, options.Probe.Interval, options.Probe.Round) { Geo = options.Bee.Geo, MaxEchoesPerSecond = options.Probe.MaxPerSecond };
             var bee = system.ActorOf(Supervised(Bee.Props(settings, resolver.GetService<IProber>(), registry.Get<TargetListRegion>(), outbox,
                 health: resolver.GetService<NodeHealth>()), "bee", persistent: true), "bee-supervisor");
             registry.Register<BeeActor>(bee);

@@ -6,11 +6,14 @@ namespace Swarm.Tests.Infrastructure;
 /// <summary>HOCON for actor tests: the node's own serializer bindings and persistence configuration.</summary>
 public static class TestConfig
 {
-    public static readonly Config Serialization = ConfigurationFactory.ParseString("""
+    // Named from the types, so that moving one to another assembly cannot leave a binding Akka silently ignores.
+    private static string Name(Type type) => $"{type.FullName}, {type.Assembly.GetName().Name}";
+
+    public static readonly Config Serialization = ConfigurationFactory.ParseString($$"""
         akka.actor {
-          serializers.swarm = "Swarm.Serialization.SwarmSerializer, Swarm.Actors"
-          serialization-bindings { "Swarm.Protocol.ISwarmMessage, Swarm.Actors" = swarm }
-          serialization-identifiers { "Swarm.Serialization.SwarmSerializer, Swarm.Actors" = 7411 }
+          serializers.swarm = "{{Name(typeof(Swarm.Serialization.SwarmSerializer))}}"
+          serialization-bindings { "{{Name(typeof(Swarm.Protocol.ISwarmMessage))}}" = swarm }
+          serialization-identifiers { "{{Name(typeof(Swarm.Serialization.SwarmSerializer))}}" = 7411 }
         }
         akka.loglevel = INFO
         # A journal write on a busy 2-core machine (the whole suite runs in parallel) can take seconds: the default
