@@ -15,15 +15,14 @@ public sealed class StartupBanner(SwarmOptions options, ActorSystem system, IHos
     public string Text()
     {
         var broker = options.Mqtt.EffectiveBrokers[0];
-        var host = broker.Host.Trim('[', ']');
-        var port = broker.IsDefaultPort || broker.Port <= 0 ? 1883 : broker.Port;
+        var (host, port) = (broker.Host, broker.Port);
         var where = options.Mqtt.UsesEmbeddedBroker ? "embedded, in this process" : string.Join(", ", options.Mqtt.Brokers);
         var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
         var seeds = options.Cluster.Seeds.Count == 0 ? "self-seeded" : "seeds " + string.Join(", ", options.Cluster.Seeds);
         return $"""
 
             Swarm node '{options.Bee.Id}' is up: roles {string.Join(", ", options.Roles.Order())}
-              MQTT broker     {broker.Scheme}://{host}:{port} ({where})
+              MQTT broker     {broker} ({where})
               watch results   mosquitto_sub -h {host} -p {port} -t 'ping/+' -v
               change targets  mosquitto_pub -h {host} -p {port} -t watch -m "127.0.0.1 ::1 localhost"
               rejections      mosquitto_sub -h {host} -p {port} -t watch/errors

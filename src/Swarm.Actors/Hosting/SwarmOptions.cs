@@ -43,13 +43,11 @@ public sealed record SwarmOptions
         foreach (var bad in lists.Where(l => !WatchPayload.IsListName(l)))
             r.Errors.Add($"Swarm:Bee:Lists: '{bad}' is not a list name (letters, digits, '-' or '_')");
 
-        var brokers = new List<Uri>();
+        var brokers = new List<Swarm.Mqtt.BrokerEndpoint>();
         foreach (var url in r.List("Swarm:Mqtt:Brokers", []))
         {
-            if (Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "mqtt" or "mqtts" or "tcp" or "ssl" && uri.Host.Length > 0)
-                brokers.Add(uri);
-            else
-                r.Errors.Add($"Swarm:Mqtt:Brokers: '{url}' is not a broker URL; write mqtt://host:1883 or mqtts://host:8883");
+            if (Swarm.Mqtt.BrokerEndpoint.Parse(url, out var error) is { } broker) brokers.Add(broker);
+            else r.Errors.Add($"Swarm:Mqtt:Brokers: {error}");
         }
 
         var provider = (r.String("Swarm:Persistence:Provider") ?? "sqlite").ToLowerInvariant();
@@ -146,14 +144,14 @@ public sealed record BeeOptions(string Id, string? Location, IReadOnlyList<strin
 
 /// <summary>Brokers to use (empty: the embedded one on <see cref="EmbeddedPort"/>) and how to authenticate.</summary>
 public sealed record MqttOptions(
-    IReadOnlyList<Uri> Brokers, int EmbeddedPort, string? CaFile, string? CertFile, string? KeyFile, string? Username, string? Password)
+    IReadOnlyList<Swarm.Mqtt.BrokerEndpoint> Brokers, int EmbeddedPort, string? CaFile, string? CertFile, string? KeyFile, string? Username, string? Password)
 {
     /// <summary>The CA and client certificate, loaded and checked at start-up.</summary>
     public Swarm.Mqtt.MqttTls Tls { get; init; } = Swarm.Mqtt.MqttTls.None;
 
     public bool UsesEmbeddedBroker => Brokers.Count == 0;
 
-    public IReadOnlyList<Uri> EffectiveBrokers => UsesEmbeddedBroker ? [new Uri($"mqtt://127.0.0.1:{EmbeddedPort}")] : Brokers;
+    public IReadOnlyList<Swarm.Mqtt.BrokerEndpoint> EffectiveBrokers => UsesEmbeddedBroker ? [Swarm.Mqtt.BrokerEndpoint.Loopback(EmbeddedPort)] : Brokers;
 }
 
 /// <summary><c>sqlite</c> or <c>postgresql</c>, and the connection string (SQLite defaults to a file under the data folder).</summary>

@@ -40,4 +40,4 @@ public sealed class ManagementAgent : ReceiveActor
 }
 
 /// <summary>Where the management agent reads a bee's report from.</summary>
-public sealed record BeeReportSource(IActorRef Bee, IActorRef Outbox, string? Location, string? Geo, Func<Uri?> Broker);
+public sealed record BeeReportSource(IActorRef Bee, IActorRef Outbox, string? Location, string? Geo, Func<Swarm.Mqtt.BrokerEndpoint?> Broker);

@@ -25,7 +25,7 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
     public bool IsConnected => _client.IsConnected;
 
     /// <summary>The broker in use, or null while disconnected.</summary>
-    public Uri? ConnectedBroker { get; private set; }
+    public BrokerEndpoint? ConnectedBroker { get; private set; }
 
     /// <summary>Raised (on an MQTT thread) after each successful connect, subscriptions restored.</summary>
     public event Action? Connected;
@@ -173,12 +173,10 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
 
     private sealed record Subscription(string Filter, string? ShareGroup, Func<string, byte[], Func<CancellationToken, Task>?, Task> Handler, bool ManualAck);
 
-    private MqttClientOptions BuildOptions(Uri broker)
+    private MqttClientOptions BuildOptions(BrokerEndpoint broker)
     {
-        var tls = broker.Scheme is "mqtts" or "ssl" or "tls";
-        var port = broker.IsDefaultPort || broker.Port <= 0 ? (tls ? 8883 : 1883) : broker.Port;
         var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(broker.Host.Trim('[', ']'), port)
+            .WithTcpServer(broker.Host, broker.Port)
             .WithClientId(settings.ClientId)
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithCleanStart(false)
@@ -192,15 +190,15 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
             builder.WithWillTopic(will.Topic).WithWillPayload(will.Payload).WithWillRetain(true)
                 .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
         }
-        if (tls) builder.WithTlsOptions(o => ConfigureTls(o, broker));
+        if (broker.Tls) builder.WithTlsOptions(o => ConfigureTls(o, broker));
         return builder.Build();
     }
 
-    private void ConfigureTls(MqttClientTlsOptionsBuilder tls, Uri broker)
+    private void ConfigureTls(MqttClientTlsOptionsBuilder tls, BrokerEndpoint broker)
     {
         var material = settings.Tls ?? MqttTls.None;
         tls.UseTls()
-            .WithTargetHost(broker.Host.Trim('[', ']'))
+            .WithTargetHost(broker.Host)
             .WithCertificateValidationHandler(e => material.Accept(e.Certificate, e.SslPolicyErrors));
         if (material.ClientCertificate is not null) tls.WithClientCertificates([material.ClientCertificate]);
     }

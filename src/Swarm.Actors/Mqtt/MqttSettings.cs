@@ -2,7 +2,7 @@ namespace Swarm.Mqtt;
 
 /// <summary>How a node reaches its brokers: several URLs tried in turn, TLS and credentials shared by all.</summary>
 public sealed record MqttSettings(
-    IReadOnlyList<Uri> Brokers,
+    IReadOnlyList<BrokerEndpoint> Brokers,
     string ClientId,
     string? Username = null,
     string? Password = null,

@@ -17,7 +17,7 @@ public class SwarmOptionsTests
 
         Assert.Equal(["bee", "indexer", "queen"], o.Roles.Order());
         Assert.True(o.Mqtt.UsesEmbeddedBroker);
-        Assert.Equal(new Uri("mqtt://127.0.0.1:1883"), o.Mqtt.EffectiveBrokers.Single());
+        Assert.Equal("mqtt://127.0.0.1:1883", o.Mqtt.EffectiveBrokers.Single().ToString());
         Assert.Equal("sqlite", o.Persistence.Provider);
         Assert.Contains(Path.Combine(o.DataDir, "swarm.db"), o.Persistence.ConnectionString);
         Assert.Equal(["default"], o.Bee.Lists);
@@ -32,7 +32,7 @@ public class SwarmOptionsTests
         var o = Load(("Swarm:Mqtt:Brokers:0", "mqtt://a:1883"), ("Swarm:Mqtt:Brokers:1", "mqtts://b"),
             ("Swarm:Roles", "bee, queen"), ("CLUSTER_SEEDS", "akka.tcp://swarm@l-0:4053,akka.tcp://swarm@l-1:4053"));
 
-        Assert.Equal(["mqtt://a:1883/", "mqtts://b/"], o.Mqtt.Brokers.Select(b => b.ToString()));
+        Assert.Equal(["mqtt://a:1883", "mqtts://b:8883"], o.Mqtt.Brokers.Select(b => b.ToString()));
         Assert.Equal(["bee", "queen"], o.Roles.Order());
         Assert.Equal(2, o.Cluster.Seeds.Count);
     }
@@ -59,7 +59,7 @@ public class SwarmOptionsTests
             ("Swarm:Mqtt:Tls:CaFile", "/no/such/ca.pem")));
 
         Assert.Contains("Swarm:Roles: unknown role 'drone'; roles are bee, queen, indexer", e.Errors);
-        Assert.Contains("Swarm:Mqtt:Brokers: 'http://x' is not a broker URL; write mqtt://host:1883 or mqtts://host:8883", e.Errors);
+        Assert.Contains("Swarm:Mqtt:Brokers: 'http://x' is not a broker URL; write mqtt://host:1883 or mqtts://host:8883 (credentials go in Swarm:Mqtt:Username and :Password)", e.Errors);
         Assert.Contains("Swarm:Probe:Count = 'lots': must be a whole number from 1 to 1000", e.Errors);
         Assert.Contains(e.Errors, x => x.StartsWith("Swarm:Probe:Interval = 'soon': must be a duration"));
         Assert.Contains(e.Errors, x => x.StartsWith("Swarm:Persistence:ConnectionString is required with provider 'postgresql'"));
@@ -139,7 +139,7 @@ public class SwarmOptionsFromFilesTests
         var o = SwarmOptions.Load(config);
 
         Assert.False(o.Mqtt.UsesEmbeddedBroker);
-        Assert.Equal("mqtt://10.0.0.5:1883/", o.Mqtt.Brokers.Single().ToString());
+        Assert.Equal("mqtt://10.0.0.5:1883", o.Mqtt.Brokers.Single().ToString());
     }
 }
 

@@ -13,7 +13,7 @@ public class MqttLinkTests
     public async Task Messages_queued_for_a_resumed_session_reach_a_handler_registered_after_connect()
     {
         await using var broker = await Mosquitto.StartAsync();
-        var settings = new MqttSettings([new Uri(broker.Url)], $"queen-{Guid.NewGuid():N}");
+        var settings = new MqttSettings([BrokerEndpoint.Parse(broker.Url, out _)!], $"queen-{Guid.NewGuid():N}");
         await using var operatorClient = await MqttCollector.ConnectAsync(broker.Port);
         await using (var first = new MqttLink(settings, NullLogger<MqttLink>.Instance))
         {
