@@ -25,6 +25,7 @@ if (args.Any(a => a is "--help" or "-h" or "-?"))
 }
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.Logging.AddSwarmConsole();
 ClusterOptions cluster;
 try
 {

@@ -10,6 +10,7 @@ if (args.Any(a => a is "--help" or "-h" or "-?"))
 }
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.Logging.AddSwarmConsole();
 SwarmOptions options;
 try
 {

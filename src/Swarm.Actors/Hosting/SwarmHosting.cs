@@ -99,13 +99,26 @@ public static class SwarmHosting
     private static Outbox.BeeIdentity IdentityOf(SwarmOptions options) =>
         new(options.Bee.Id, options.Bee.Location, typeof(SwarmHosting).Assembly.GetName().Version?.ToString(3) ?? "0");
 
-    /// <summary>Akka's log goes through Microsoft.Extensions.Logging, like every other line the node writes.</summary>
+    /// <summary>Akka's log goes through Microsoft.Extensions.Logging, like every other line the node writes, one line per event.</summary>
     public static AkkaConfigurationBuilder WithSwarmLogging(this AkkaConfigurationBuilder builder) =>
         builder.ConfigureLoggers(setup =>
         {
             setup.LogLevel = AkkaLogLevel.InfoLevel;
+            setup.AddLoggerFactory(); // registers the process's ILoggerFactory for the bridge below
             setup.ClearLoggers();
-            setup.AddLoggerFactory();
+            setup.AddLogger<AkkaLogBridge>();
+        });
+
+    /// <summary>
+    /// The console as people and journald read it: one line per event, one UTC timestamp, one level, then the
+    /// category and the message (<c>2026-12-01T16:06:06.540Z warn: Swarm.Targets.WatchBridge[0] /user/watch-bridge: ...</c>).
+    /// </summary>
+    public static ILoggingBuilder AddSwarmConsole(this ILoggingBuilder logging) =>
+        logging.ClearProviders().AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.UseUtcTimestamp = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
         });
 
     /// <summary>
