@@ -48,7 +48,7 @@ public sealed partial class SwarmJson : JsonSerializerContext
     public static SwarmJson Wire => LazyWire.Value;
 
     // Lazy: a static initializer here would run before the generated Default exists.
-    private static readonly Lazy<SwarmJson> LazyWire = new(() => new SwarmJson(new JsonSerializerOptions(Default.Options)
+    private static readonly Lazy<SwarmJson> LazyWire = new(() => new SwarmJson(new JsonSerializerOptions(Default!.Options)
     {
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     }));

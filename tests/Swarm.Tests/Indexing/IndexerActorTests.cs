@@ -27,7 +27,7 @@ public sealed class IndexerActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public void During_an_outage_requests_follow_the_backoff_nothing_is_acknowledged_and_everything_is_once_back()
+    public async Task During_an_outage_requests_follow_the_backoff_nothing_is_acknowledged_and_everything_is_once_back()
     {
         var es = new FlakyElasticsearch();
         var acked = 0;
@@ -55,7 +55,7 @@ public sealed class IndexerActorTests : Akka.TestKit.Xunit2.TestKit
 
         AwaitCondition(() => acked == 1000, TimeSpan.FromSeconds(10));
         Assert.Equal(1000, es.Stored);
-        Assert.Equal(1000, indexer.Ask<IndexerStatus>(GetIndexerStatus.Instance).Result.Stored);
+        Assert.Equal(1000, (await indexer.Ask<IndexerStatus>(GetIndexerStatus.Instance)).Stored);
     }
 
     /// <summary>Answers bulk requests only when let go, counting the data-stream setups (one per indexer start).</summary>
@@ -92,7 +92,7 @@ public sealed class IndexerActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public void A_bulk_reply_that_comes_back_after_a_restart_never_touches_the_new_instance()
+    public async Task A_bulk_reply_that_comes_back_after_a_restart_never_touches_the_new_instance()
     {
         var es = new HeldElasticsearch();
         var parent = Sys.ActorOf(Props.Create(() => new Restarting(Indexer.Props(es, new RecordingPublisher(),
@@ -104,7 +104,7 @@ public sealed class IndexerActorTests : Akka.TestKit.Xunit2.TestKit
 
         for (var seq = 1; seq <= 5; seq++) Send(seq);
         AwaitCondition(() => es.BulkCalls == 1, TimeSpan.FromSeconds(10), "a bulk request in flight"); // ...
-        var child = Sys.ActorSelection(parent.Path / "indexer").ResolveOne(TimeSpan.FromSeconds(5)).Result;
+        var child = (await Sys.ActorSelection(parent.Path / "indexer").ResolveOne(TimeSpan.FromSeconds(5)));
         child.Tell(Kill.Instance); // ...when the indexer restarts
         AwaitCondition(() => es.Setups == 2, TimeSpan.FromSeconds(10), "the indexer restarted");
 
@@ -114,7 +114,7 @@ public sealed class IndexerActorTests : Akka.TestKit.Xunit2.TestKit
         // The new instance ignores the old reply (its results were never acknowledged: the broker sends them again)
         // and goes on with its own; it never fails again over the old batch.
         AwaitCondition(() => acked == 5, TimeSpan.FromSeconds(10), "the new instance stored and acknowledged its own results");
-        Assert.Equal(5, child.Ask<IndexerStatus>(GetIndexerStatus.Instance, TimeSpan.FromSeconds(5)).Result.Stored);
+        Assert.Equal(5, (await child.Ask<IndexerStatus>(GetIndexerStatus.Instance, TimeSpan.FromSeconds(5))).Stored);
         ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         Assert.Equal(2, es.Setups); // no second restart
     }

@@ -58,7 +58,7 @@ public sealed class IndexerFuzzTests(ITestOutputHelper output) : Akka.TestKit.Xu
     private sealed record Message(string Topic, byte[] Payload, bool Good, string Mutation);
 
     [Fact]
-    public void Every_good_result_is_stored_once_every_bad_one_dead_lettered_and_the_indexer_never_restarts()
+    public async Task Every_good_result_is_stored_once_every_bad_one_dead_lettered_and_the_indexer_never_restarts()
     {
         var es = new StrictElasticsearch();
         var broker = new RecordingPublisher();
@@ -73,7 +73,7 @@ public sealed class IndexerFuzzTests(ITestOutputHelper output) : Akka.TestKit.Xu
         }
 
         AwaitCondition(() => acks.All(a => a == 1), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100));
-        var status = indexer.Ask<IndexerStatus>(GetIndexerStatus.Instance).Result;
+        var status = (await indexer.Ask<IndexerStatus>(GetIndexerStatus.Instance));
         var good = messages.Where(m => m.Good).ToList();
         var goodIds = good.Select(m => IdOf(m.Payload)).ToHashSet();
 

@@ -56,7 +56,7 @@ public sealed class WatchBridgeTests : JournalTestKit
     }
 
     [Fact]
-    public void While_a_list_does_not_answer_a_replacement_supersedes_what_waits_and_the_wait_is_bounded()
+    public async Task While_a_list_does_not_answer_a_replacement_supersedes_what_waits_and_the_wait_is_bounded()
     {
         var silent = CreateTestProbe(); // a list whose queen is away: it never answers
         var bridge = Sys.ActorOf(WatchBridge.Props(silent.Ref, _broker, new WatchLimits(), attemptTimeout: TimeSpan.FromMinutes(1)));
@@ -68,7 +68,7 @@ public sealed class WatchBridgeTests : JournalTestKit
         Send("127.0.0.200"); // supersedes every add still waiting
         for (var i = 0; i < WatchBridge.MaxWaiting + 5; i++) Send($"{{\"add\": [\"127.1.0.{i + 1}\"]}}");
 
-        var queues = bridge.Ask<Dictionary<string, int>>(WatchBridge.GetQueues.Instance).Result;
+        var queues = (await bridge.Ask<Dictionary<string, int>>(WatchBridge.GetQueues.Instance));
         Assert.Equal(WatchBridge.MaxWaiting + 1, queues["default"]); // the one in flight and MaxWaiting behind it, not 1,106
         var refusals = _broker.Published.Where(p => p.Topic == "watch/errors").Select(p => JsonDocument.Parse(p.Payload).RootElement.GetProperty("error").GetString()).ToList();
         // 1000 adds: 100 waited until the replacement came and the other 900 were refused; behind the waiting

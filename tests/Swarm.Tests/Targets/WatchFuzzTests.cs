@@ -61,7 +61,7 @@ public sealed class WatchFuzzTests(ITestOutputHelper output) : JournalTestKit("s
     }
 
     [Fact]
-    public void Through_the_bridge_every_refusal_is_answered_and_the_list_is_never_invalid()
+    public async Task Through_the_bridge_every_refusal_is_answered_and_the_list_is_never_invalid()
     {
         var broker = new RecordingPublisher();
         var announced = CreateTestProbe();
@@ -79,7 +79,7 @@ public sealed class WatchFuzzTests(ITestOutputHelper output) : JournalTestKit("s
         AwaitAssert(() =>
         {
             var current = list.Ask<CurrentTargets>(new GetTargets("default")).Result;
-            Assert.Equal(0, bridge.Ask<Dictionary<string, int>>(WatchBridge.GetQueues.Instance).Result.Count); // all answered
+            Assert.Empty(bridge.Ask<Dictionary<string, int>>(WatchBridge.GetQueues.Instance).Result); // all answered
             Assert.True(broker.Published.Count(p => p.Topic == "watch/errors") >= refused);
             Assert.True(current.Version >= 0);
         }, TimeSpan.FromSeconds(60));
@@ -89,8 +89,8 @@ public sealed class WatchFuzzTests(ITestOutputHelper output) : JournalTestKit("s
         // Every version the list announced was valid, and so is the last.
         var versions = announced.ReceiveWhile(TimeSpan.FromMilliseconds(500),
             m => m is Akka.Cluster.Tools.PublishSubscribe.Publish p ? (CurrentTargets)p.Message : null);
-        var final = list.Ask<CurrentTargets>(new GetTargets("default")).Result;
-        foreach (var current in versions.Append(final))
+        var final = (await list.Ask<CurrentTargets>(new GetTargets("default")));
+        foreach (var current in versions.OfType<CurrentTargets>().Append(final))
         {
             Assert.InRange(current.Targets.Count, 1, Limits.MaxTargets);
             Assert.True(TargetList.SizeOf(current.Targets) <= TargetList.DefaultMaxBytes);
