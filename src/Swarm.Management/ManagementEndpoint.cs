@@ -61,7 +61,7 @@ public static class ManagementEndpoint
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Swarm.Management");
         app.Use(async (context, next) =>
         {
-            if (Refusal(context, options, configured) is { } refusal)
+            if (Gate(context, options, configured) is { } refusal)
             {
                 if (refusal.Status == 401) context.Response.Headers.WWWAuthenticate = "Bearer";
                 await Write(context, refusal.Status, new ApiError(refusal.Reason));
@@ -71,9 +71,9 @@ public static class ManagementEndpoint
             {
                 await next(context);
             }
-            catch (ManagementException e)
+            catch (ManagementRefused e)
             {
-                await Write(context, e.Status, new ApiError(e.Message));
+                await Write(context, StatusOf(e.Kind), new ApiError(e.Message));
             }
             catch (Exception e) when (e is AskTimeoutException or TimeoutException
                                       || (e is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
@@ -141,6 +141,15 @@ public static class ManagementEndpoint
         return app;
     }
 
+    /// <summary>The HTTP status for each kind of refusal: the one place the domain's outcomes become HTTP.</summary>
+    internal static int StatusOf(Refusal kind) => kind switch
+    {
+        Refusal.Invalid => StatusCodes.Status400BadRequest,
+        Refusal.NotFound => StatusCodes.Status404NotFound,
+        Refusal.Conflict => StatusCodes.Status409Conflict,
+        _ => StatusCodes.Status502BadGateway,
+    };
+
     /// <summary>Ready once this node is an Up member of the cluster, on a bee the probe engine is open, and no part reports a problem.</summary>
     private static Readiness Ready(IServiceProvider services, bool isBee)
     {
@@ -161,7 +170,7 @@ public static class ManagementEndpoint
     /// (a cross-site form can post text/plain or a form, never application/json without a preflight), and the
     /// token on <c>/api/</c>.
     /// </summary>
-    private static (int Status, string Reason)? Refusal(HttpContext context, ManagementOptions options, Uri configured)
+    private static (int Status, string Reason)? Gate(HttpContext context, ManagementOptions options, Uri configured)
     {
         var request = context.Request;
         if (!HostAllowed(request.Host, configured))
@@ -217,7 +226,7 @@ public static class ManagementEndpoint
         }
         catch (JsonException e)
         {
-            throw new ManagementException(400, $"the body is not the JSON expected: {e.Message}");
+            throw new ManagementRefused(Refusal.Invalid, $"the body is not the JSON expected: {e.Message}");
         }
     }
 
@@ -226,7 +235,7 @@ public static class ManagementEndpoint
         var value = context.Request.Query[name].ToString();
         if (value.Length == 0) return fallback;
         if (int.TryParse(value, out var n) && n >= min && n <= max) return n;
-        throw new ManagementException(400, $"?{name}={value}: must be a whole number from {min} to {max}");
+        throw new ManagementRefused(Refusal.Invalid, $"?{name}={value}: must be a whole number from {min} to {max}");
     }
 
     /// <summary>Answers JSON as people read it (quotes and accents unescaped); nothing here lands in HTML.</summary>

@@ -7,10 +7,23 @@ using Swarm.Targets;
 
 namespace Swarm.Management;
 
-/// <summary>A request the node refuses, with the HTTP status that says why (400 bad input, 404 unknown, 409 not now).</summary>
-public sealed class ManagementException(int status, string message) : Exception(message)
+/// <summary>Why the node refuses a request, in the domain's words; the HTTP edge alone turns it into a status code.</summary>
+public enum Refusal
 {
-    public int Status { get; } = status;
+    /// <summary>The input is wrong: fix it and ask again.</summary>
+    Invalid,
+    /// <summary>What was named does not exist here.</summary>
+    NotFound,
+    /// <summary>It exists, but refused the change in its present state.</summary>
+    Conflict,
+    /// <summary>The part asked answered something it should not have.</summary>
+    Failed,
+}
+
+/// <summary>A request the node refuses, with the kind of refusal and words a person can act on.</summary>
+public sealed class ManagementRefused(Refusal kind, string message) : Exception(message)
+{
+    public Refusal Kind { get; } = kind;
 }
 
 /// <summary>
@@ -133,24 +146,24 @@ public sealed class SwarmManagement(ActorSystem system, Func<IActorRef?> targetL
     public async Task<TargetsView> ChangeTargetsAsync(string list, string verb, TargetsChange? change)
     {
         var lists = Lists(list);
-        if (change?.Targets is not { } given) throw new ManagementException(400, "the body must be JSON: {\"targets\": [\"host\", \"tcp://host:port\", \"https://...\"]}");
-        if (ProbeTarget.Refusal(given, Addresses) is { } refusal) throw new ManagementException(400, refusal);
+        if (change?.Targets is not { } given) throw new ManagementRefused(Refusal.Invalid, "the body must be JSON: {\"targets\": [\"host\", \"tcp://host:port\", \"https://...\"]}");
+        if (ProbeTarget.Refusal(given, Addresses) is { } refusal) throw new ManagementRefused(Refusal.Invalid, refusal);
         var targets = given.Select(t => WatchPayload.NormalizeTarget(t)!).Distinct().ToList();
-        if (verb == "set" && targets.Count == 0) throw new ManagementException(400, "an empty list would stop every bee; give at least one target");
+        if (verb == "set" && targets.Count == 0) throw new ManagementRefused(Refusal.Invalid, "an empty list would stop every bee; give at least one target");
         const string source = "management";
         ISwarmMessage command = verb switch
         {
             "set" => new ReplaceTargets(list, targets, source),
             "add" => new AddTargets(list, targets, source),
             "remove" => new RemoveTargets(list, targets, source),
-            _ => throw new ManagementException(404, $"no such change '{verb}': use set, add or remove"),
+            _ => throw new ManagementRefused(Refusal.NotFound, $"no such change '{verb}': use set, add or remove"),
         };
         var answer = await lists.Ask<object>(command, AskTimeout);
         return answer switch
         {
             CurrentTargets current => new TargetsView(current.ListId, current.Version, current.Targets),
-            TargetsRejected rejected => throw new ManagementException(409, $"list '{list}' refused the change and stays at version {rejected.Version}: {rejected.Reason}"),
-            _ => throw new ManagementException(502, $"list '{list}' answered {answer.GetType().Name}"),
+            TargetsRejected rejected => throw new ManagementRefused(Refusal.Conflict, $"list '{list}' refused the change and stays at version {rejected.Version}: {rejected.Reason}"),
+            _ => throw new ManagementRefused(Refusal.Failed, $"list '{list}' answered {answer.GetType().Name}"),
         };
     }
 
@@ -173,7 +186,7 @@ public sealed class SwarmManagement(ActorSystem system, Func<IActorRef?> targetL
     public LogView Log(int lines) => new(log.Peek(lines));
 
     private IActorRef Region(string region) =>
-        TryRegion(region) ?? throw new ManagementException(404,
+        TryRegion(region) ?? throw new ManagementRefused(Refusal.NotFound,
             $"no shard region '{region}' on this node; regions here: {(Regions() is { Count: > 0 } all ? string.Join(", ", all) : "none (a Lighthouse hosts none; ask a swarm node)")}");
 
     /// <summary>The region, or the proxy to it on nodes that do not host it.</summary>
@@ -188,23 +201,23 @@ public sealed class SwarmManagement(ActorSystem system, Func<IActorRef?> targetL
     private IActorRef Lists(string list)
     {
         if (!WatchPayload.IsListName(list))
-            throw new ManagementException(400, $"'{list}' is not a list name: letters, digits, '-' and '_', up to 64 characters");
-        return targetLists() ?? throw new ManagementException(404, "this node does not reach the target lists (a Lighthouse); ask a swarm node");
+            throw new ManagementRefused(Refusal.Invalid, $"'{list}' is not a list name: letters, digits, '-' and '_', up to 64 characters");
+        return targetLists() ?? throw new ManagementRefused(Refusal.NotFound, "this node does not reach the target lists (a Lighthouse); ask a swarm node");
     }
 
     private Member Member(string? address)
     {
         var parsed = ParseAddress(address);
         return Cluster.State.Members.FirstOrDefault(m => m.Address == parsed)
-               ?? throw new ManagementException(404, $"{parsed} is not a member; members: {string.Join(", ", Cluster.State.Members.Select(m => m.Address))}");
+               ?? throw new ManagementRefused(Refusal.NotFound, $"{parsed} is not a member; members: {string.Join(", ", Cluster.State.Members.Select(m => m.Address))}");
     }
 
     private static Address ParseAddress(string? address)
     {
         if (string.IsNullOrWhiteSpace(address))
-            throw new ManagementException(400, "the body must be JSON: {\"address\": \"akka.tcp://swarm@host:port\"}");
+            throw new ManagementRefused(Refusal.Invalid, "the body must be JSON: {\"address\": \"akka.tcp://swarm@host:port\"}");
         if (!Address.TryParse(address.Trim(), out var parsed) || parsed.Port is null or 0 || parsed.System != SwarmNames.ActorSystem)
-            throw new ManagementException(400, $"'{address}' is not a cluster address; write akka.tcp://{SwarmNames.ActorSystem}@host:port");
+            throw new ManagementRefused(Refusal.Invalid, $"'{address}' is not a cluster address; write akka.tcp://{SwarmNames.ActorSystem}@host:port");
         return parsed;
     }
 
