@@ -38,7 +38,7 @@ catch (SwarmConfigurationException e)
     return 2;
 }
 
-builder.Services.AddHostedService<ClusterExit>();
+builder.Services.AddSwarmClusterExit();
 builder.Services.AddAkka(SwarmNames.ActorSystem, (akka, _) => akka
     .WithSwarmLogging()
     .WithSwarmSerialization()
@@ -47,6 +47,7 @@ builder.Services.AddAkka(SwarmNames.ActorSystem, (akka, _) => akka
 
 var host = builder.Build();
 host.MapSwarmManagement(isBee: false);
+var verdict = host.Services.GetRequiredService<NodeVerdict>(); // taken now: the container is gone once the host has run
 Console.Out.WriteLine($"lighthouse {cluster.SelfAddress} starting; seeds {string.Join(", ", cluster.Seeds)}");
 try
 {
@@ -57,4 +58,4 @@ catch (Exception e)
     Console.Error.WriteLine($"lighthouse stopped: {e.GetBaseException().Message}");
     return 1;
 }
-return ClusterExit.ExitCode ?? Environment.ExitCode;
+return verdict.ExitCode ?? Environment.ExitCode;

@@ -18,7 +18,7 @@ try
     builder.Services.AddSwarmManagement(options.Management, builder.WebHost);
     builder.Services.AddSwarmNode(options);
 }
-catch (Exception e) when (e is SwarmConfigurationException or IcmpUnavailableException)
+catch (SwarmConfigurationException e)
 {
     Console.Error.WriteLine($"swarm node cannot start: {e.Message}");
     return 2;
@@ -27,9 +27,16 @@ builder.Services.AddHostedService<StartupBanner>();
 
 var app = builder.Build();
 app.MapSwarmManagement(isBee: options.Has(SwarmNames.Roles.Bee));
+var verdict = app.Services.GetRequiredService<NodeVerdict>(); // taken now: the container is gone once the host has run
 try
 {
     await app.RunAsync();
+}
+catch (Exception e) when (e.GetBaseException() is IcmpUnavailableException icmp)
+{
+    // The probe engine opens when the host starts: no ICMP rights is a configuration problem, like a bad key.
+    Console.Error.WriteLine($"swarm node cannot start: {icmp.Message}");
+    return 2;
 }
 catch (Exception e)
 {
@@ -38,4 +45,4 @@ catch (Exception e)
     Console.Error.WriteLine($"swarm node stopped: {cause}");
     return 1;
 }
-return ClusterExit.ExitCode ?? Environment.ExitCode;
+return verdict.ExitCode ?? Environment.ExitCode;

@@ -9,15 +9,9 @@ namespace Swarm.Hosting;
 /// or could not join, so that a supervisor (Kubernetes, systemd) restarts it into the cluster (an Akka node cannot
 /// rejoin once removed); 0 when it left because it was asked to (SIGTERM, <c>cluster leave</c>).
 /// </summary>
-public sealed class ClusterExit(ActorSystem system, IHostApplicationLifetime lifetime, ILogger<ClusterExit> logger) : IHostedService
+public sealed class ClusterExit(ActorSystem system, IHostApplicationLifetime lifetime, NodeVerdict verdict, ILogger<ClusterExit> logger) : IHostedService
 {
     public const int DownedExitCode = 3;
-
-    /// <summary>
-    /// The exit code the cluster's verdict calls for, once known. Hosts return it: Akka.Hosting sets its own
-    /// (-1) when the actor system ends by itself, and which of us runs last is a race.
-    /// </summary>
-    public static int? ExitCode { get; private set; }
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -30,11 +24,11 @@ public sealed class ClusterExit(ActorSystem system, IHostApplicationLifetime lif
                 case CoordinatedShutdown.ClusterDowningReason or CoordinatedShutdown.ClusterJoinUnsuccessfulReason:
                     logger.LogError("this node was removed from the cluster ({Reason}); exiting with code {Code} so that its supervisor restarts it",
                         reason.GetType().Name, DownedExitCode);
-                    ExitCode = DownedExitCode;
+                    verdict.ExitCode = DownedExitCode;
                     break;
                 case CoordinatedShutdown.ClusterLeavingReason:
                     logger.LogInformation("this node left the cluster as asked; stopping");
-                    ExitCode = 0;
+                    verdict.ExitCode = 0;
                     break;
             }
             lifetime.StopApplication();
@@ -43,4 +37,13 @@ public sealed class ClusterExit(ActorSystem system, IHostApplicationLifetime lif
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>
+/// The exit code the cluster's verdict calls for, once known (a singleton of the host). Hosts return it: Akka.Hosting
+/// sets its own (-1) when the actor system ends by itself, and which of us runs last is a race.
+/// </summary>
+public sealed class NodeVerdict
+{
+    public int? ExitCode { get; set; }
 }

@@ -50,8 +50,8 @@ public static class SwarmHosting
     /// <summary>Everything a swarm node runs, by role: broker link (or embedded broker), probe engine, actor system.</summary>
     public static IServiceCollection AddSwarmNode(this IServiceCollection services, SwarmOptions options)
     {
-        Directory.CreateDirectory(options.DataDir);
         services.AddSingleton(options);
+        services.AddHostedService<DataFolder>();
         services.TryAddSingleton(new SwarmMetrics(Prometheus.Metrics.NewCustomRegistry(), options.Management.MaxTargetSeries));
         services.TryAddSingleton(new NodeHealth());
         if (options.Mqtt.UsesEmbeddedBroker)
@@ -63,12 +63,17 @@ public static class SwarmHosting
         services.AddHostedService(sp => sp.GetRequiredService<MqttLink>());
         if (options.Has(SwarmNames.Roles.Bee))
         {
-            // Opened now, not on first use: a node that cannot send ICMP says so at start-up, naming the fixes.
-            var engine = IcmpEngine.Open(options.Probe.Limits);
-            services.AddSingleton(engine);
-            services.AddSingleton<IProber>(ProberRouter.For(engine, options.Probe.Addresses));
+            services.AddSingleton(_ => IcmpEngine.Open(options.Probe.Limits));
+            services.AddSingleton<IProber>(sp => ProberRouter.For(sp.GetRequiredService<IcmpEngine>(), options.Probe.Addresses));
+            services.AddHostedService<ProbeEngineAtStart>();
         }
-        services.AddHostedService<ClusterExit>();
+        var es = options.Elasticsearch;
+        if (options.Has(SwarmNames.Roles.Indexer) && es.Urls.Count > 0)
+        {
+            services.AddSingleton(_ => new ElasticsearchClient(new ElasticsearchSettings(es.Urls.Select(u => new Uri(u.TrimEnd('/') + "/")).ToList(),
+                es.ApiKey, es.Username, es.Password, es.CaFile)));
+        }
+        services.AddSwarmClusterExit();
         services.AddAkka(SwarmNames.ActorSystem, (akka, sp) => akka
             .WithSwarmLogging()
             .WithSwarmDispatchers()
@@ -80,6 +85,26 @@ public static class SwarmHosting
             .WithSwarmQueen(options)
             .WithSwarmBee(options)
             .WithSwarmIndexer(options));
+        // After the actor system: these feed actors it creates.
+        if (options.Has(SwarmNames.Roles.Queen)) services.AddHostedService<WatchFeed>();
+        if (options.Has(SwarmNames.Roles.Indexer) && es.Urls.Count > 0)
+        {
+            services.AddHostedService(sp => new IndexerFeed(MqttSettingsFor(options) with
+            {
+                ClientId = $"swarm-{options.Bee.Id}-indexer",
+                Will = null,
+                Goodbye = null,
+                ReceiveMaximum = 5000,
+            }, sp.GetRequiredService<ActorRegistry>(), sp.GetRequiredService<SwarmMetrics>(), sp.GetRequiredService<ILoggerFactory>()));
+        }
+        return services;
+    }
+
+    /// <summary>Ends the process with the cluster's verdict (<see cref="ClusterExit"/>), carried by the <see cref="NodeVerdict"/> singleton.</summary>
+    public static IServiceCollection AddSwarmClusterExit(this IServiceCollection services)
+    {
+        services.TryAddSingleton<NodeVerdict>();
+        services.AddHostedService<ClusterExit>();
         return services;
     }
 
@@ -107,7 +132,7 @@ public static class SwarmHosting
             setup.AddLoggerFactory(); // registers the process's ILoggerFactory for the bridge below
             setup.ClearLoggers();
             setup.AddLogger<AkkaLogBridge>();
-        });
+        }).AddHocon("akka.stdout-loglevel = WARNING", HoconAddMode.Prepend); // its own stdout lines, after the bridge has stopped: warnings only
 
     /// <summary>
     /// The console as people and journald read it: one line per event, one UTC timestamp, one level, then the
@@ -255,17 +280,9 @@ public static class SwarmHosting
         if (!options.Has(SwarmNames.Roles.Queen)) return builder;
         return builder.WithActors((system, registry, resolver) =>
         {
-            var link = resolver.GetService<MqttLink>();
             var limits = new WatchLimits(options.Targets.MaxPayloadBytes, options.Targets.MaxPerList) { Addresses = options.Probe.Addresses };
-            var bridge = system.ActorOf(WatchBridge.Props(registry.Get<TargetListRegion>(), link, limits), "watch-bridge");
-            registry.Register<WatchBridgeActor>(bridge);
-            Task Forward(string topic, byte[] payload)
-            {
-                bridge.Tell(new WatchReceived(topic, payload));
-                return Task.CompletedTask;
-            }
-            _ = link.SubscribeAsync(SwarmNames.Topics.Watch, Forward);
-            _ = link.SubscribeAsync(SwarmNames.Topics.WatchNamed, Forward);
+            var bridge = system.ActorOf(WatchBridge.Props(registry.Get<TargetListRegion>(), resolver.GetService<MqttLink>(), limits), "watch-bridge");
+            registry.Register<WatchBridgeActor>(bridge); // WatchFeed subscribes it to watch once the system is up
         });
     }
 
@@ -293,10 +310,7 @@ public static class SwarmHosting
         });
     }
 
-    /// <summary>
-    /// The indexer, on an MQTT connection of its own (its unacknowledged results must not hold back <c>watch</c>),
-    /// subscribed before it connects so that nothing a resumed session delivers is acknowledged unseen.
-    /// </summary>
+    /// <summary>The indexer actor; <see cref="IndexerFeed"/> gives it results from an MQTT connection of its own.</summary>
     public static AkkaConfigurationBuilder WithSwarmIndexer(this AkkaConfigurationBuilder builder, SwarmOptions options)
     {
         if (!options.Has(SwarmNames.Roles.Indexer)) return builder;
@@ -308,32 +322,9 @@ public static class SwarmHosting
         }
         return builder.WithActors((system, registry, resolver) =>
         {
-            var client = new ElasticsearchClient(new ElasticsearchSettings(es.Urls.Select(u => new Uri(u.TrimEnd('/') + "/")).ToList(),
-                es.ApiKey, es.Username, es.Password, es.CaFile));
-            var metrics = resolver.GetService<SwarmMetrics>();
-            var indexer = system.ActorOf(Supervised(Indexer.Props(client, resolver.GetService<MqttLink>(), new IndexerSettings(es.DataStream), metrics),
-                "indexer"), "indexer-supervisor");
+            var indexer = system.ActorOf(Supervised(Indexer.Props(resolver.GetService<ElasticsearchClient>(), resolver.GetService<MqttLink>(),
+                new IndexerSettings(es.DataStream), resolver.GetService<SwarmMetrics>()), "indexer"), "indexer-supervisor");
             registry.Register<IndexerActor>(indexer);
-            var settings = MqttSettingsFor(options) with
-            {
-                ClientId = $"swarm-{options.Bee.Id}-indexer",
-                Will = null,
-                Goodbye = null,
-                ReceiveMaximum = 5000,
-            };
-            var link = new MqttLink(settings, resolver.GetService<ILoggerFactory>().CreateLogger<MqttLink>());
-            link.SubscribeWithAckAsync(SwarmNames.Topics.PingAll, SwarmNames.IndexerShareGroup, (topic, payload, ack) =>
-            {
-                indexer.Tell(new ResultArrived(topic, payload, ack));
-                return Task.CompletedTask;
-            }).GetAwaiter().GetResult();
-            link.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
-            metrics.BeforeScrape(() => metrics.MqttConnected("indexer", link.IsConnected));
-            CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "indexer-mqtt", async () =>
-            {
-                await link.DisposeAsync();
-                return Done.Instance;
-            });
         });
     }
 

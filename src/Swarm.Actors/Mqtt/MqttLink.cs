@@ -60,7 +60,18 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
             }
         }
         foreach (var (topic, payload, ack) in early) await Deliver(subscription, topic, payload, ack);
-        if (_client.IsConnected) await _client.SubscribeAsync(FilterFor(subscription), MqttQualityOfServiceLevel.AtLeastOnce, _stopping.Token);
+        if (_client.IsConnected) await SubscribeOneAsync(FilterFor(subscription), _stopping.Token);
+    }
+
+    /// <summary>Subscribes at QoS 1; a SUBACK that refuses (not authorized, say) is an error, not a silent nothing.</summary>
+    private async Task SubscribeOneAsync(string filter, CancellationToken ct)
+    {
+        var result = await _client.SubscribeAsync(filter, MqttQualityOfServiceLevel.AtLeastOnce, ct);
+        foreach (var item in result.Items)
+        {
+            if ((int)item.ResultCode >= 0x80)
+                throw new MqttSubscribeRefusedException($"broker refused the subscription to {filter}: {item.ResultCode} {result.ReasonString}".TrimEnd());
+        }
     }
 
     private string FilterFor(Subscription s) =>
@@ -138,8 +149,7 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
     {
         string[] filters;
         lock (_handlers) filters = _handlers.Select(FilterFor).Distinct().ToArray();
-        foreach (var filter in filters)
-            await _client.SubscribeAsync(filter, MqttQualityOfServiceLevel.AtLeastOnce, ct);
+        foreach (var filter in filters) await SubscribeOneAsync(filter, ct);
     }
 
     private async Task OnMessage(MqttApplicationMessageReceivedEventArgs e)
@@ -233,6 +243,9 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
 
 /// <summary>A publish was attempted while no broker was connected.</summary>
 public sealed class MqttNotConnectedException(string message) : Exception(message);
+
+/// <summary>The broker answered a subscription with a failure reason code (e.g. not authorized).</summary>
+public sealed class MqttSubscribeRefusedException(string message) : Exception(message);
 
 /// <summary>The broker answered a publish with a failure reason code (e.g. not authorized).</summary>
 public sealed class MqttPublishRefusedException(string message) : Exception(message);

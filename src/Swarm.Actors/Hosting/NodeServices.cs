@@ -1,0 +1,96 @@
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Swarm.Indexing;
+using Swarm.Metrics;
+using Swarm.Mqtt;
+using Swarm.Probing;
+using Swarm.Targets;
+
+namespace Swarm.Hosting;
+
+// The parts of a node with a lifetime of their own, started and stopped by the host in the order they are
+// registered (and stopped in reverse): nothing here runs while services are being registered.
+
+/// <summary>Makes the data folder at start, before the journal and the outbox open files in it.</summary>
+internal sealed class DataFolder(SwarmOptions options) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(options.DataDir);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>
+/// Opens the probe engine when the host starts (taking it is what opens it): a bee that may not send ICMP says so
+/// then, naming the fixes, rather than at its first round. The container closes it at exit.
+/// </summary>
+internal sealed class ProbeEngineAtStart(IcmpEngine engine, ILogger<ProbeEngineAtStart> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        logger.LogInformation("probe engine open ({Kind} ICMP sockets)", engine.SocketKind);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>
+/// The queen's <c>watch</c> and <c>watch/&lt;list&gt;</c> subscriptions, feeding the watch bridge. A subscription the
+/// broker refuses now is said in the log; the link subscribes again at each connection.
+/// </summary>
+internal sealed class WatchFeed(MqttLink link, ActorRegistry registry, ILogger<WatchFeed> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var bridge = await registry.GetAsync<WatchBridgeActor>(cancellationToken);
+        Task Forward(string topic, byte[] payload)
+        {
+            bridge.Tell(new WatchReceived(topic, payload));
+            return Task.CompletedTask;
+        }
+        foreach (var filter in new[] { SwarmNames.Topics.Watch, SwarmNames.Topics.WatchNamed })
+        {
+            try
+            {
+                await link.SubscribeAsync(filter, Forward);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogError("MQTT: subscribing to {Filter} failed ({Reason}); the link subscribes again when it reconnects", filter, e.Message);
+            }
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>
+/// The indexer's own MQTT connection (its unacknowledged results must not hold back <c>watch</c>), subscribed to
+/// <c>ping/+</c> before it connects so that nothing a resumed session delivers is acknowledged unseen; closed at stop.
+/// </summary>
+internal sealed class IndexerFeed(MqttSettings settings, ActorRegistry registry, SwarmMetrics metrics, ILoggerFactory logs) : IHostedService, IAsyncDisposable
+{
+    private readonly MqttLink _link = new(settings, logs.CreateLogger<MqttLink>());
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var indexer = await registry.GetAsync<IndexerActor>(cancellationToken);
+        await _link.SubscribeWithAckAsync(SwarmNames.Topics.PingAll, SwarmNames.IndexerShareGroup, (topic, payload, ack) =>
+        {
+            indexer.Tell(new ResultArrived(topic, payload, ack));
+            return Task.CompletedTask;
+        });
+        await _link.StartAsync(cancellationToken);
+        metrics.BeforeScrape(() => metrics.MqttConnected("indexer", _link.IsConnected));
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => _link.StopAsync(cancellationToken);
+
+    public ValueTask DisposeAsync() => _link.DisposeAsync();
+}
