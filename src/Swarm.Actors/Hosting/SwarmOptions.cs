@@ -26,113 +26,31 @@ public sealed record SwarmOptions
 
     public bool Has(string role) => Roles.Contains(role);
 
-    /// <summary>Reads and validates the configuration; throws <see cref="SwarmConfigurationException"/> naming every bad key.</summary>
-    public static SwarmOptions Load(IConfiguration config, IReadOnlyList<string>? defaultRoles = null, int defaultClusterPort = 0)
-    {
-        var r = new ConfigReader(config);
-        var roles = r.List("Swarm:Roles", defaultRoles ?? SwarmNames.Roles.NodeRoles).Select(x => x.ToLowerInvariant()).ToHashSet();
-        var allowed = defaultRoles is null ? SwarmNames.Roles.NodeRoles : [.. SwarmNames.Roles.NodeRoles, SwarmNames.Roles.Lighthouse];
-        foreach (var bad in roles.Where(x => !allowed.Contains(x)))
-            r.Errors.Add($"Swarm:Roles: unknown role '{bad}'; roles are {string.Join(", ", allowed)}");
-
-        var dataDir = Path.GetFullPath(r.String("Swarm:DataDir") ?? "./data");
-
-        var beeId = r.String("Swarm:Bee:Id") ?? Environment.MachineName.ToLowerInvariant();
-        r.Check(WatchPayload.IsListName(beeId.Replace('.', '-')), $"Swarm:Bee:Id = '{beeId}': use letters, digits, '.', '-' or '_' (at most 64)");
-        var lists = r.List("Swarm:Bee:Lists", [SwarmNames.DefaultList]);
-        foreach (var bad in lists.Where(l => !WatchPayload.IsListName(l)))
-            r.Errors.Add($"Swarm:Bee:Lists: '{bad}' is not a list name (letters, digits, '-' or '_')");
-
-        var brokers = new List<Swarm.Mqtt.BrokerEndpoint>();
-        foreach (var url in r.List("Swarm:Mqtt:Brokers", []))
+    /// <summary>Reads and validates the configuration, each section by its own record; throws <see cref="SwarmConfigurationException"/> naming every bad key.</summary>
+    public static SwarmOptions Load(IConfiguration config, IReadOnlyList<string>? defaultRoles = null, int defaultClusterPort = 0) =>
+        ConfigReader.Load(config, r =>
         {
-            if (Swarm.Mqtt.BrokerEndpoint.Parse(url, out var error) is { } broker) brokers.Add(broker);
-            else r.Errors.Add($"Swarm:Mqtt:Brokers: {error}");
-        }
-
-        var provider = (r.String("Swarm:Persistence:Provider") ?? "sqlite").ToLowerInvariant();
-        r.Check(provider is "sqlite" or "postgresql", $"Swarm:Persistence:Provider = '{provider}': must be 'sqlite' or 'postgresql'");
-        var connection = r.String("Swarm:Persistence:ConnectionString");
-        r.Check(provider != "postgresql" || connection is not null,
-            "Swarm:Persistence:ConnectionString is required with provider 'postgresql', e.g. 'Host=db;Database=swarm;Username=swarm;Password=…'");
-
-        foreach (var url in r.List("Swarm:Elasticsearch:Urls", []))
-            r.Check(Uri.TryCreate(url, UriKind.Absolute, out var es) && es.Scheme is "http" or "https",
-                $"Swarm:Elasticsearch:Urls: '{url}' is not an http:// or https:// URL, e.g. https://es.example:9200");
-
-        var management = ManagementOptions.Read(r, ManagementOptions.NodeUrl);
-
-        var cluster = ClusterOptions.Read(r, defaultClusterPort);
-
-        var defaultTargets = r.List("Swarm:Targets:Default", DefaultTargets.Split(' '));
-        if (Probing.ProbeTarget.Refusal(defaultTargets) is { } refusal) r.Errors.Add($"Swarm:Targets:Default: {refusal}");
-
-        var interval = r.Duration("Swarm:Probe:Interval", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(24));
-        var options = new SwarmOptions
-        {
-            Roles = roles,
-            DataDir = dataDir,
-            Bee = new BeeOptions(beeId, r.String("Swarm:Bee:Location"), lists) { Geo = r.Geo("Swarm:Bee:Geo") },
-            Mqtt = new MqttOptions(
-                brokers,
-                r.Number("Swarm:Mqtt:EmbeddedPort", 1883, 0, 65535),
-                r.ExistingFile("Swarm:Mqtt:Tls:CaFile"),
-                r.ExistingFile("Swarm:Mqtt:Tls:CertFile"),
-                r.ExistingFile("Swarm:Mqtt:Tls:KeyFile"),
-                r.String("Swarm:Mqtt:Username"),
-                r.String("Swarm:Mqtt:Password")),
-            Persistence = new PersistenceOptions(provider, connection ?? $"Data Source={Path.Combine(dataDir, "swarm.db")}"),
-            Elasticsearch = new ElasticsearchOptions(
-                r.List("Swarm:Elasticsearch:Urls", []),
-                r.String("Swarm:Elasticsearch:DataStream") ?? "swarm",
-                r.String("Swarm:Elasticsearch:ApiKey"),
-                r.String("Swarm:Elasticsearch:Username"),
-                r.String("Swarm:Elasticsearch:Password"),
-                r.ExistingFile("Swarm:Elasticsearch:CaFile")),
-            Management = management,
-            Cluster = cluster,
-            Probe = new ProbeOptions(
-                interval,
-                r.Number("Swarm:Probe:Count", 5, 1, 1000),
-                r.Duration("Swarm:Probe:Spacing", TimeSpan.FromMilliseconds(200), TimeSpan.Zero, TimeSpan.FromMinutes(1)),
-                r.Duration("Swarm:Probe:Timeout", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(1)),
-                // Unset, an HTTP request may take 5 s or the whole interval, whichever is shorter.
-                r.Duration("Swarm:Probe:RequestTimeout", interval < TimeSpan.FromSeconds(5) ? interval : TimeSpan.FromSeconds(5),
-                    TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(5)),
-                r.Number("Swarm:Probe:MaxPerSecond", 5000, 0, 10_000_000),
-                r.Duration("Swarm:Probe:MinTargetSpacing", TimeSpan.FromMilliseconds(50), TimeSpan.Zero, TimeSpan.FromMinutes(1)))
+            var roles = r.List(SwarmKeys.Roles, defaultRoles ?? SwarmNames.Roles.NodeRoles).Select(x => x.ToLowerInvariant()).ToHashSet();
+            var allowed = defaultRoles is null ? SwarmNames.Roles.NodeRoles : [.. SwarmNames.Roles.NodeRoles, SwarmNames.Roles.Lighthouse];
+            foreach (var bad in roles.Where(x => !allowed.Contains(x)))
+                r.Errors.Add($"{SwarmKeys.Roles}: unknown role '{bad}'; roles are {string.Join(", ", allowed)}");
+            var dataDir = Path.GetFullPath(r.String(SwarmKeys.DataDir) ?? "./data");
+            var probe = ProbeOptions.Read(r);
+            return new SwarmOptions
             {
-                Addresses = new AddressPolicy(
-                    AddressPolicy.ParseNetworks("Swarm:Probe:AllowNetworks", r.List("Swarm:Probe:AllowNetworks", []), r.Errors),
-                    AddressPolicy.ParseNetworks("Swarm:Probe:DenyNetworks", r.List("Swarm:Probe:DenyNetworks", []), r.Errors)),
-            },
-            Outbox = new OutboxOptions(
-                r.Number("Swarm:Outbox:MaxBytes", 256L << 20, 1L << 16, 1L << 40),
-                r.Enum("Swarm:Outbox:Fsync", Swarm.Outbox.FsyncPolicy.Interval),
-                r.Duration("Swarm:Outbox:FsyncInterval", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10))),
-            Targets = new TargetsOptions(
-                defaultTargets.Select(t => WatchPayload.NormalizeTarget(t) ?? t).ToList(),
-                r.Number("Swarm:Targets:MaxPerList", 1000, 1, 1_000_000),
-                r.Number("Swarm:Targets:MaxPayloadBytes", 64 * 1024, 64, 16 * 1024 * 1024))
-            {
-                MaxListBytes = r.Number("Swarm:Targets:MaxListBytes", TargetList.DefaultMaxBytes, 1024, TargetList.DefaultMaxBytes),
-            },
-        };
-        var p = options.Probe;
-        var spacing = p.Spacing > p.MinTargetSpacing ? p.Spacing : p.MinTargetSpacing; // the pacer stretches shorter spacing
-        var round = spacing * (p.Count - 1) + p.Timeout;
-        r.Check(round <= p.Interval,
-            $"Swarm:Probe: a round takes up to {round.TotalMilliseconds:0} ms (Count × max(Spacing, MinTargetSpacing) + Timeout), longer than Swarm:Probe:Interval ({p.Interval.TotalMilliseconds:0} ms)");
-        r.Check(p.RequestTimeout <= p.Interval,
-            $"Swarm:Probe:RequestTimeout ({p.RequestTimeout.TotalMilliseconds:0} ms) is longer than Swarm:Probe:Interval ({p.Interval.TotalMilliseconds:0} ms)");
-        r.Check(options.Mqtt.KeyFile is null || options.Mqtt.CertFile is not null, "Swarm:Mqtt:Tls:KeyFile is set without Swarm:Mqtt:Tls:CertFile");
-        var (tls, tlsErrors) = Swarm.Mqtt.MqttTls.Load(options.Mqtt.CaFile, options.Mqtt.CertFile, options.Mqtt.KeyFile, options.Mqtt.Password);
-        r.Errors.AddRange(tlsErrors);
-        options = options with { Mqtt = options.Mqtt with { Tls = tls } };
-
-        if (r.Errors.Count > 0) throw new SwarmConfigurationException(r.Errors);
-        return options;
-    }
+                Roles = roles,
+                DataDir = dataDir,
+                Bee = BeeOptions.Read(r),
+                Mqtt = MqttOptions.Read(r),
+                Persistence = PersistenceOptions.Read(r, dataDir),
+                Elasticsearch = ElasticsearchOptions.Read(r),
+                Management = ManagementOptions.Read(r, ManagementOptions.NodeUrl),
+                Cluster = ClusterOptions.Read(r, defaultClusterPort),
+                Probe = probe,
+                Outbox = OutboxOptions.Read(r),
+                Targets = TargetsOptions.Read(r, probe.Addresses),
+            };
+        });
 }
 
 /// <summary>Who this node's bee is, where it stands (<c>observer.geo.name</c>), and which lists it follows.</summary>
@@ -140,6 +58,16 @@ public sealed record BeeOptions(string Id, string? Location, IReadOnlyList<strin
 {
     /// <summary>Where the bee stands, "lat,lon" in degrees; feeds <c>observer.geo.location</c> and Kibana's map.</summary>
     public string? Geo { get; init; }
+
+    internal static BeeOptions Read(ConfigReader r)
+    {
+        var id = r.String(SwarmKeys.Bee.Id) ?? Environment.MachineName.ToLowerInvariant();
+        r.Check(WatchPayload.IsListName(id.Replace('.', '-')), $"{SwarmKeys.Bee.Id} = '{id}': use letters, digits, '.', '-' or '_' (at most 64)");
+        var lists = r.List(SwarmKeys.Bee.Lists, [SwarmNames.DefaultList]);
+        foreach (var bad in lists.Where(l => !WatchPayload.IsListName(l)))
+            r.Errors.Add($"{SwarmKeys.Bee.Lists}: '{bad}' is not a list name (letters, digits, '-' or '_')");
+        return new BeeOptions(id, r.String(SwarmKeys.Bee.Location), lists) { Geo = r.Geo(SwarmKeys.Bee.Geo) };
+    }
 }
 
 /// <summary>Brokers to use (empty: the embedded one on <see cref="EmbeddedPort"/>) and how to authenticate.</summary>
@@ -152,14 +80,55 @@ public sealed record MqttOptions(
     public bool UsesEmbeddedBroker => Brokers.Count == 0;
 
     public IReadOnlyList<Swarm.Mqtt.BrokerEndpoint> EffectiveBrokers => UsesEmbeddedBroker ? [Swarm.Mqtt.BrokerEndpoint.Loopback(EmbeddedPort)] : Brokers;
+
+    internal static MqttOptions Read(ConfigReader r)
+    {
+        var brokers = new List<Swarm.Mqtt.BrokerEndpoint>();
+        foreach (var url in r.List(SwarmKeys.Mqtt.Brokers, []))
+        {
+            if (Swarm.Mqtt.BrokerEndpoint.Parse(url, out var error) is { } broker) brokers.Add(broker);
+            else r.Errors.Add($"{SwarmKeys.Mqtt.Brokers}: {error}");
+        }
+        var (ca, cert, key) = (r.ExistingFile(SwarmKeys.Mqtt.CaFile), r.ExistingFile(SwarmKeys.Mqtt.CertFile), r.ExistingFile(SwarmKeys.Mqtt.KeyFile));
+        var password = r.String(SwarmKeys.Mqtt.Password);
+        r.Check(key is null || cert is not null, $"{SwarmKeys.Mqtt.KeyFile} is set without {SwarmKeys.Mqtt.CertFile}");
+        var (tls, tlsErrors) = Swarm.Mqtt.MqttTls.Load(ca, cert, key, password);
+        r.Errors.AddRange(tlsErrors);
+        return new MqttOptions(brokers, r.Number(SwarmKeys.Mqtt.EmbeddedPort, 1883, 0, 65535), ca, cert, key, r.String(SwarmKeys.Mqtt.Username), password)
+        {
+            Tls = tls,
+        };
+    }
 }
 
 /// <summary><c>sqlite</c> or <c>postgresql</c>, and the connection string (SQLite defaults to a file under the data folder).</summary>
-public sealed record PersistenceOptions(string Provider, string ConnectionString);
+public sealed record PersistenceOptions(string Provider, string ConnectionString)
+{
+    internal static PersistenceOptions Read(ConfigReader r, string dataDir)
+    {
+        var provider = (r.String(SwarmKeys.Persistence.Provider) ?? "sqlite").ToLowerInvariant();
+        r.Check(provider is "sqlite" or "postgresql", $"{SwarmKeys.Persistence.Provider} = '{provider}': must be 'sqlite' or 'postgresql'");
+        var connection = r.String(SwarmKeys.Persistence.ConnectionString);
+        r.Check(provider != "postgresql" || connection is not null,
+            $"{SwarmKeys.Persistence.ConnectionString} is required with provider 'postgresql', e.g. 'Host=db;Database=swarm;Username=swarm;Password=…'");
+        return new PersistenceOptions(provider, connection ?? $"Data Source={Path.Combine(dataDir, "swarm.db")}");
+    }
+}
 
 /// <summary>Where the indexer writes; no URL means the indexer is off.</summary>
 public sealed record ElasticsearchOptions(
-    IReadOnlyList<string> Urls, string DataStream, string? ApiKey, string? Username, string? Password, string? CaFile);
+    IReadOnlyList<string> Urls, string DataStream, string? ApiKey, string? Username, string? Password, string? CaFile)
+{
+    internal static ElasticsearchOptions Read(ConfigReader r)
+    {
+        var urls = r.List(SwarmKeys.Elasticsearch.Urls, []);
+        foreach (var url in urls)
+            r.Check(Uri.TryCreate(url, UriKind.Absolute, out var es) && es.Scheme is "http" or "https",
+                $"{SwarmKeys.Elasticsearch.Urls}: '{url}' is not an http:// or https:// URL, e.g. https://es.example:9200");
+        return new ElasticsearchOptions(urls, r.String(SwarmKeys.Elasticsearch.DataStream) ?? "swarm", r.String(SwarmKeys.Elasticsearch.ApiKey),
+            r.String(SwarmKeys.Elasticsearch.Username), r.String(SwarmKeys.Elasticsearch.Password), r.ExistingFile(SwarmKeys.Elasticsearch.CaFile));
+    }
+}
 
 /// <summary>The management endpoint's address and bearer token, and the cap on per-target metric series.</summary>
 public sealed record ManagementOptions(string Url, string? Token)
@@ -179,16 +148,16 @@ public sealed record ManagementOptions(string Url, string? Token)
 
     internal static ManagementOptions Read(ConfigReader r, string defaultUrl)
     {
-        var url = r.String("Swarm:Management:Url") ?? defaultUrl;
-        var token = r.String("Swarm:Management:Token");
+        var url = r.String(SwarmKeys.Management.Url) ?? defaultUrl;
+        var token = r.String(SwarmKeys.Management.Token);
         var valid = Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";
-        r.Check(valid, $"Swarm:Management:Url = '{url}': must be an http:// or https:// URL");
+        r.Check(valid, $"{SwarmKeys.Management.Url} = '{url}': must be an http:// or https:// URL");
         r.Check(!valid || token is not null || IsLoopback(uri!),
-            $"Swarm:Management:Url = '{url}' is reachable from other machines: set Swarm:Management:Token (a bearer token the CLI sends with --token)");
+            $"{SwarmKeys.Management.Url} = '{url}' is reachable from other machines: set {SwarmKeys.Management.Token} (a bearer token the CLI sends with --token)");
         return new ManagementOptions(url, token)
         {
-            MaxTargetSeries = r.Number("Swarm:Metrics:MaxTargetSeries", 1000, 1, 1_000_000),
-            MetricsToken = r.String("Swarm:Management:MetricsToken"),
+            MaxTargetSeries = r.Number(SwarmKeys.Management.MaxTargetSeries, 1000, 1, 1_000_000),
+            MetricsToken = r.String(SwarmKeys.Management.MetricsToken),
         };
     }
 
@@ -219,21 +188,21 @@ public sealed record ClusterOptions(string Hostname, int Port, IReadOnlyList<str
 
     internal static ClusterOptions Read(ConfigReader r, int defaultPort)
     {
-        var hostname = r.String("Swarm:Cluster:Hostname", "CLUSTER_IP") ?? "127.0.0.1";
-        var port = r.Number("Swarm:Cluster:Port", defaultPort, 0, 65535, "CLUSTER_PORT");
-        var seeds = r.List("Swarm:Cluster:Seeds", [], "CLUSTER_SEEDS");
+        var hostname = r.String(SwarmKeys.Cluster.Hostname, SwarmKeys.Cluster.HostnameFallback) ?? "127.0.0.1";
+        var port = r.Number(SwarmKeys.Cluster.Port, defaultPort, 0, 65535, SwarmKeys.Cluster.PortFallback);
+        var seeds = r.List(SwarmKeys.Cluster.Seeds, [], SwarmKeys.Cluster.SeedsFallback);
         var tls = ClusterTls.Read(r);
         var tlsWanted = ClusterTls.Keys.Any(k => r.String(k) is not null); // judged by intent: a bad file is reported on its own
         var scheme = tlsWanted ? "akka.ssl.tcp" : "akka.tcp";
         foreach (var seed in seeds)
         {
             var ok = Address.TryParse(seed, out var address) && address.System == SwarmNames.ActorSystem && address.Port is > 0;
-            r.Check(ok, $"Swarm:Cluster:Seeds: '{seed}' is not a seed address; write {scheme}://{SwarmNames.ActorSystem}@host:{LighthousePort}");
+            r.Check(ok, $"{SwarmKeys.Cluster.Seeds}: '{seed}' is not a seed address; write {scheme}://{SwarmNames.ActorSystem}@host:{LighthousePort}");
             r.Check(!ok || address!.Protocol == scheme, !tlsWanted
-                ? $"Swarm:Cluster:Seeds: '{seed}' speaks TLS but Swarm:Cluster:Tls:* is not set; set it, or write akka.tcp://"
-                : $"Swarm:Cluster:Seeds: '{seed}' is plain TCP but this node speaks TLS (Swarm:Cluster:Tls:*); write akka.ssl.tcp://");
+                ? $"{SwarmKeys.Cluster.Seeds}: '{seed}' speaks TLS but Swarm:Cluster:Tls:* is not set; set it, or write akka.tcp://"
+                : $"{SwarmKeys.Cluster.Seeds}: '{seed}' is plain TCP but this node speaks TLS (Swarm:Cluster:Tls:*); write akka.ssl.tcp://");
         }
-        var downAfter = r.Duration("Swarm:Cluster:DownAfter", TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
+        var downAfter = r.Duration(SwarmKeys.Cluster.DownAfter, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
         return new ClusterOptions(hostname, port, seeds) { DownAfter = downAfter, Tls = tls };
     }
 
@@ -253,19 +222,19 @@ public sealed record ClusterOptions(string Hostname, int Port, IReadOnlyList<str
 /// </summary>
 public sealed record ClusterTls(X509Certificate2 Certificate, X509Certificate2Collection Ca)
 {
-    internal static readonly string[] Keys = ["Swarm:Cluster:Tls:CaFile", "Swarm:Cluster:Tls:CertFile", "Swarm:Cluster:Tls:KeyFile"];
+    internal static readonly string[] Keys = [SwarmKeys.Cluster.CaFile, SwarmKeys.Cluster.CertFile, SwarmKeys.Cluster.KeyFile];
 
     internal static ClusterTls? Read(ConfigReader r)
     {
-        var (ca, cert, key) = (r.ExistingFile("Swarm:Cluster:Tls:CaFile"), r.ExistingFile("Swarm:Cluster:Tls:CertFile"), r.ExistingFile("Swarm:Cluster:Tls:KeyFile"));
-        var named = new[] { "CaFile", "CertFile", "KeyFile" }.Select(k => r.String($"Swarm:Cluster:Tls:{k}")).Count(v => v is not null);
+        var (ca, cert, key) = (r.ExistingFile(SwarmKeys.Cluster.CaFile), r.ExistingFile(SwarmKeys.Cluster.CertFile), r.ExistingFile(SwarmKeys.Cluster.KeyFile));
+        var named = Keys.Select(k => r.String(k)).Count(v => v is not null);
         if (named == 0) return null;
         r.Check(named == 3, "Swarm:Cluster:Tls: set all of CaFile, CertFile and KeyFile (PEM), or none");
         if (new[] { ca, cert, key }.Any(f => f is null || !File.Exists(f))) return null; // ExistingFile reported it
-        var roots = TlsFiles.LoadCa("Swarm:Cluster:Tls:CaFile", ca!, r.Errors);
-        var identity = TlsFiles.LoadIdentity("Swarm:Cluster:Tls:CertFile", cert!, key, null, r.Errors);
+        var roots = TlsFiles.LoadCa(SwarmKeys.Cluster.CaFile, ca!, r.Errors);
+        var identity = TlsFiles.LoadIdentity(SwarmKeys.Cluster.CertFile, cert!, key, null, r.Errors);
         if (roots is null || identity is null) return null;
-        r.Check(TlsFiles.ChainsTo(identity, roots), $"Swarm:Cluster:Tls:CertFile = '{cert}': not issued by the CA in Swarm:Cluster:Tls:CaFile, so no member would accept it");
+        r.Check(TlsFiles.ChainsTo(identity, roots), $"{SwarmKeys.Cluster.CertFile} = '{cert}': not issued by the CA in {SwarmKeys.Cluster.CaFile}, so no member would accept it");
         return new ClusterTls(identity, roots);
     }
 
@@ -288,6 +257,33 @@ public sealed record ProbeOptions(
 
     /// <summary>Which addresses may be probed (Swarm:Probe:AllowNetworks, :DenyNetworks).</summary>
     public AddressPolicy Addresses { get; init; } = AddressPolicy.Default;
+
+    internal static ProbeOptions Read(ConfigReader r)
+    {
+        var interval = r.Duration(SwarmKeys.Probe.Interval, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(24));
+        var p = new ProbeOptions(
+            interval,
+            r.Number(SwarmKeys.Probe.Count, 5, 1, 1000),
+            r.Duration(SwarmKeys.Probe.Spacing, TimeSpan.FromMilliseconds(200), TimeSpan.Zero, TimeSpan.FromMinutes(1)),
+            r.Duration(SwarmKeys.Probe.Timeout, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(1)),
+            // Unset, an HTTP request may take 5 s or the whole interval, whichever is shorter.
+            r.Duration(SwarmKeys.Probe.RequestTimeout, interval < TimeSpan.FromSeconds(5) ? interval : TimeSpan.FromSeconds(5),
+                TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(5)),
+            r.Number(SwarmKeys.Probe.MaxPerSecond, 5000, 0, 10_000_000),
+            r.Duration(SwarmKeys.Probe.MinTargetSpacing, TimeSpan.FromMilliseconds(50), TimeSpan.Zero, TimeSpan.FromMinutes(1)))
+        {
+            Addresses = new AddressPolicy(
+                AddressPolicy.ParseNetworks(SwarmKeys.Probe.AllowNetworks, r.List(SwarmKeys.Probe.AllowNetworks, []), r.Errors),
+                AddressPolicy.ParseNetworks(SwarmKeys.Probe.DenyNetworks, r.List(SwarmKeys.Probe.DenyNetworks, []), r.Errors)),
+        };
+        var spacing = p.Spacing > p.MinTargetSpacing ? p.Spacing : p.MinTargetSpacing; // the pacer stretches shorter spacing
+        var round = spacing * (p.Count - 1) + p.Timeout;
+        r.Check(round <= p.Interval,
+            $"Swarm:Probe: a round takes up to {round.TotalMilliseconds:0} ms (Count × max(Spacing, MinTargetSpacing) + Timeout), longer than {SwarmKeys.Probe.Interval} ({p.Interval.TotalMilliseconds:0} ms)");
+        r.Check(p.RequestTimeout <= p.Interval,
+            $"{SwarmKeys.Probe.RequestTimeout} ({p.RequestTimeout.TotalMilliseconds:0} ms) is longer than {SwarmKeys.Probe.Interval} ({p.Interval.TotalMilliseconds:0} ms)");
+        return p;
+    }
 }
 
 /// <summary>The built-in default list and the limits on what <c>watch</c> accepts.</summary>
@@ -295,7 +291,26 @@ public sealed record TargetsOptions(IReadOnlyList<string> Default, int MaxPerLis
 {
     /// <summary>The most bytes one list may hold (<see cref="TargetList.SizeOf"/>): a list travels in one remoting message.</summary>
     public int MaxListBytes { get; init; } = TargetList.DefaultMaxBytes;
+
+    internal static TargetsOptions Read(ConfigReader r, AddressPolicy addresses)
+    {
+        var defaults = r.List(SwarmKeys.Targets.Default, SwarmOptions.DefaultTargets.Split(' '));
+        if (ProbeTarget.Refusal(defaults) is { } refusal) r.Errors.Add($"{SwarmKeys.Targets.Default}: {refusal}");
+        return new TargetsOptions(
+            defaults.Select(t => WatchPayload.NormalizeTarget(t) ?? t).ToList(),
+            r.Number(SwarmKeys.Targets.MaxPerList, 1000, 1, 1_000_000),
+            r.Number(SwarmKeys.Targets.MaxPayloadBytes, 64 * 1024, 64, 16 * 1024 * 1024))
+        {
+            MaxListBytes = r.Number(SwarmKeys.Targets.MaxListBytes, TargetList.DefaultMaxBytes, 1024, TargetList.DefaultMaxBytes),
+        };
+    }
 }
 
 /// <summary>The bee's durable outbox: its size limit on disk and when it forces writes to the disk.</summary>
-public sealed record OutboxOptions(long MaxBytes, Swarm.Outbox.FsyncPolicy Fsync, TimeSpan FsyncInterval);
+public sealed record OutboxOptions(long MaxBytes, Swarm.Outbox.FsyncPolicy Fsync, TimeSpan FsyncInterval)
+{
+    internal static OutboxOptions Read(ConfigReader r) => new(
+        r.Number(SwarmKeys.Outbox.MaxBytes, 256L << 20, 1L << 16, 1L << 40),
+        r.Enum(SwarmKeys.Outbox.Fsync, Swarm.Outbox.FsyncPolicy.Interval),
+        r.Duration(SwarmKeys.Outbox.FsyncInterval, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10)));
+}

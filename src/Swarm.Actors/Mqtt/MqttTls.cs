@@ -14,8 +14,8 @@ public sealed record MqttTls(X509Certificate2Collection? TrustedRoots, X509Certi
     public static (MqttTls Tls, List<string> Errors) Load(string? caFile, string? certFile, string? keyFile, string? password)
     {
         var errors = new List<string>();
-        var roots = caFile is not null && File.Exists(caFile) ? TlsFiles.LoadCa("Swarm:Mqtt:Tls:CaFile", caFile, errors) : null;
-        var client = certFile is not null && File.Exists(certFile) ? TlsFiles.LoadIdentity("Swarm:Mqtt:Tls:CertFile", certFile, keyFile, password, errors) : null;
+        var roots = caFile is not null && File.Exists(caFile) ? TlsFiles.LoadCa(SwarmKeys.Mqtt.CaFile, caFile, errors) : null;
+        var client = certFile is not null && File.Exists(certFile) ? TlsFiles.LoadIdentity(SwarmKeys.Mqtt.CertFile, certFile, keyFile, password, errors) : null;
         return (new MqttTls(roots, client), errors);
     }
 
