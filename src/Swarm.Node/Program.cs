@@ -32,7 +32,7 @@ try
 {
     await app.RunAsync();
 }
-catch (Exception e) when (e.GetBaseException() is IcmpUnavailableException icmp)
+catch (Exception e) when (Cause<IcmpUnavailableException>(e) is { } icmp)
 {
     // The probe engine opens when the host starts: no ICMP rights is a configuration problem, like a bad key.
     Console.Error.WriteLine($"swarm node cannot start: {icmp.Message}");
@@ -46,3 +46,11 @@ catch (Exception e)
     return 1;
 }
 return verdict.ExitCode ?? Environment.ExitCode;
+
+// The first exception of type T in the chain (the host may wrap it; it wraps a SocketException of its own).
+static T? Cause<T>(Exception? e) where T : Exception
+{
+    for (; e is not null; e = e.InnerException)
+        if (e is T found) return found;
+    return null;
+}

@@ -41,6 +41,9 @@ public sealed class IcmpEngine : IDisposable
     private long _received;
     private long _forged;
     private long _faults;
+    private int _receiving; // receive threads between reading a reply and crediting it
+    private readonly byte[] _cookies = new byte[512 * CookieLength];
+    private int _cookieAt = 512 * CookieLength;
     private volatile string? _lastFault;
 
     /// <summary>"raw" or "datagram": the socket kind this process could open.</summary>
@@ -233,6 +236,9 @@ public sealed class IcmpEngine : IDisposable
                 drained = true;
                 Drain(_v4!, _v4!.SenderReader);
                 if (_v6 is { } v6) Drain(v6, v6.SenderReader);
+                // A reply a receive thread has read but not yet credited is not in the socket any more: give it a
+                // moment to finish (bounded: a thread held off the CPU longer loses the echo, as the kernel would).
+                SpinWait.SpinUntil(() => Volatile.Read(ref _receiving) == 0, 10);
             }
             _deadlines.Dequeue();
             // Removed here, so a late reply finds nothing and can never be credited to a later echo or round.
@@ -245,6 +251,7 @@ public sealed class IcmpEngine : IDisposable
     {
         if (family == AddressFamily.InterNetwork) return _v4!;
         if (family != AddressFamily.InterNetworkV6) throw new ArgumentException($"not an IP address family: {family}");
+        ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
         lock (_openLock) return _v6 ??= OpenChannel(AddressFamily.InterNetworkV6);
     }
 
@@ -258,6 +265,7 @@ public sealed class IcmpEngine : IDisposable
         // (root) SO_RCVBUFFORCE lifts the cap; without it the capped buffer is what we get.
         try { socket.SetRawSocketOption(SolSocket, SoRcvBufForce, BitConverter.GetBytes(16 << 20)); }
         catch (SocketException) { }
+        if (type == SocketType.Raw) OnlyEchoReplies(socket, family);
         socket.Bind(new IPEndPoint(family == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0));
         var channel = new Channel(new IcmpSocket(socket), family);
         // A thread of its own, waiting on the socket: with the kernel's receive timestamp, how late this thread runs
@@ -266,13 +274,39 @@ public sealed class IcmpEngine : IDisposable
         return channel;
     }
 
+    /// <summary>
+    /// A raw socket gets a copy of every ICMP packet the host receives (on loopback, our own requests too): the
+    /// kernel's filter (ICMP_FILTER, ICMP6_FILTER) keeps all but echo replies out of its buffer and off our thread.
+    /// Datagram ICMP sockets only ever get their own replies.
+    /// </summary>
+    private static void OnlyEchoReplies(Socket socket, AddressFamily family)
+    {
+        try
+        {
+            if (family == AddressFamily.InterNetwork)
+            {
+                socket.SetRawSocketOption(255 /* SOL_RAW */, 1 /* ICMP_FILTER */, BitConverter.GetBytes(~(1u << 0))); // a set bit blocks its type
+            }
+            else
+            {
+                var filter = new byte[32]; // 256 types, a set bit blocks
+                Array.Fill(filter, (byte)0xFF);
+                filter[129 / 8] &= unchecked((byte)~(1 << (129 % 8))); // ICMPv6 echo reply passes
+                socket.SetRawSocketOption(58 /* IPPROTO_ICMPV6 */, 1 /* ICMP6_FILTER */, filter);
+            }
+        }
+        catch (SocketException) { } // an unfiltered socket still works, it only reads more
+    }
+
     private void ReceiveLoop(Channel channel)
     {
         using var reader = new IcmpSocket.Reader();
         while (!_stopping.IsCancellationRequested && channel.Io.Wait(250))
         {
             BeforeReceive?.Invoke();
-            Drain(channel, reader);
+            Interlocked.Increment(ref _receiving);
+            try { Drain(channel, reader); }
+            finally { Interlocked.Decrement(ref _receiving); }
         }
     }
 
@@ -295,8 +329,9 @@ public sealed class IcmpEngine : IDisposable
             return;
         }
         if (!_pending.TryRemove(new KeyValuePair<EchoKey, Pending>(key, pending))) return;
-        Interlocked.Increment(ref _received);
-        pending.Round.Complete(pending.Index, Rtt(pending, reader.ReceivedNs));
+        var rtt = Rtt(pending, reader.ReceivedNs);
+        if (rtt is not null) Interlocked.Increment(ref _received);
+        pending.Round.Complete(pending.Index, rtt);
     }
 
     /// <summary>
@@ -332,11 +367,17 @@ public sealed class IcmpEngine : IDisposable
         return true;
     }
 
-    private static ulong Cookie()
+    /// <summary>The next unpredictable cookie, from a block of the system's random bytes refilled every 512 echoes (send loop only).</summary>
+    private ulong Cookie()
     {
-        Span<byte> bytes = stackalloc byte[CookieLength];
-        System.Security.Cryptography.RandomNumberGenerator.Fill(bytes);
-        return BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        if (_cookieAt == _cookies.Length)
+        {
+            System.Security.Cryptography.RandomNumberGenerator.Fill(_cookies);
+            _cookieAt = 0;
+        }
+        var cookie = BinaryPrimitives.ReadUInt64LittleEndian(_cookies.AsSpan(_cookieAt));
+        _cookieAt += CookieLength;
+        return cookie;
     }
 
     private void WriteEchoRequest(AddressFamily family, ushort seq, ulong cookie)

@@ -25,13 +25,17 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, TimeSpan> _phases = new();
     // One schedule for every target, served by one timer: a timer per target cost ~3 KiB each (10,000 targets: 37 MiB).
     // A target's entry in _next is the truth; queue entries that disagree (the target was removed or rescheduled) are skipped.
-    private readonly Dictionary<string, DateTime> _next = new();
-    private readonly PriorityQueue<string, DateTime> _due = new();
+    // Times on the monotonic clock (Now): a wall-clock step (NTP on a board with no RTC) neither fires every round at
+    // once nor silences the bee.
+    private readonly Dictionary<string, TimeSpan> _next = new();
+    private readonly PriorityQueue<string, TimeSpan> _due = new();
     private const string DueTimer = "due";
     private readonly HashSet<string> _inFlight = [];
     private readonly HashSet<string> _listsHeardFrom = [];
     private readonly CancellationTokenSource _stopping = new();
-    private DateTime _epoch;
+    private TimeSpan _epoch;
+
+    private static TimeSpan Now => System.Diagnostics.Stopwatch.GetElapsedTime(0);
 
     private const string HealthPart = "bee";
     private readonly Health.NodeHealth _health;
@@ -128,7 +132,7 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
             _next.Remove(target);
         }
         if (added.Count == 0) return;
-        _epoch = DateTime.UtcNow;
+        _epoch = Now;
         var window = _settings.FirstRoundsOver(added.Count);
         for (var i = 0; i < added.Count; i++)
         {
@@ -138,7 +142,7 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         Arm();
     }
 
-    private void Plan(string target, DateTime due)
+    private void Plan(string target, TimeSpan due)
     {
         _next[target] = due;
         _due.Enqueue(target, due);
@@ -150,7 +154,7 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         while (_due.TryPeek(out var target, out var due) && !(_next.TryGetValue(target, out var next) && next == due)) _due.Dequeue();
         if (_due.TryPeek(out _, out var earliest))
         {
-            var wait = earliest - DateTime.UtcNow;
+            var wait = earliest - Now;
             Timers.StartSingleTimer(DueTimer, ProbeDue.Instance, wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
         }
         else
@@ -161,7 +165,7 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
 
     private void StartDueRounds()
     {
-        var now = DateTime.UtcNow;
+        var now = Now;
         while (_due.TryPeek(out var target, out var due) && due <= now)
         {
             _due.Dequeue();
@@ -189,9 +193,9 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
     private TimeSpan NextDue(TimeSpan phase)
     {
         var interval = _settings.Interval;
-        var sinceAnchor = DateTime.UtcNow - (_epoch + phase);
+        var sinceAnchor = Now - (_epoch + phase);
         var periods = Math.Max(0, Math.Ceiling(sinceAnchor / interval));
-        var next = _epoch + phase + interval * periods - DateTime.UtcNow;
+        var next = _epoch + phase + interval * periods - Now;
         return next < interval / 2 ? next + interval : next;
     }
 

@@ -44,11 +44,11 @@ internal sealed class ProbeEngineAtStart(IcmpEngine engine, ILogger<ProbeEngineA
 /// The queen's <c>watch</c> and <c>watch/&lt;list&gt;</c> subscriptions, feeding the watch bridge. A subscription the
 /// broker refuses now is said in the log; the link subscribes again at each connection.
 /// </summary>
-internal sealed class WatchFeed(MqttLink link, ActorRegistry registry, ILogger<WatchFeed> logger) : IHostedService
+internal sealed class WatchFeed(MqttLink link, ActorRegistry registry, IHostApplicationLifetime lifetime, ILogger<WatchFeed> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var bridge = await registry.GetAsync<WatchBridgeActor>(cancellationToken);
+        var bridge = await registry.Started<WatchBridgeActor>(lifetime, cancellationToken);
         Task Forward(string topic, byte[] payload)
         {
             bridge.Tell(new WatchReceived(topic, payload));
@@ -74,13 +74,14 @@ internal sealed class WatchFeed(MqttLink link, ActorRegistry registry, ILogger<W
 /// The indexer's own MQTT connection (its unacknowledged results must not hold back <c>watch</c>), subscribed to
 /// <c>ping/+</c> before it connects so that nothing a resumed session delivers is acknowledged unseen; closed at stop.
 /// </summary>
-internal sealed class IndexerFeed(MqttSettings settings, ActorRegistry registry, SwarmMetrics metrics, ILoggerFactory logs) : IHostedService, IAsyncDisposable
+internal sealed class IndexerFeed(MqttSettings settings, ActorRegistry registry, SwarmMetrics metrics, IHostApplicationLifetime lifetime, ILoggerFactory logs)
+    : IHostedService, IAsyncDisposable
 {
     private readonly MqttLink _link = new(settings, logs.CreateLogger<MqttLink>());
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var indexer = await registry.GetAsync<IndexerActor>(cancellationToken);
+        var indexer = await registry.Started<IndexerActor>(lifetime, cancellationToken);
         await _link.SubscribeWithAckAsync(SwarmNames.Topics.PingAll, SwarmNames.IndexerShareGroup, (topic, payload, ack) =>
         {
             indexer.Tell(new ResultArrived(topic, payload, ack));
@@ -93,4 +94,25 @@ internal sealed class IndexerFeed(MqttSettings settings, ActorRegistry registry,
     public Task StopAsync(CancellationToken cancellationToken) => _link.StopAsync(cancellationToken);
 
     public ValueTask DisposeAsync() => _link.DisposeAsync();
+}
+
+internal static class RegistryWaits
+{
+    /// <summary>
+    /// The actor the actor system registers under <typeparamref name="TKey"/> once it is up. If it never comes up
+    /// (Akka.Hosting then stops the application), this says so instead of waiting forever or failing as "canceled".
+    /// </summary>
+    public static async Task<IActorRef> Started<TKey>(this ActorRegistry registry, IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
+    {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
+        wait.CancelAfter(TimeSpan.FromMinutes(2));
+        try
+        {
+            return await registry.GetAsync<TKey>(wait.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new InvalidOperationException($"the actor system did not start its {typeof(TKey).Name} (see the lines above for why)");
+        }
+    }
 }

@@ -12,6 +12,7 @@ using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Akka.Pattern;
 using Swarm.Bees;
@@ -95,7 +96,8 @@ public static class SwarmHosting
                 Will = null,
                 Goodbye = null,
                 ReceiveMaximum = 5000,
-            }, sp.GetRequiredService<ActorRegistry>(), sp.GetRequiredService<SwarmMetrics>(), sp.GetRequiredService<ILoggerFactory>()));
+            }, sp.GetRequiredService<ActorRegistry>(), sp.GetRequiredService<SwarmMetrics>(), sp.GetRequiredService<IHostApplicationLifetime>(),
+                sp.GetRequiredService<ILoggerFactory>()));
         }
         return services;
     }

@@ -149,7 +149,12 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
     {
         string[] filters;
         lock (_handlers) filters = _handlers.Select(FilterFor).Distinct().ToArray();
-        foreach (var filter in filters) await SubscribeOneAsync(filter, ct);
+        foreach (var filter in filters)
+        {
+            // A refusal is this filter's (an ACL, say), not the broker's: the others are still subscribed, the link stays.
+            try { await SubscribeOneAsync(filter, ct); }
+            catch (MqttSubscribeRefusedException e) { logger.LogError("MQTT: {Reason}; its messages will not arrive until that is fixed", e.Message); }
+        }
     }
 
     private async Task OnMessage(MqttApplicationMessageReceivedEventArgs e)
