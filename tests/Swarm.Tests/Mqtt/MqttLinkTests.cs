@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
 using Swarm.Mqtt;
 using Swarm.Tests.Infrastructure;
 
@@ -37,5 +39,62 @@ public class MqttLinkTests
         await second.SubscribeAsync("watch", (_, payload) => { received.Enqueue(Encoding.UTF8.GetString(payload)); return Task.CompletedTask; });
 
         await Eventually.True(() => received.Contains("queued.example"), TimeSpan.FromSeconds(30), "the queued watch message");
+    }
+
+    [Fact]
+    public async Task A_subscription_the_broker_refuses_is_an_error_and_the_rest_keep_flowing_across_reconnects()
+    {
+        // mosquitto 2.0.11 grants a subscription its ACL denies (and delivers nothing); MQTTnet's server, the
+        // embedded broker's, answers a refused SUBSCRIBE with NotAuthorized as MQTT 5 allows.
+        var port = Ports.Free();
+        MqttServer Broker()
+        {
+            var server = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder()
+                .WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(System.Net.IPAddress.Loopback)
+                .WithDefaultEndpointBoundIPV6Address(System.Net.IPAddress.None).WithDefaultEndpointPort(port).Build());
+            server.InterceptingSubscriptionAsync += e =>
+            {
+                if (e.TopicFilter.Topic.StartsWith("denied/", StringComparison.Ordinal))
+                {
+                    e.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
+                    e.ProcessSubscription = false;
+                }
+                return Task.CompletedTask;
+            };
+            return server;
+        }
+        var broker = Broker();
+        await broker.StartAsync();
+        var settings = new MqttSettings([BrokerEndpoint.Loopback(port)], $"queen-{Guid.NewGuid():N}");
+        await using var link = new MqttLink(settings, NullLogger<MqttLink>.Instance);
+        var heard = new ConcurrentQueue<string>();
+        await link.StartAsync(default);
+        await Eventually.True(() => link.IsConnected, TimeSpan.FromSeconds(30), "connect");
+
+        var refused = await Assert.ThrowsAsync<MqttSubscribeRefusedException>(() => link.SubscribeAsync("denied/x", (_, _) => Task.CompletedTask));
+        Assert.Contains("denied/x", refused.Message);
+        await link.SubscribeAsync("allowed/x", (_, payload) => { heard.Enqueue(Encoding.UTF8.GetString(payload)); return Task.CompletedTask; });
+        await link.PublishAsync("allowed/x", "before"u8.ToArray());
+        await Eventually.True(() => heard.Contains("before"), TimeSpan.FromSeconds(30), "a message on the allowed topic");
+
+        // The broker comes back: the link resubscribes both, one is refused again, and it still connects and delivers.
+        await broker.StopAsync();
+        broker.Dispose();
+        broker = Broker();
+        await broker.StartAsync();
+        try
+        {
+            await Eventually.True(async () =>
+            {
+                if (link.IsConnected) { try { await link.PublishAsync("allowed/x", "after"u8.ToArray()); } catch (MqttNotConnectedException) { } }
+                return heard.Contains("after");
+            }, TimeSpan.FromSeconds(60), "a message after the reconnect");
+        }
+        finally
+        {
+            await link.StopAsync(default);
+            await broker.StopAsync();
+            broker.Dispose();
+        }
     }
 }
