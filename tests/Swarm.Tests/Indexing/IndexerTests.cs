@@ -48,8 +48,11 @@ public sealed class IndexerTests : IAsyncLifetime
         await Publish(5001, 10_000);
         await Task.Delay(TimeSpan.FromSeconds(30)); // the outage itself, not a wait for a condition
         _es.Resume();
+        var bulksAtResume = _es.BulkRequests;
 
-        await Eventually.True(() => _es.Documents.Count == 10_000, TimeSpan.FromSeconds(90), $"all 10,000 stored (now {_es.Documents.Count})");
+        // Said on failure: whether the indexer asked again after the outage (a stall of its own) or was not answered.
+        await Eventually.True(() => _es.Documents.Count == 10_000, TimeSpan.FromSeconds(90),
+            () => $"all 10,000 stored (now {_es.Documents.Count}; _bulk requests since the resume: {_es.BulkRequests - bulksAtResume})");
         Assert.Equal(Enumerable.Range(1, 10_000).Select(i => $"pub-{i}").Order(), _es.Results.Keys.Order());
         var sample = _es.Results["pub-4242"];
         Assert.Equal("icmp", sample["monitor"]!["type"]!.GetValue<string>());

@@ -16,6 +16,7 @@ public sealed class FakeElasticsearch : IAsyncDisposable
     private readonly HttpListener _listener = new();
     private Task _loop;
     private readonly ConcurrentDictionary<string, string> _failNext = new();
+    private readonly Lock _failLock = new();
 
     public int Port { get; }
     public Uri Url => new($"http://127.0.0.1:{Port}/");
@@ -67,13 +68,22 @@ public sealed class FakeElasticsearch : IAsyncDisposable
             HttpListenerContext context;
             try { context = await _listener.GetContextAsync(); }
             catch (Exception) { return; }
-            try { await Handle(context); }
-            catch (Exception e) when (_listener.IsListening)
-            {
-                try { await Answer(context.Response, 500, Error("internal", e.Message, 500)); }
-                catch (Exception) { /* the client hung up */ }
-            }
-            catch (Exception) { return; } // stopped while answering
+            // Side by side, as Elasticsearch serves them: one slow or abandoned request never holds back the rest.
+            _ = Task.Run(() => Serve(context));
+        }
+    }
+
+    private async Task Serve(HttpListenerContext context)
+    {
+        try { await Handle(context); }
+        catch (Exception e) when (_listener.IsListening)
+        {
+            try { await Answer(context.Response, 500, Error("internal", e.Message, 500)); }
+            catch (Exception) { /* the client hung up */ }
+        }
+        catch (Exception)
+        {
+            try { context.Response.Abort(); } catch (Exception) { } // stopped while answering: the connection drops, as with a node going down
         }
     }
 
@@ -84,10 +94,17 @@ public sealed class FakeElasticsearch : IAsyncDisposable
         var path = request.Url!.AbsolutePath.Trim('/');
         var body = await new StreamReader(request.InputStream, Encoding.UTF8).ReadToEndAsync();
 
-        if (FailRequests.Count > 0)
+        int? failWith = null;
+        lock (_failLock)
         {
-            var (status, count) = FailRequests;
-            FailRequests = (status, count - 1);
+            if (FailRequests.Count > 0)
+            {
+                failWith = FailRequests.Status;
+                FailRequests = (FailRequests.Status, FailRequests.Count - 1);
+            }
+        }
+        if (failWith is { } status)
+        {
             await Answer(context.Response, status, status == 429
                 ? Error("es_rejected_execution_exception", "rejected execution of coordinating operation", 429)
                 : Error("unavailable_shards_exception", "primary shard is not active", 503));
