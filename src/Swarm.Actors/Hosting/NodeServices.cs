@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Swarm.Health;
 using Swarm.Indexing;
 using Swarm.Metrics;
 using Swarm.Mqtt;
@@ -74,13 +75,17 @@ internal sealed class WatchFeed(MqttLink link, ActorRegistry registry, IHostAppl
 /// The indexer's own MQTT connection (its unacknowledged results must not hold back <c>watch</c>), subscribed to
 /// <c>ping/+</c> before it connects so that nothing a resumed session delivers is acknowledged unseen; closed at stop.
 /// </summary>
-internal sealed class IndexerFeed(MqttSettings settings, ActorRegistry registry, SwarmMetrics metrics, IHostApplicationLifetime lifetime, ILoggerFactory logs)
-    : IHostedService, IAsyncDisposable
+internal sealed class IndexerFeed(MqttSettings settings, ActorRegistry registry, SwarmMetrics metrics, NodeHealth health,
+    IHostApplicationLifetime lifetime, ILoggerFactory logs) : IHostedService, IAsyncDisposable
 {
+    public const string HealthPart = "indexer-feed";
     private readonly MqttLink _link = new(settings, logs.CreateLogger<MqttLink>());
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // Not ready until the broker holds the subscription: results published before it would reach no indexer.
+        health.Problem(HealthPart, $"not yet subscribed to {SwarmNames.Topics.PingAll} on the broker");
+        _link.Connected += () => health.Healthy(HealthPart); // raised once the subscriptions are restored
         var indexer = await registry.Started<IndexerActor>(lifetime, cancellationToken);
         await _link.SubscribeWithAckAsync(SwarmNames.Topics.PingAll, SwarmNames.IndexerShareGroup, (topic, payload, ack) =>
         {

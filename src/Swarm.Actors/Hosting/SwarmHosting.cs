@@ -96,8 +96,8 @@ public static class SwarmHosting
                 Will = null,
                 Goodbye = null,
                 ReceiveMaximum = 5000,
-            }, sp.GetRequiredService<ActorRegistry>(), sp.GetRequiredService<SwarmMetrics>(), sp.GetRequiredService<IHostApplicationLifetime>(),
-                sp.GetRequiredService<ILoggerFactory>()));
+            }, sp.GetRequiredService<ActorRegistry>(), sp.GetRequiredService<SwarmMetrics>(), sp.GetRequiredService<NodeHealth>(),
+                sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILoggerFactory>()));
         }
         return services;
     }

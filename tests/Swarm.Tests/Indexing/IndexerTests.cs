@@ -25,6 +25,8 @@ public sealed class IndexerTests : IAsyncLifetime
             ("Swarm:Elasticsearch:Urls:0", _es.Url.ToString()),
             ("Swarm:Elasticsearch:DataStream", "swarm-test"));
         await Eventually.True(() => _es.Templates.ContainsKey("swarm-test"), TimeSpan.FromSeconds(20), "the index template installed");
+        // Ready, as /health/ready says it: the broker holds the indexer's subscription, so nothing published is lost.
+        await Eventually.True(() => _node.Health.Problems.Count == 0, TimeSpan.FromSeconds(30), () => string.Join("; ", _node.Health.Problems));
     }
 
     private static byte[] Result(long seq) => JsonSerializer.SerializeToUtf8Bytes(new ProbeResult

@@ -19,6 +19,9 @@ public sealed class SwarmHost : IAsyncDisposable
 
     public Akka.Hosting.ActorRegistry Registry => _host!.Services.GetRequiredService<Akka.Hosting.ActorRegistry>();
 
+    /// <summary>What the node's parts report about themselves (what <c>/health/ready</c> reads).</summary>
+    public Swarm.Health.NodeHealth Health => _host!.Services.GetRequiredService<Swarm.Health.NodeHealth>();
+
     /// <summary>A seed-only node, as Swarm.Lighthouse wires it.</summary>
     public static async Task<SwarmHost> StartLighthouseAsync(int port, ClusterTls? tls = null)
     {
