@@ -207,8 +207,10 @@ public sealed class FakeElasticsearch : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _listener.Stop();
-        _listener.Close();
+        // Close alone: after Stop, Close looks the endpoint up again, which binds the port anew and fails
+        // ("Address already in use") when another test has taken it meanwhile (seen in CI).
+        try { _listener.Close(); }
+        catch (HttpListenerException) { /* already stopped and released by a pause */ }
         await _loop.ContinueWith(_ => { }); // a request cut off by the stop is not the test's failure
     }
 }
