@@ -33,7 +33,7 @@ internal sealed unsafe partial class IcmpSocket : IDisposable
         }
         catch (SocketException) { } // an old kernel: replies are stamped when read, as before
         // The first call of each path compiles it (JIT builds); done now, so no echo pays for it between its stamps.
-        // With no address an unconnected socket refuses to send (EDESTADDRREQ), and nothing waits to be read.
+        // With no address nothing can leave: a raw socket refuses (EDESTADDRREQ), a datagram one too (EINVAL); nothing waits to be read.
         long warm = 0;
         _ = SendTo([0], [], ref warm);
         using var reader = new Reader();
