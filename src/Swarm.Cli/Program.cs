@@ -1,11 +1,12 @@
 using System.CommandLine;
 using Swarm.Cli;
 
-var root = new RootCommand("swarm: the Swarm network-quality monitor's command line. Probe targets once (probe), or " +
+var root = new RootCommand("swarm: the Swarm network-quality monitor's command line. Probe targets once (probe), guess this machine's link (link), or " +
                            "inspect and steer a running swarm through a node's management endpoint (cluster, bees, targets, actor, log). " +
                            "Those verbs' " + ManagementCommands.ExitCodes)
 {
     ProbeCommand.Create(),
+    LinkCommand.Create(),
 };
 foreach (var command in ManagementCommands.Create()) root.Subcommands.Add(command);
 root.Options.Add(ManagementCommands.Host);

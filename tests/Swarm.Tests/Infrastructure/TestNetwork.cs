@@ -54,9 +54,12 @@ public sealed class TestNetwork : IAsyncDisposable
     public Task Exec(params string[] command) => Run("ip", ["netns", "exec", _ns, .. command]);
 
     /// <summary>Runs a command inside the namespace; returns its exit code and everything it printed.</summary>
-    public async Task<(int Exit, string Output)> RunAsync(params string[] command)
+    public Task<(int Exit, string Output)> RunAsync(params string[] command) => RunInAsync(_ns, command);
+
+    /// <summary>Runs a command inside namespace <paramref name="ns"/>; returns its exit code and everything it printed.</summary>
+    public static async Task<(int Exit, string Output)> RunInAsync(string ns, params string[] command)
     {
-        using var process = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", _ns, .. command])
+        using var process = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", ns, .. command])
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
@@ -78,22 +81,33 @@ public sealed class TestNetwork : IAsyncDisposable
     /// Turns the peer's kernel echo replies off and answers from user space after <paramref name="delay"/>; when
     /// <paramref name="forged"/>, with a payload other than the one sent, as an off-path spoofer would.
     /// </summary>
-    public async Task AnswerEchoesAfterAsync(TimeSpan delay, bool forged = false)
+    public async Task AnswerEchoesAfterAsync(TimeSpan delay, bool forged = false) => _processes.Add(await AnswerEchoesInAsync(_ns, delay, forged));
+
+    /// <summary>
+    /// Turns the kernel's echo replies off in namespace <paramref name="ns"/> and answers from user space after
+    /// <paramref name="delay"/> (this kernel has no netem); the caller kills the returned responder.
+    /// </summary>
+    public static async Task<Process> AnswerEchoesInAsync(string ns, TimeSpan delay, bool forged = false)
     {
-        await Exec("sysctl", "-q", "-w", "net.ipv4.icmp_echo_ignore_all=1");
+        await Run("ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.icmp_echo_ignore_all=1");
         var responder = NodeProcess.BinaryPath("Swarm.EchoResponder", "tests");
         var process = Process.Start(new ProcessStartInfo("ip",
-            ["netns", "exec", _ns, "dotnet", responder, delay.TotalMilliseconds.ToString(), forged ? "forge" : "honest"])
+            ["netns", "exec", ns, "dotnet", responder, delay.TotalMilliseconds.ToString(), forged ? "forge" : "honest"])
         {
             RedirectStandardOutput = true,
             UseShellExecute = false,
         })!;
-        _processes.Add(process);
         var ready = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20));
-        if (ready != "ready") throw new InvalidOperationException($"echo responder did not start: {ready}");
+        if (ready != "ready")
+        {
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException($"echo responder did not start: {ready}");
+        }
+        return process;
     }
 
-    private static async Task Run(string file, params string[] args)
+    /// <summary>Runs a command and waits for it; throws with what it said on stderr when it fails.</summary>
+    public static async Task Run(string file, params string[] args)
     {
         using var process = Process.Start(new ProcessStartInfo(file, args)
         {
