@@ -116,3 +116,5 @@ public abstract class BeeTests : JournalTestKit
 public sealed class BeeOnSqliteTests() : BeeTests("sqlite");
 
 public sealed class BeeOnPostgresTests() : BeeTests("postgresql");
+
+public sealed class BeeOnEdgeJournalTests() : BeeTests("edge");

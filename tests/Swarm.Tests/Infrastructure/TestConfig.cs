@@ -27,10 +27,11 @@ public static class TestConfig
     public static Config Sqlite(string file) =>
         Serialization.WithFallback(SwarmHosting.PersistenceConfig(new PersistenceOptions("sqlite", $"Data Source={file}")));
 
-    /// <summary>A journal of the given provider in a new, empty store: a SQLite file or a PostgreSQL database.</summary>
+    /// <summary>A journal of the given provider in a new, empty store: a SQLite file, a PostgreSQL database, or an edge bee's SQLite journal.</summary>
     public static Config Journal(string provider) => provider switch
     {
         "sqlite" => Sqlite(Journals.File($"{Guid.NewGuid():N}.db")),
+        "edge" => Serialization.WithFallback(Swarm.Edge.EdgeJournal.Config(Journals.File($"{Guid.NewGuid():N}.db"))),
         "postgresql" => Serialization.WithFallback(SwarmHosting.PersistenceConfig(
             new PersistenceOptions("postgresql", Postgres.NewDatabaseAsync().GetAwaiter().GetResult()))),
         _ => throw new ArgumentException(provider),
