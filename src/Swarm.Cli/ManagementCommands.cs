@@ -91,17 +91,25 @@ internal static class ManagementCommands
     }
 
     private static Command Bees() =>
-        Sub("bees", "Every bee of the cluster: where it stands, what it follows, its last result, outbox and broker.", [], async (c, r, ct) =>
+        Sub("bees", "Every bee of the swarm, cluster members, edge bees and the seed's agents alike: its kind and state, where it stands, "
+                    + "its link, what it follows, its last result, outbox and broker.", [], async (c, r, ct) =>
         {
             var bees = await c.GetAsync<IReadOnlyList<BeeReport>>("api/bees", ct);
-            return Print(c, r, () => Table(["BEE", "LOCATION", "LISTS", "TARGETS", "LAST RESULT", "OUTBOX", "DROPPED", "BROKER", "NODE"],
+            return Print(c, r, () => Table(["BEE", "KIND", "STATUS", "LOCATION", "CONNECTION", "LISTS", "TARGETS", "LAST RESULT", "OUTBOX", "DROPPED", "BROKER", "NODE"],
                 bees.Select(b => b.Error is not null
-                    ? new[] { "?", "", "", "", "", "", "", b.Error, b.Node }
-                    : [b.Bee, b.Location ?? "-", string.Join(",", b.Lists.Select(l => $"{l.List}@v{l.Version}")), b.Targets.ToString(CultureInfo.InvariantCulture),
+                    ? new[] { "?", b.Kind, "", "", "", "", "", "", "", "", b.Error, b.Node }
+                    : [b.Bee, b.Kind, b.Status, b.Location ?? "-", b.Connection ?? "-", Lists(b),
+                       b.Targets.ToString(CultureInfo.InvariantCulture),
                        b.LastResult is { } t ? $"{(DateTime.UtcNow - t.ToUniversalTime()).TotalSeconds:0}s ago" : "never",
-                       b.OutboxBacklog.ToString(CultureInfo.InvariantCulture), b.OutboxDropped.ToString(CultureInfo.InvariantCulture), b.Broker ?? "DISCONNECTED", b.Node]))
-                + $"\n{bees.Count(b => b.Error is null)} bees");
+                       b.OutboxBacklog.ToString(CultureInfo.InvariantCulture), b.OutboxDropped.ToString(CultureInfo.InvariantCulture),
+                       b.Broker ?? (b.Kind == BeeKinds.Cluster ? "DISCONNECTED" : "-"), b.Node]))
+                + $"\n{bees.Count(b => b.Error is null)} bees ({string.Join(", ", bees.GroupBy(b => b.Kind).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key}"))})"
+                + string.Concat(bees.Where(b => b.Refused is not null).Select(b =>
+                    $"\n{b.Bee} refused list {b.Refused!.List} version {b.Refused.Version?.ToString(CultureInfo.InvariantCulture) ?? "?"}: {b.Refused.Reason}")));
         });
+
+    /// <summary>Each list at the version the bee adopted (<c>web@v3</c>); "-" for a seed agent, which follows none.</summary>
+    private static string Lists(BeeReport b) => b.Lists.Count == 0 ? "-" : string.Join(",", b.Lists.Select(l => $"{l.List}@v{l.Version}"));
 
     private static Command Targets()
     {

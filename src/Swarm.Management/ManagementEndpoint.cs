@@ -46,6 +46,7 @@ public static class ManagementEndpoint
                 () => registry.TryGet<TargetListRegion>(out var region) ? region : null, log)
             {
                 Addresses = sp.GetService<SwarmOptions>()?.Probe.Addresses ?? Probing.AddressPolicy.Default,
+                Directory = sp.GetService<Edge.BeeDirectory>(),
             };
         });
         web.UseUrls(options.Url);
@@ -150,14 +151,20 @@ public static class ManagementEndpoint
         _ => StatusCodes.Status502BadGateway,
     };
 
-    /// <summary>Ready once this node is an Up member of the cluster, on a bee the probe engine is open, and no part reports a problem.</summary>
+    /// <summary>
+    /// Ready once this node is an Up member of the cluster (an edge bee has none to join), on a bee the probe engine is
+    /// open, and no part reports a problem.
+    /// </summary>
     private static Readiness Ready(IServiceProvider services, bool isBee)
     {
         var waiting = new List<string>();
-        var cluster = Cluster.Get(services.GetRequiredService<ActorSystem>());
-        var status = cluster.SelfMember.Status;
-        if (status is not (MemberStatus.Up or MemberStatus.WeaklyUp))
-            waiting.Add($"cluster: not an up member yet (this node is {status.ToString().ToLowerInvariant()}); is a seed reachable?");
+        var system = services.GetRequiredService<ActorSystem>();
+        if (((ExtendedActorSystem)system).Provider is not LocalActorRefProvider)
+        {
+            var status = Cluster.Get(system).SelfMember.Status;
+            if (status is not (MemberStatus.Up or MemberStatus.WeaklyUp))
+                waiting.Add($"cluster: not an up member yet (this node is {status.ToString().ToLowerInvariant()}); is a seed reachable?");
+        }
         if (isBee && services.GetService<Probing.IcmpEngine>() is null)
             waiting.Add("bee: no probe engine");
         waiting.AddRange(services.GetService<Health.NodeHealth>()?.Problems ?? []);

@@ -2,19 +2,25 @@
 internal static class NodeHelp
 {
     public const string Text = """
-        Swarm.Node: a swarm node (bee, queen, indexer) of the Swarm network-quality monitor.
+        Swarm.Node: a swarm node (bee, queen, indexer) or an edge bee of the Swarm network-quality monitor.
 
         With no configuration it is a whole swarm in one process: every role, an MQTT broker on
         127.0.0.1:1883, SQLite under ./data, and a one-node cluster. Results stream on ping/<target>:
             mosquitto_sub -h 127.0.0.1 -t 'ping/+' -v
             mosquitto_pub -h 127.0.0.1 -t watch -m "127.0.0.1 ::1 localhost"
 
+        An edge bee (Swarm:Roles=edge) needs nothing but an outbound connection to a broker: no cluster, nothing
+        inbound, so it runs behind NAT (home, office, mobile links). It follows its lists from targets/<list>,
+        which the queens publish retained, and keeps its journal and outbox in SQLite under DataDir:
+            Swarm.Node --Swarm:Roles=edge --Swarm:Mqtt:Brokers:0=mqtts://broker.example:8883 --Swarm:Bee:Id=home-1
+
         Configuration: appsettings.json next to the binary, environment variables (Swarm__Mqtt__Brokers__0=...),
         or arguments (--Swarm:Bee:Id=paris-1). Keys, with their defaults:
-          Swarm:Roles                   bee,queen,indexer
+          Swarm:Roles                   bee,queen,indexer (or edge, alone)
           Swarm:DataDir                 ./data
           Swarm:Bee:Id | :Location | :Lists      host name | none | default
           Swarm:Bee:Geo                 none; "lat,lon" in degrees for Kibana's map, e.g. 48.8566,2.3522
+          Swarm:Bee:Connection          guessed; the bee's link as you name it: ethernet, wifi, cellular, dsl, fiber...
           Swarm:Mqtt:Brokers            empty = embedded broker; mqtt://host:1883, mqtts://host:8883 (several: failover)
           Swarm:Mqtt:EmbeddedPort       1883
           Swarm:Mqtt:Tls:CaFile | :CertFile | :KeyFile, Swarm:Mqtt:Username | :Password

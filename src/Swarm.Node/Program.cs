@@ -26,7 +26,7 @@ catch (SwarmConfigurationException e)
 builder.Services.AddHostedService<StartupBanner>();
 
 var app = builder.Build();
-app.MapSwarmManagement(isBee: options.Has(SwarmNames.Roles.Bee));
+app.MapSwarmManagement(isBee: options.IsBee);
 var verdict = app.Services.GetRequiredService<NodeVerdict>(); // taken now: the container is gone once the host has run
 try
 {

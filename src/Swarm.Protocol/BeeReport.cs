@@ -24,6 +24,18 @@ public sealed record BeeReport(
 {
     /// <summary>Why the bee node did not answer (then the other fields are empty).</summary>
     public string? Error { get; init; }
+
+    /// <summary><see cref="BeeKinds.Cluster"/>, <see cref="BeeKinds.Edge"/> or <see cref="BeeKinds.Legacy"/>.</summary>
+    public string Kind { get; init; } = BeeKinds.Cluster;
+
+    /// <summary>online, offline or dead, as its retained status says (cluster bees that answer are online).</summary>
+    public string Status { get; init; } = "online";
+
+    /// <summary>The bee's link: ethernet, wifi, cellular, dsl, ppp or unknown.</summary>
+    public string? Connection { get; init; }
+
+    /// <summary>The latest list version it refused, and why.</summary>
+    public ListRefusal? Refused { get; init; }
 }
 
 /// <summary>A list a bee follows, at the version it adopted.</summary>

@@ -15,6 +15,7 @@ public sealed record ProbeResult : ISwarmMessage
     [JsonPropertyName("kind")] public required string Kind { get; init; }
     [JsonPropertyName("location")] public string? Location { get; init; }
     [JsonPropertyName("geo")] public string? Geo { get; init; }
+    [JsonPropertyName("connection")] public string? Connection { get; init; }
     [JsonPropertyName("address")] public string? Address { get; init; }
     [JsonPropertyName("resolve_ms")] public double? ResolveMs { get; init; }
     [JsonPropertyName("sent")] public int Sent { get; init; }

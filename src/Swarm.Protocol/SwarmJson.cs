@@ -24,6 +24,8 @@ namespace Swarm.Serialization;
 [JsonSerializable(typeof(BeeDuty))]
 [JsonSerializable(typeof(WatchError))]
 [JsonSerializable(typeof(BeeStatus))]
+[JsonSerializable(typeof(PublishedList))]
+[JsonSerializable(typeof(ListRefusal))]
 [JsonSerializable(typeof(GetBeeReport))]
 [JsonSerializable(typeof(BeeReport))]
 [JsonSerializable(typeof(ClusterView))]

@@ -12,6 +12,9 @@ public static class SwarmNames
         public const string Indexer = "indexer";
         public const string Lighthouse = "lighthouse";
 
+        /// <summary>A bee that only dials out to the broker: no remoting, no cluster; runs alone.</summary>
+        public const string Edge = "edge";
+
         public static readonly IReadOnlyList<string> NodeRoles = [Bee, Queen, Indexer];
     }
 
@@ -23,7 +26,10 @@ public static class SwarmNames
     /// <summary>The list the seed-compatible <c>watch</c> topic replaces.</summary>
     public const string DefaultList = "default";
 
-    /// <summary>DistributedPubSub topic on which a target list announces each new version.</summary>
+    /// <summary>
+    /// The topic on which a target list announces each new version: a DistributedPubSub topic inside the cluster,
+    /// and the same name on MQTT (retained) for edge bees.
+    /// </summary>
     public static string TargetsTopic(string list) => $"targets/{list}";
 
     public static class Topics
@@ -34,5 +40,11 @@ public static class SwarmNames
         public const string PingPrefix = "ping/";
         public const string PingAll = "ping/+";
         public const string RipPrefix = "rip/";
+
+        /// <summary>Every bee's retained status, and the seed agents' last wills (<c>rip/agent/&lt;host&gt;</c>).</summary>
+        public const string RipAll = "rip/#";
+
+        /// <summary>Where queens publish each list version, retained, for edge bees.</summary>
+        public const string TargetsPrefix = "targets/";
     }
 }

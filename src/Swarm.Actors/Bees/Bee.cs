@@ -20,6 +20,7 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
     private readonly IActorRef _targetLists;
     private readonly IActorRef _results;
     private readonly IActorRef _mediator;
+    private readonly IActorRef? _status;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, TargetsAdopted> _lists = new();
     private readonly Dictionary<string, TimeSpan> _phases = new();
@@ -32,6 +33,7 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
     private const string DueTimer = "due";
     private readonly HashSet<string> _inFlight = [];
     private readonly HashSet<string> _listsHeardFrom = [];
+    private (string List, long? Version) _lastRefused;
     private readonly CancellationTokenSource _stopping = new();
     private TimeSpan _epoch;
 
@@ -43,13 +45,21 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
     public override string PersistenceId { get; }
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <summary>
+    /// A bee. <paramref name="targetLists"/> answers <see cref="GetTargets"/>; <paramref name="mediator"/> takes its
+    /// <see cref="Subscribe"/> to each list's announcements (DistributedPubSub's in the cluster; an edge bee's list
+    /// feed plays both parts). <paramref name="status"/>, when given, hears what the bee follows and what it refused,
+    /// for the status it publishes.
+    /// </summary>
     public static Props Props(BeeSettings settings, IProber prober, IActorRef targetLists, IActorRef results, IActorRef? mediator = null,
-        Health.NodeHealth? health = null) =>
-        Akka.Actor.Props.Create(() => new Bee(settings, prober, targetLists, results, mediator, health ?? Health.NodeHealth.Unwatched));
+        Health.NodeHealth? health = null, IActorRef? status = null) =>
+        Akka.Actor.Props.Create(() => new Bee(settings, prober, targetLists, results, mediator, health ?? Health.NodeHealth.Unwatched, status));
 
-    public Bee(BeeSettings settings, IProber prober, IActorRef targetLists, IActorRef results, IActorRef? mediator, Health.NodeHealth health)
+    public Bee(BeeSettings settings, IProber prober, IActorRef targetLists, IActorRef results, IActorRef? mediator, Health.NodeHealth health,
+        IActorRef? status)
     {
         _settings = settings;
+        _status = status;
         _health = health;
         _prober = prober;
         _targetLists = targetLists;
@@ -90,11 +100,18 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         foreach (var list in _settings.Lists)
             _mediator.Tell(new Subscribe(SwarmNames.TargetsTopic(list), Self));
         Schedule(targets, []);
+        Announce();
         AskLists();
     }
 
+    /// <summary>Tells the status what the bee follows now.</summary>
+    private void Announce() =>
+        _status?.Tell(new BeeListsChanged(_lists.Values.OrderBy(l => l.ListId, StringComparer.Ordinal)
+            .Select(l => new BeeListView(l.ListId, l.Version, l.Targets.Count)).ToList(), Targets().Count));
+
     private void AskLists()
     {
+        Announce(); // again at each sync: a restarted outbox learns what the bee follows (it publishes only changes)
         foreach (var list in _settings.Lists) _targetLists.Tell(new GetTargets(list));
         var allHeard = _settings.Lists.All(_listsHeardFrom.Contains);
         Timers.StartSingleTimer(SyncTimer, SyncLists.Instance, allHeard ? _settings.SyncInterval : _settings.InitialSyncInterval);
@@ -104,7 +121,14 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
     {
         if (!_settings.Lists.Contains(current.ListId)) return;
         _listsHeardFrom.Add(current.ListId);
-        if (_lists.TryGetValue(current.ListId, out var known) && known.Version >= current.Version) return;
+        if (_lists.TryGetValue(current.ListId, out var known) && known.Version >= current.Version)
+        {
+            // The same version comes back at every sync; an older one means a stale copy somewhere (a retained
+            // message a broker restored, a delayed announcement): the bee keeps the newer list it holds.
+            if (known.Version > current.Version)
+                Refuse(current.ListId, current.Version, $"version {current.Version} is older than version {known.Version}, which the bee holds");
+            return;
+        }
 
         var before = Targets();
         Persist(new TargetsAdopted(current.ListId, current.Version, current.Targets), e =>
@@ -116,13 +140,26 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
             _log.Info("bee {0}: list {1} version {2} adopted, {3} targets (+{4} -{5})",
                 _settings.BeeId, e.ListId, e.Version, after.Count, added.Count, removed.Count);
             Schedule(added, removed);
+            Announce();
             SnapshotIfDue();
         });
     }
 
+    private void Refuse(string list, long? version, string reason)
+    {
+        // A stale copy comes back at every sync (a retained list older than the journal): said once, not every 5 s.
+        if (_lastRefused == (list, version)) return;
+        _lastRefused = (list, version);
+        _log.Warning("bee {0}: refused list {1} version {2}: {3}; it keeps its list", _settings.BeeId, list, version, reason);
+        _status?.Tell(new ListRefusal(list, version, reason, DateTime.UtcNow));
+    }
+
     /// <summary>
     /// Each target gets a fixed phase in the interval, spread evenly, so rounds never burst at the top of the period;
-    /// a new target's first round comes within <see cref="BeeSettings.FirstRoundWindow"/>.
+    /// a new target's first round comes within <see cref="BeeSettings.FirstRoundWindow"/> (and this bee's share of
+    /// <see cref="BeeSettings.FirstRoundSpread"/>). The phases start at this bee's own offset
+    /// (<see cref="BeeSettings.PhaseOffset"/>, from a hash of its id): bees that adopt a list at the same moment then
+    /// reach any one target at different instants of the interval, not all in the same millisecond.
     /// </summary>
     private void Schedule(IReadOnlyList<string> added, IReadOnlyList<string> removed)
     {
@@ -136,8 +173,8 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         var window = _settings.FirstRoundsOver(added.Count);
         for (var i = 0; i < added.Count; i++)
         {
-            _phases[added[i]] = _settings.Interval * i / added.Count;
-            Plan(added[i], _epoch + window * i / added.Count);
+            _phases[added[i]] = _settings.Interval * _settings.Slot(i, added.Count);
+            Plan(added[i], _epoch + window * i / added.Count + _settings.FirstRoundSpread * _settings.PhaseOffset);
         }
         Arm();
     }
@@ -203,7 +240,10 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
     {
         _inFlight.Remove(round.Outcome.Target);
         // Sequence 0: the outbox gives the number, from what its disk holds, so numbering survives any crash gaplessly.
-        _results.Tell(round.Outcome.ToResult(_settings.BeeId, 0, round.StartedAt, _settings.Location, _settings.Geo));
+        _results.Tell(round.Outcome.ToResult(_settings.BeeId, 0, round.StartedAt, _settings.Location, _settings.Geo) with
+        {
+            Connection = _settings.Connection,
+        });
     }
 
     private void SnapshotIfDue()

@@ -1,4 +1,7 @@
+using System.IO.Hashing;
+using System.Text;
 using Swarm.Probing;
+using Swarm.Protocol;
 
 namespace Swarm.Bees;
 
@@ -12,6 +15,32 @@ public sealed record BeeSettings(
 {
     /// <summary>Where the bee stands as "lat,lon" in degrees (<c>observer.geo.location</c>), for the map.</summary>
     public string? Geo { get; init; }
+
+    /// <summary>The bee's link (ethernet, wifi, cellular, dsl, ppp, unknown), carried by every result.</summary>
+    public string? Connection { get; init; }
+
+    /// <summary>
+    /// Where in the interval this bee's phases start, as a fraction from 0 to 1: a hash of its id, so that it is the
+    /// same at every start and different from bee to bee (0 puts every bee's first target at the same instant).
+    /// </summary>
+    public double PhaseOffset { get; init; } = OffsetOf(BeeId);
+
+    /// <summary>
+    /// How far the first rounds of bees that adopt a list together are spread (each bee by its <see cref="PhaseOffset"/>):
+    /// enough that a thousand bees do not start on one target in the same millisecond, short enough that a person who
+    /// just changed a list sees every bee probe it within a second.
+    /// </summary>
+    public TimeSpan FirstRoundSpread { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The hash of a bee id as a fraction in [0, 1): XXH3, stable across processes and versions.</summary>
+    public static double OffsetOf(string beeId) => (XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(beeId)) >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>Target <paramref name="i"/> of <paramref name="count"/>: its place in the interval, a fraction from 0 to 1.</summary>
+    public double Slot(int i, int count)
+    {
+        var slot = (double)i / count + PhaseOffset;
+        return slot - Math.Floor(slot);
+    }
 
     /// <summary>How soon after a list change every new target has had its first round (stretched when the echo budget cannot keep up).</summary>
     public TimeSpan FirstRoundWindow { get; init; } = TimeSpan.FromSeconds(1);
@@ -40,3 +69,6 @@ public sealed record BeeSettings(
     /// </summary>
     public TimeSpan SyncInterval { get; init; } = TimeSpan.FromSeconds(5);
 }
+
+/// <summary>What a bee follows now: each list at its adopted version, and how many distinct targets that makes.</summary>
+public sealed record BeeListsChanged(IReadOnlyList<BeeListView> Lists, int Targets);

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Swarm.Health;
@@ -42,33 +43,65 @@ internal sealed class ProbeEngineAtStart(IcmpEngine engine, ILogger<ProbeEngineA
 }
 
 /// <summary>
-/// The queen's <c>watch</c> and <c>watch/&lt;list&gt;</c> subscriptions, feeding the watch bridge. A subscription the
-/// broker refuses now is said in the log; the link subscribes again at each connection.
+/// Subscriptions of the node's MQTT link that feed one part of the node: the queen's <c>watch</c> and
+/// <c>watch/&lt;list&gt;</c> (the watch bridge), an edge bee's <c>targets/&lt;list&gt;</c> (its list feed), every node's
+/// <c>rip/#</c> (the bee directory). Registered before the actor system, so that the broker holds the subscriptions
+/// before the node publishes anything (a <c>watch</c> sent on seeing the first results is never lost); a message that
+/// comes before its actor is up waits for it. With a health part, the node is not ready until the broker has
+/// acknowledged the subscriptions. A subscription the broker refuses is said in the log; the link subscribes again at
+/// each connection.
 /// </summary>
-internal sealed class WatchFeed(MqttLink link, ActorRegistry registry, IHostApplicationLifetime lifetime, ILogger<WatchFeed> logger) : IHostedService
+internal sealed class MqttFeed(IReadOnlyList<string> filters, Func<string, byte[], Task> handler, MqttLink link, ILogger<MqttFeed> logger,
+    NodeHealth? health = null, string? healthPart = null) : IHostedService
 {
+    /// <summary>A feed into the actor registered under <typeparamref name="TKey"/>, each message wrapped by <paramref name="wrap"/>.</summary>
+    public static MqttFeed ToActor<TKey>(IServiceProvider services, IReadOnlyList<string> filters, Func<string, byte[], object> wrap,
+        string? healthPart = null)
+    {
+        var registry = services.GetRequiredService<ActorRegistry>();
+        var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
+        Task<IActorRef>? actor = null;
+        return new MqttFeed(filters, async (topic, payload) =>
+        {
+            actor ??= registry.Started<TKey>(lifetime, CancellationToken.None); // MQTTnet delivers one message at a time
+            (await actor).Tell(wrap(topic, payload));
+        }, services.GetRequiredService<MqttLink>(), services.GetRequiredService<ILogger<MqttFeed>>(),
+            healthPart is null ? null : services.GetRequiredService<NodeHealth>(), healthPart);
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var bridge = await registry.Started<WatchBridgeActor>(lifetime, cancellationToken);
-        Task Forward(string topic, byte[] payload)
+        if (health is not null && healthPart is not null)
         {
-            bridge.Tell(new WatchReceived(topic, payload));
-            return Task.CompletedTask;
+            health.Problem(healthPart, $"not yet subscribed to {string.Join(", ", filters)} on the broker");
+            link.Connected += () => health.Healthy(healthPart); // raised once the subscriptions are restored
         }
-        foreach (var filter in new[] { SwarmNames.Topics.Watch, SwarmNames.Topics.WatchNamed })
+        foreach (var filter in filters)
         {
             try
             {
-                await link.SubscribeAsync(filter, Forward);
+                await link.SubscribeAsync(filter, handler);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 logger.LogError("MQTT: subscribing to {Filter} failed ({Reason}); the link subscribes again when it reconnects", filter, e.Message);
             }
         }
+        // Connected already: each subscription above was acknowledged before SubscribeAsync returned.
+        if (health is not null && healthPart is not null && link.IsConnected) health.Healthy(healthPart);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+internal static class MqttFeeds
+{
+    /// <summary>
+    /// Registers a feed. Not with AddHostedService: given a factory, it keeps one service per implementation type, so
+    /// a second <see cref="MqttFeed"/> would be dropped without a word (the queen's watch feed was, behind the rip feed).
+    /// </summary>
+    public static IServiceCollection AddMqttFeed(this IServiceCollection services, Func<IServiceProvider, MqttFeed> feed) =>
+        services.AddSingleton<IHostedService>(feed);
 }
 
 /// <summary>

@@ -17,6 +17,19 @@ public sealed class StartupBanner(SwarmOptions options, ActorSystem system, IHos
         var broker = options.Mqtt.EffectiveBrokers[0];
         var (host, port) = (broker.Host, broker.Port);
         var where = options.Mqtt.UsesEmbeddedBroker ? "embedded, in this process" : string.Join(", ", options.Mqtt.Brokers);
+        if (options.IsEdge)
+        {
+            return $"""
+
+                Swarm edge bee '{options.Bee.Id}' is up: it dials out to the broker only (no cluster, nothing inbound)
+                  MQTT broker     {string.Join(", ", options.Mqtt.Brokers)}
+                  follows         {string.Join(", ", options.Bee.Lists.Select(SwarmNames.TargetsTopic))} (published by the queens, retained)
+                  results         ping/<target>; its status on rip/{options.Bee.Id}
+                  data folder     {options.DataDir} (journal and outbox)
+                  management      {options.Management.Url.TrimEnd('/')}  (swarm --host {options.Management.Url.TrimEnd('/')} bees; /metrics; /health/ready)
+
+                """;
+        }
         var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
         var seeds = options.Cluster.Seeds.Count == 0 ? "self-seeded" : "seeds " + string.Join(", ", options.Cluster.Seeds);
         return $"""

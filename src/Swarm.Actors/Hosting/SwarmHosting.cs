@@ -16,6 +16,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Akka.Pattern;
 using Swarm.Bees;
+using Swarm.Edge;
 using Swarm.Health;
 using Swarm.Indexing;
 using Swarm.Management;
@@ -45,6 +46,9 @@ public sealed class IndexerActor;
 /// <summary>Registry key of the queen's watch bridge.</summary>
 public sealed class WatchBridgeActor;
 
+/// <summary>Registry key of an edge bee's list feed.</summary>
+public sealed class EdgeListsActor;
+
 /// <summary>One extension per part of the swarm, so that hosts stay thin and tests wire exactly what they need.</summary>
 public static class SwarmHosting
 {
@@ -62,11 +66,28 @@ public static class SwarmHosting
         }
         services.AddSingleton(sp => new MqttLink(MqttSettingsFor(options), sp.GetRequiredService<ILogger<MqttLink>>()));
         services.AddHostedService(sp => sp.GetRequiredService<MqttLink>());
-        if (options.Has(SwarmNames.Roles.Bee))
+        if (options.IsBee)
         {
             services.AddSingleton(_ => IcmpEngine.Open(options.Probe.Limits));
             services.AddSingleton<IProber>(sp => ProberRouter.For(sp.GetRequiredService<IcmpEngine>(), options.Probe.Addresses));
             services.AddHostedService<ProbeEngineAtStart>();
+            services.AddSingleton<BeeLink>();
+            services.AddHostedService<LinkAtStart>(); // before the actor system: the bee takes its link from it
+        }
+        services.AddSwarmClusterExit();
+        if (options.IsEdge)
+        {
+            var followed = options.Bee.Lists.Select(SwarmNames.TargetsTopic).ToList();
+            services.AddMqttFeed(sp => MqttFeed.ToActor<EdgeListsActor>(sp, followed, (topic, payload) => new PublishedListArrived(topic, payload)));
+            // Nothing but the outbound MQTT connection: a local actor system, its journal in local SQLite.
+            services.AddAkka(SwarmNames.ActorSystem, (akka, _) => akka
+                .WithSwarmLogging()
+                .WithSwarmDispatchers()
+                .WithSwarmSerialization()
+                .WithSwarmLinkMetrics()
+                .AddHocon(EdgeJournal.Config(Path.Combine(options.DataDir, EdgeJournalFile)), HoconAddMode.Prepend)
+                .WithSwarmBee(options));
+            return services;
         }
         var es = options.Elasticsearch;
         if (options.Has(SwarmNames.Roles.Indexer) && es.Urls.Count > 0)
@@ -74,7 +95,21 @@ public static class SwarmHosting
             services.AddSingleton(_ => new ElasticsearchClient(new ElasticsearchSettings(es.Urls.Select(u => new Uri(u.TrimEnd('/') + "/")).ToList(),
                 es.ApiKey, es.Username, es.Password, es.CaFile)));
         }
-        services.AddSwarmClusterExit();
+        services.TryAddSingleton(new BeeDirectory());
+        services.AddMqttFeed(sp =>
+        {
+            var directory = sp.GetRequiredService<BeeDirectory>();
+            return new MqttFeed([SwarmNames.Topics.RipAll], (topic, payload) =>
+            {
+                directory.Heard(topic, payload);
+                return Task.CompletedTask;
+            }, sp.GetRequiredService<MqttLink>(), sp.GetRequiredService<ILogger<MqttFeed>>());
+        });
+        if (options.Has(SwarmNames.Roles.Queen))
+        {
+            services.AddMqttFeed(sp => MqttFeed.ToActor<WatchBridgeActor>(sp, [SwarmNames.Topics.Watch, SwarmNames.Topics.WatchNamed],
+                (topic, payload) => new WatchReceived(topic, payload), healthPart: "watch-feed"));
+        }
         services.AddAkka(SwarmNames.ActorSystem, (akka, sp) => akka
             .WithSwarmLogging()
             .WithSwarmDispatchers()
@@ -82,12 +117,11 @@ public static class SwarmHosting
             .WithSwarmCluster(options.Cluster, options.Roles)
             .WithSwarmMetrics()
             .WithSwarmPersistence(options.Persistence)
-            .WithSwarmTargetLists(options)
+            .WithSwarmTargetLists(options, sp.GetRequiredService<MqttLink>())
             .WithSwarmQueen(options)
             .WithSwarmBee(options)
             .WithSwarmIndexer(options));
-        // After the actor system: these feed actors it creates.
-        if (options.Has(SwarmNames.Roles.Queen)) services.AddHostedService<WatchFeed>();
+        // After the actor system: the indexer's feed has a connection of its own, made once the indexer is up.
         if (options.Has(SwarmNames.Roles.Indexer) && es.Urls.Count > 0)
         {
             services.AddHostedService(sp => new IndexerFeed(MqttSettingsFor(options) with
@@ -102,6 +136,9 @@ public static class SwarmHosting
         return services;
     }
 
+    /// <summary>An edge bee's journal, in the data folder (<see cref="EdgeJournal"/>).</summary>
+    public const string EdgeJournalFile = "edge-journal.db";
+
     /// <summary>Ends the process with the cluster's verdict (<see cref="ClusterExit"/>), carried by the <see cref="NodeVerdict"/> singleton.</summary>
     public static IServiceCollection AddSwarmClusterExit(this IServiceCollection services)
     {
@@ -115,7 +152,7 @@ public static class SwarmHosting
         var m = options.Mqtt;
         var identity = IdentityOf(options);
         byte[] Status(string status) => JsonSerializer.SerializeToUtf8Bytes(Outbox.Outbox.BeeStatusFor(identity, status), SwarmJson.Wire.BeeStatus);
-        var isBee = options.Has(SwarmNames.Roles.Bee);
+        var isBee = options.IsBee;
         return new MqttSettings(m.EffectiveBrokers, $"swarm-{options.Bee.Id}", m.Username, m.Password, m.Tls)
         {
             Will = isBee ? (Topics.ForRip(options.Bee.Id), Status("dead")) : null,
@@ -124,7 +161,12 @@ public static class SwarmHosting
     }
 
     private static Outbox.BeeIdentity IdentityOf(SwarmOptions options) =>
-        new(options.Bee.Id, options.Bee.Location, typeof(SwarmHosting).Assembly.GetName().Version?.ToString(3) ?? "0");
+        new(options.Bee.Id, options.Bee.Location, typeof(SwarmHosting).Assembly.GetName().Version?.ToString(3) ?? "0")
+        {
+            Kind = options.IsEdge ? BeeKinds.Edge : BeeKinds.Cluster,
+            Connection = options.Bee.Connection,
+            Geo = options.Bee.Geo,
+        };
 
     /// <summary>Akka's log goes through Microsoft.Extensions.Logging, like every other line the node writes, one line per event.</summary>
     public static AkkaConfigurationBuilder WithSwarmLogging(this AkkaConfigurationBuilder builder) =>
@@ -221,19 +263,33 @@ public static class SwarmHosting
         return builder;
     }
 
-    /// <summary>Cluster membership and the node's MQTT connection, read at each scrape of <c>/metrics</c>.</summary>
+    /// <summary>
+    /// Cluster membership, the bees of the swarm by kind (cluster members with the bee role; edge bees and seed agents
+    /// from the bee directory) and the node's MQTT connection, read at each scrape of <c>/metrics</c>.
+    /// </summary>
     public static AkkaConfigurationBuilder WithSwarmMetrics(this AkkaConfigurationBuilder builder) =>
-        builder.WithActors((system, _, resolver) =>
+        builder.WithSwarmLinkMetrics().WithActors((system, _, resolver) =>
         {
             var metrics = resolver.GetService<SwarmMetrics>();
             var cluster = Akka.Cluster.Cluster.Get(system);
-            var link = resolver.GetService<IServiceProvider>().GetService<MqttLink>();
+            var directory = resolver.GetService<IServiceProvider>().GetService<BeeDirectory>();
             metrics.BeforeScrape(() =>
             {
                 var state = cluster.State;
                 metrics.Cluster(state.Members.GroupBy(m => m.Status.ToString().ToLowerInvariant()).Select(g => (g.Key, g.Count())), state.Unreachable.Count);
-                if (link is not null) metrics.MqttConnected("node", link.IsConnected);
+                var clusterBees = state.Members.Count(m => m.HasRole(SwarmNames.Roles.Bee) && m.Status == MemberStatus.Up && !state.Unreachable.Contains(m));
+                var others = directory?.Counts().Where(c => c.Kind != BeeKinds.Cluster) ?? [];
+                metrics.Bees([(BeeKinds.Cluster, "online", clusterBees), .. others]);
             });
+        });
+
+    /// <summary>The node's MQTT connection, read at each scrape of <c>/metrics</c> (all an edge bee has besides its bee).</summary>
+    public static AkkaConfigurationBuilder WithSwarmLinkMetrics(this AkkaConfigurationBuilder builder) =>
+        builder.WithActors((_, _, resolver) =>
+        {
+            var metrics = resolver.GetService<SwarmMetrics>();
+            var link = resolver.GetService<IServiceProvider>().GetService<MqttLink>();
+            if (link is not null) metrics.BeforeScrape(() => metrics.MqttConnected("node", link.IsConnected));
         });
 
     /// <summary>Akka.Persistence.Sql on SQLite (one writer) or PostgreSQL, tables created on first use.</summary>
@@ -254,8 +310,11 @@ public static class SwarmHosting
             .WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
     }
 
-    /// <summary>The <c>target-list</c> shard region on queens; a proxy to it everywhere else.</summary>
-    public static AkkaConfigurationBuilder WithSwarmTargetLists(this AkkaConfigurationBuilder builder, SwarmOptions options)
+    /// <summary>
+    /// The <c>target-list</c> shard region on queens; a proxy to it everywhere else. Each list also publishes its
+    /// versions, retained, on <paramref name="broker"/> for edge bees.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithSwarmTargetLists(this AkkaConfigurationBuilder builder, SwarmOptions options, IMqttPublisher? broker = null)
     {
         if (options.Has(SwarmNames.Roles.Queen))
         {
@@ -263,7 +322,7 @@ public static class SwarmHosting
             return builder.WithShardRegion<TargetListRegion>(
                 SwarmNames.TargetListShardType,
                 list => TargetList.Props(list, list == SwarmNames.DefaultList ? defaults : [], maxTargets: options.Targets.MaxPerList,
-                    maxBytes: options.Targets.MaxListBytes),
+                    maxBytes: options.Targets.MaxListBytes, broker: broker),
                 new TargetListMessageExtractor(),
                 new ShardOptions
                 {
@@ -284,14 +343,19 @@ public static class SwarmHosting
         {
             var limits = new WatchLimits(options.Targets.MaxPayloadBytes, options.Targets.MaxPerList) { Addresses = options.Probe.Addresses };
             var bridge = system.ActorOf(WatchBridge.Props(registry.Get<TargetListRegion>(), resolver.GetService<MqttLink>(), limits), "watch-bridge");
-            registry.Register<WatchBridgeActor>(bridge); // WatchFeed subscribes it to watch once the system is up
+            registry.Register<WatchBridgeActor>(bridge); // an MqttFeed subscribes it to watch once the system is up
+            // Wakes the default list, which then publishes its version for edge bees even if no cluster bee asks for it.
+            registry.Get<TargetListRegion>().Tell(new GetTargets(SwarmNames.DefaultList), bridge);
         });
     }
 
-    /// <summary>This node's bee and the outbox that keeps its results on disk until the broker has them.</summary>
+    /// <summary>
+    /// This node's bee and the outbox that keeps its results on disk until the broker has them. A cluster bee follows
+    /// its lists through the shard region and DistributedPubSub; an edge bee through its list feed, from the broker.
+    /// </summary>
     public static AkkaConfigurationBuilder WithSwarmBee(this AkkaConfigurationBuilder builder, SwarmOptions options)
     {
-        if (!options.Has(SwarmNames.Roles.Bee)) return builder;
+        if (!options.IsBee) return builder;
         return builder.WithActors((system, registry, resolver) =>
         {
             var link = resolver.GetService<MqttLink>();
@@ -299,16 +363,38 @@ public static class SwarmHosting
             {
                 FsyncInterval = options.Outbox.FsyncInterval,
             };
-            var outboxProps = Outbox.Outbox.Props(outboxSettings, link, IdentityOf(options), metrics: resolver.GetService<SwarmMetrics>(),
+            var connection = resolver.GetService<IServiceProvider>().GetService<BeeLink>()?.Connection ?? options.Bee.Connection;
+            resolver.GetService<SwarmMetrics>().BeeInfo(options.Bee.Id, options.IsEdge ? BeeKinds.Edge : BeeKinds.Cluster, connection, options.Bee.Location);
+            var outboxProps = Outbox.Outbox.Props(outboxSettings, link, IdentityOf(options) with { Connection = connection }, metrics: resolver.GetService<SwarmMetrics>(),
                 health: resolver.GetService<NodeHealth>()).WithDispatcher(Outbox.Outbox.Dispatcher);
             var outbox = system.ActorOf(Supervised(outboxProps, "outbox"), "outbox-supervisor");
             registry.Register<OutboxActor>(outbox);
-            var settings = new BeeSettings(options.Bee.Id, options.Bee.Location, options.Bee.Lists, options.Probe.Interval, options.Probe.Round) { Geo = options.Bee.Geo, MaxEchoesPerSecond = options.Probe.MaxPerSecond };
-            var bee = system.ActorOf(Supervised(Bee.Props(settings, resolver.GetService<IProber>(), registry.Get<TargetListRegion>(), outbox,
-                health: resolver.GetService<NodeHealth>()), "bee", persistent: true), "bee-supervisor");
+            IActorRef lists;
+            IActorRef? mediator = null;
+            if (options.IsEdge)
+            {
+                var limits = new ListLimits(options.Targets.MaxPerList, options.Targets.MaxListBytes) { Addresses = options.Probe.Addresses };
+                lists = mediator = system.ActorOf(EdgeLists.Props(options.Bee.Lists, limits, status: outbox), "edge-lists");
+                registry.Register<EdgeListsActor>(lists);
+            }
+            else
+            {
+                lists = registry.Get<TargetListRegion>();
+            }
+            var settings = new BeeSettings(options.Bee.Id, options.Bee.Location, options.Bee.Lists, options.Probe.Interval, options.Probe.Round)
+            {
+                Geo = options.Bee.Geo,
+                MaxEchoesPerSecond = options.Probe.MaxPerSecond,
+                Connection = connection,
+            };
+            var bee = system.ActorOf(Supervised(Bee.Props(settings, resolver.GetService<IProber>(), lists, outbox, mediator,
+                health: resolver.GetService<NodeHealth>(), status: outbox), "bee", persistent: true), "bee-supervisor");
             registry.Register<BeeActor>(bee);
-            system.ActorOf(ManagementAgent.Props(new BeeReportSource(bee, outbox, options.Bee.Location, options.Bee.Geo, () => link.ConnectedBroker)),
-                ManagementAgent.Name);
+            system.ActorOf(ManagementAgent.Props(new BeeReportSource(bee, outbox, options.Bee.Location, options.Bee.Geo, () => link.ConnectedBroker)
+            {
+                Kind = options.IsEdge ? BeeKinds.Edge : BeeKinds.Cluster,
+                Connection = connection,
+            }), ManagementAgent.Name);
         });
     }
 
@@ -325,7 +411,8 @@ public static class SwarmHosting
         return builder.WithActors((system, registry, resolver) =>
         {
             var indexer = system.ActorOf(Supervised(Indexer.Props(resolver.GetService<ElasticsearchClient>(), resolver.GetService<MqttLink>(),
-                new IndexerSettings(es.DataStream), resolver.GetService<SwarmMetrics>()), "indexer"), "indexer-supervisor");
+                new IndexerSettings(es.DataStream), resolver.GetService<SwarmMetrics>(), resolver.GetService<IServiceProvider>().GetService<BeeDirectory>()),
+                "indexer"), "indexer-supervisor");
             registry.Register<IndexerActor>(indexer);
         });
     }

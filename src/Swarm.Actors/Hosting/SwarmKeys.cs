@@ -15,6 +15,7 @@ public static class SwarmKeys
         public const string Location = "Swarm:Bee:Location";
         public const string Geo = "Swarm:Bee:Geo";
         public const string Lists = "Swarm:Bee:Lists";
+        public const string Connection = "Swarm:Bee:Connection";
     }
 
     public static class Mqtt

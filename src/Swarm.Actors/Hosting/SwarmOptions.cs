@@ -26,26 +26,44 @@ public sealed record SwarmOptions
 
     public bool Has(string role) => Roles.Contains(role);
 
+    /// <summary>An edge bee: a bee with nothing but an outbound MQTT connection (no remoting, no cluster).</summary>
+    public bool IsEdge => Has(SwarmNames.Roles.Edge);
+
+    /// <summary>Whether this node runs a bee, in the cluster or at the edge.</summary>
+    public bool IsBee => Has(SwarmNames.Roles.Bee) || IsEdge;
+
     /// <summary>Reads and validates the configuration, each section by its own record; throws <see cref="SwarmConfigurationException"/> naming every bad key.</summary>
     public static SwarmOptions Load(IConfiguration config, IReadOnlyList<string>? defaultRoles = null, int defaultClusterPort = 0) =>
         ConfigReader.Load(config, r =>
         {
             var roles = r.List(SwarmKeys.Roles, defaultRoles ?? SwarmNames.Roles.NodeRoles).Select(x => x.ToLowerInvariant()).ToHashSet();
-            var allowed = defaultRoles is null ? SwarmNames.Roles.NodeRoles : [.. SwarmNames.Roles.NodeRoles, SwarmNames.Roles.Lighthouse];
+            IReadOnlyList<string> allowed = defaultRoles is null
+                ? [.. SwarmNames.Roles.NodeRoles, SwarmNames.Roles.Edge]
+                : [.. SwarmNames.Roles.NodeRoles, SwarmNames.Roles.Lighthouse];
             foreach (var bad in roles.Where(x => !allowed.Contains(x)))
                 r.Errors.Add($"{SwarmKeys.Roles}: unknown role '{bad}'; roles are {string.Join(", ", allowed)}");
             var dataDir = Path.GetFullPath(r.String(SwarmKeys.DataDir) ?? "./data");
             var probe = ProbeOptions.Read(r);
+            var mqtt = MqttOptions.Read(r);
+            var persistence = PersistenceOptions.Read(r, dataDir);
+            if (roles.Contains(SwarmNames.Roles.Edge))
+            {
+                // An edge bee is not a cluster member: queens and indexers need the cluster, so it runs alone.
+                r.Check(roles.Count == 1, $"{SwarmKeys.Roles}: 'edge' runs alone (an edge bee is not a cluster member); drop {string.Join(", ", roles.Where(x => x != SwarmNames.Roles.Edge))}");
+                r.Check(!mqtt.UsesEmbeddedBroker, $"{SwarmKeys.Mqtt.Brokers} is empty: an edge bee dials out to a broker, e.g. mqtts://broker.example:8883");
+                r.Check(persistence.Provider == "sqlite", $"{SwarmKeys.Persistence.Provider} = '{persistence.Provider}': an edge bee keeps its journal in local SQLite ({SwarmKeys.DataDir}/edge-journal.db)");
+            }
             return new SwarmOptions
             {
                 Roles = roles,
                 DataDir = dataDir,
                 Bee = BeeOptions.Read(r),
-                Mqtt = MqttOptions.Read(r),
-                Persistence = PersistenceOptions.Read(r, dataDir),
+                Mqtt = mqtt,
+                Persistence = persistence,
                 Elasticsearch = ElasticsearchOptions.Read(r),
                 Management = ManagementOptions.Read(r, ManagementOptions.NodeUrl),
-                Cluster = ClusterOptions.Read(r, defaultClusterPort),
+                // An edge bee joins no cluster: what the cluster section says (seeds, TLS files) is not read.
+                Cluster = roles.Contains(SwarmNames.Roles.Edge) ? new ClusterOptions("127.0.0.1", 0, []) : ClusterOptions.Read(r, defaultClusterPort),
                 Probe = probe,
                 Outbox = OutboxOptions.Read(r),
                 Targets = TargetsOptions.Read(r, probe.Addresses),
@@ -56,6 +74,9 @@ public sealed record SwarmOptions
 /// <summary>Who this node's bee is, where it stands (<c>observer.geo.name</c>), and which lists it follows.</summary>
 public sealed record BeeOptions(string Id, string? Location, IReadOnlyList<string> Lists)
 {
+    /// <summary>The link as the operator names it (ethernet, wifi, cellular, dsl, ppp…); null: guessed at start.</summary>
+    public string? Connection { get; init; }
+
     /// <summary>Where the bee stands, "lat,lon" in degrees; feeds <c>observer.geo.location</c> and Kibana's map.</summary>
     public string? Geo { get; init; }
 
@@ -66,7 +87,10 @@ public sealed record BeeOptions(string Id, string? Location, IReadOnlyList<strin
         var lists = r.List(SwarmKeys.Bee.Lists, [SwarmNames.DefaultList]);
         foreach (var bad in lists.Where(l => !WatchPayload.IsListName(l)))
             r.Errors.Add($"{SwarmKeys.Bee.Lists}: '{bad}' is not a list name (letters, digits, '-' or '_')");
-        return new BeeOptions(id, r.String(SwarmKeys.Bee.Location), lists) { Geo = r.Geo(SwarmKeys.Bee.Geo) };
+        var connection = r.String(SwarmKeys.Bee.Connection)?.ToLowerInvariant();
+        r.Check(connection is null || WatchPayload.IsListName(connection),
+            $"{SwarmKeys.Bee.Connection} = '{connection}': one word, e.g. ethernet, wifi, cellular, dsl, fiber, cable");
+        return new BeeOptions(id, r.String(SwarmKeys.Bee.Location), lists) { Geo = r.Geo(SwarmKeys.Bee.Geo), Connection = connection };
     }
 }
 

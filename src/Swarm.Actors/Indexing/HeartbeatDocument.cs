@@ -31,18 +31,18 @@ public static class HeartbeatDocument
     /// One compact JSON line, as <c>_bulk</c> wants it, written straight to UTF-8 without a DOM. A result whose bee and
     /// sequence already came with other content is marked <c>swarm.conflict</c>.
     /// </summary>
-    public static string ToJson(ProbeResult r, bool conflict = false)
+    public static string ToJson(ProbeResult r, bool conflict = false, bool legacy = false)
     {
         var buffer = _buffer ??= new ArrayBufferWriter<byte>(1024);
         buffer.ResetWrittenCount();
         var w = _writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = SwarmJson.Wire.Options.Encoder, SkipValidation = true });
         w.Reset(buffer);
-        Write(w, r, conflict);
+        Write(w, r, conflict, legacy);
         w.Flush();
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private static void Write(Utf8JsonWriter w, ProbeResult r, bool conflict)
+    private static void Write(Utf8JsonWriter w, ProbeResult r, bool conflict, bool legacy)
     {
         var target = ProbeTarget.Parse(r.Target);
         var up = r.Received > 0 && r.Error is null;
@@ -95,7 +95,9 @@ public static class HeartbeatDocument
 
         w.WriteStartObject("swarm");
         w.WriteString("bee", r.Bee);
-        w.WriteNumber("seq", r.Seq);
+        if (legacy) w.WriteBoolean("legacy", true); // a seed agent's: no sequence
+        else w.WriteNumber("seq", r.Seq);
+        if (r.Connection is not null) w.WriteString("connection", r.Connection);
         w.WriteNumber("sent", r.Sent);
         w.WriteNumber("received", r.Received);
         w.WriteNumber("loss", r.LossPercent);

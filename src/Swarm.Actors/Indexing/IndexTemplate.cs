@@ -32,7 +32,8 @@ public static class IndexTemplate
             ["observer"] = Object(("name", Keyword), ("geo", Object(("name", Keyword), ("location", new JsonObject { ["type"] = "geo_point" })))),
             ["swarm"] = Object(("bee", Keyword), ("seq", Long), ("sent", Long), ("received", Long), ("loss", Float),
                 ("rtt", Object(("min_ms", Float), ("avg_ms", Float), ("max_ms", Float), ("stddev_ms", Float), ("median_ms", Float), ("p95_ms", Float))),
-                ("jitter_ms", Float), ("conflict", new JsonObject { ["type"] = "boolean" })),
+                ("jitter_ms", Float), ("conflict", new JsonObject { ["type"] = "boolean" }), ("legacy", new JsonObject { ["type"] = "boolean" }),
+                ("connection", Keyword)),
         },
     };
 

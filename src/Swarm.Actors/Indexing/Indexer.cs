@@ -54,12 +54,16 @@ public sealed class Indexer : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     private readonly SwarmMetrics _metrics;
+    private readonly Edge.BeeDirectory? _directory;
 
-    public static Props Props(IElasticsearch elasticsearch, IMqttPublisher broker, IndexerSettings settings, SwarmMetrics? metrics = null) =>
-        Akka.Actor.Props.Create(() => new Indexer(elasticsearch, broker, settings, metrics ?? SwarmMetrics.Unscraped));
+    /// <summary>The indexer; <paramref name="directory"/>, when given, hears of every seed agent whose results it stores.</summary>
+    public static Props Props(IElasticsearch elasticsearch, IMqttPublisher broker, IndexerSettings settings, SwarmMetrics? metrics = null,
+        Edge.BeeDirectory? directory = null) =>
+        Akka.Actor.Props.Create(() => new Indexer(elasticsearch, broker, settings, metrics ?? SwarmMetrics.Unscraped, directory));
 
-    public Indexer(IElasticsearch elasticsearch, IMqttPublisher broker, IndexerSettings settings, SwarmMetrics metrics)
+    public Indexer(IElasticsearch elasticsearch, IMqttPublisher broker, IndexerSettings settings, SwarmMetrics metrics, Edge.BeeDirectory? directory)
     {
+        _directory = directory;
         _metrics = metrics;
         _elasticsearch = elasticsearch;
         _broker = broker;
@@ -112,6 +116,11 @@ public sealed class Indexer : ReceiveActor, IWithTimers
     {
         // Anything may arrive on ping/+: every result that cannot become a document is dead-lettered with the reason
         // and acknowledged. Nothing a publisher sends can make this actor throw.
+        if (LegacyResult.LooksLegacy(message.Payload))
+        {
+            AcceptLegacy(message);
+            return;
+        }
         ProbeResult? result;
         try { result = JsonSerializer.Deserialize(message.Payload, SwarmJson.Default.ProbeResult); }
         catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException or InvalidOperationException)
@@ -139,7 +148,25 @@ public sealed class Indexer : ReceiveActor, IWithTimers
             DeadLetter(message, null, $"cannot be made a document: {e.Message}");
             return;
         }
-        var pending = new Pending(message, HeartbeatDocument.IdOf(result, message.Payload), json, result.Timestamp);
+        Enqueue(new Pending(message, HeartbeatDocument.IdOf(result, message.Payload), json, result.Timestamp));
+    }
+
+    /// <summary>A seed agent's result: a document of the same shape, marked <c>swarm.legacy</c>, with no sequence.</summary>
+    private void AcceptLegacy(ResultArrived message)
+    {
+        var (result, problem) = LegacyResult.Parse(message.Topic, message.Payload, DateTime.UtcNow);
+        if (problem is not null)
+        {
+            DeadLetter(message, null, problem);
+            return;
+        }
+        _directory?.SawLegacy(result!.Bee, result.Timestamp);
+        Enqueue(new Pending(message, LegacyResult.IdOf(result!), HeartbeatDocument.ToJson(result!, legacy: true), result!.Timestamp));
+    }
+
+    private void Enqueue(Pending pending)
+    {
+        var json = pending.Json;
         pending.Node = _batch.AddLast(pending);
         _unsent++;
         _unsentBytes += json.Length;

@@ -36,6 +36,8 @@ public static class ResultCheck
         if (r.StatusCode is < 100 or > 599) return $"status {r.StatusCode}: an HTTP status from 100 to 599 expected";
         foreach (var (name, text) in new[] { ("location", r.Location), ("geo", r.Geo), ("address", r.Address), ("error", r.Error) })
             if (text is { Length: > MaxText }) return $"{name}: {text.Length} characters, at most {MaxText}";
+        if (r.Connection is not null && !WatchPayload.IsListName(r.Connection))
+            return $"connection {Quote(r.Connection)}: one word of letters, digits, '-' or '_' expected (at most 64)";
         return null;
     }
 

@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Cluster;
 using Swarm.Outbox;
 using Swarm.Protocol;
 
@@ -7,7 +6,7 @@ namespace Swarm.Management;
 
 /// <summary>
 /// The actor at <c>/user/management</c> on every bee node: it answers <see cref="GetBeeReport"/> from any node of
-/// the cluster with what its bee follows and how its outbox and broker are doing.
+/// the cluster (or, on an edge bee, from its own endpoint) with what its bee follows and how its outbox and broker are doing.
 /// </summary>
 public sealed class ManagementAgent : ReceiveActor
 {
@@ -17,7 +16,8 @@ public sealed class ManagementAgent : ReceiveActor
 
     public ManagementAgent(BeeReportSource source)
     {
-        var node = Cluster.Get(Context.System).SelfAddress.ToString();
+        // A cluster member's address (akka.tcp://swarm@host:port); an edge bee has none to give.
+        var node = source.Kind == BeeKinds.Edge ? "edge" : ((ExtendedActorSystem)Context.System).Provider.DefaultAddress.ToString();
         ReceiveAsync<GetBeeReport>(async _ =>
         {
             var asker = Sender;
@@ -29,7 +29,12 @@ public sealed class ManagementAgent : ReceiveActor
                 asker.Tell(new BeeReport(duty.BeeId, node, source.Location, source.Geo,
                     duty.Lists.Select(l => new BeeListView(l.ListId, l.Version, l.Targets.Count)).ToList(),
                     duty.Targets.Count, outbox.LastResult, outbox.Backlog + outbox.InFlight, outbox.Dropped,
-                    source.Broker()?.ToString()));
+                    source.Broker()?.ToString())
+                {
+                    Kind = source.Kind,
+                    Connection = source.Connection,
+                    Refused = outbox.Refused,
+                });
             }
             catch (Exception e)
             {
@@ -40,4 +45,8 @@ public sealed class ManagementAgent : ReceiveActor
 }
 
 /// <summary>Where the management agent reads a bee's report from.</summary>
-public sealed record BeeReportSource(IActorRef Bee, IActorRef Outbox, string? Location, string? Geo, Func<Swarm.Mqtt.BrokerEndpoint?> Broker);
+public sealed record BeeReportSource(IActorRef Bee, IActorRef Outbox, string? Location, string? Geo, Func<Swarm.Mqtt.BrokerEndpoint?> Broker)
+{
+    public string Kind { get; init; } = BeeKinds.Cluster;
+    public string? Connection { get; init; }
+}

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
+using Swarm.Edge;
 using Swarm.Probing;
 using Swarm.Protocol;
 using Swarm.Targets;
@@ -35,10 +36,18 @@ public sealed class SwarmManagement(ActorSystem system, Func<IActorRef?> targetL
     /// <summary>Target lists refuse IP literals this policy never lets through, as <c>watch</c> does.</summary>
     public AddressPolicy Addresses { get; init; } = AddressPolicy.Default;
 
+    /// <summary>The bees this node knows from the broker (edge bees, seed agents); none on an edge bee.</summary>
+    public BeeDirectory? Directory { get; init; }
+
+    /// <summary>An edge bee's actor system is local: no cluster, no sharding.</summary>
+    public bool IsEdge => ((ExtendedActorSystem)system).Provider is LocalActorRefProvider;
+
+    private const string NoCluster = "this node is an edge bee: it is not a cluster member; ask a queen's or a cluster bee's endpoint";
+
     // A budget for a loaded machine: the first ask of a list may start its shard and recover it from the journal.
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
 
-    private Cluster Cluster => Cluster.Get(system);
+    private Cluster Cluster => IsEdge ? throw new ManagementRefused(Refusal.NotFound, NoCluster) : Cluster.Get(system);
 
     public ClusterView ClusterView()
     {
@@ -80,8 +89,9 @@ public sealed class SwarmManagement(ActorSystem system, Func<IActorRef?> targetL
     }
 
     /// <summary>The region types this node hosts or reaches through a proxy.</summary>
-    public IReadOnlyList<string> Regions() =>
-        ClusterSharding.Get(system).ShardTypeNames.Concat(KnownRegions.Where(r => TryRegion(r) is not null)).Distinct().Order().ToList();
+    public IReadOnlyList<string> Regions() => IsEdge
+        ? []
+        : ClusterSharding.Get(system).ShardTypeNames.Concat(KnownRegions.Where(r => TryRegion(r) is not null)).Distinct().Order().ToList();
 
     private static readonly string[] KnownRegions = [SwarmNames.TargetListShardType];
 
@@ -118,9 +128,13 @@ public sealed class SwarmManagement(ActorSystem system, Func<IActorRef?> targetL
         return new RegionEntities(region, nodes);
     }
 
-    /// <summary>Every bee of the cluster: each Up member with the bee role is asked for its report.</summary>
+    /// <summary>
+    /// Every bee of the swarm: each Up member with the bee role is asked for its report; edge bees and seed agents are
+    /// added from the bee directory (their retained status, the results the indexer stored). An edge bee tells of itself.
+    /// </summary>
     public async Task<IReadOnlyList<BeeReport>> BeesAsync()
     {
+        if (IsEdge) return [await system.ActorSelection($"/user/{ManagementAgent.Name}").Ask<BeeReport>(GetBeeReport.Instance, AskTimeout)];
         var nodes = Cluster.State.Members.Where(m => m.HasRole(SwarmNames.Roles.Bee) && m.Status == MemberStatus.Up).ToList();
         var reports = await Task.WhenAll(nodes.Select(async m =>
         {
@@ -133,7 +147,9 @@ public sealed class SwarmManagement(ActorSystem system, Func<IActorRef?> targetL
                 return new BeeReport("", m.Address.ToString(), null, null, [], 0, null, 0, 0, null) { Error = $"did not answer: {e.GetBaseException().Message}" };
             }
         }));
-        return reports.OrderBy(r => r.Bee, StringComparer.Ordinal).ToList();
+        var answered = reports.Select(r => r.Bee).ToHashSet(StringComparer.Ordinal);
+        var others = Directory?.Reports(BeeKinds.Edge, BeeKinds.Legacy).Where(r => !answered.Contains(r.Bee)) ?? [];
+        return reports.Concat(others).OrderBy(r => r.Bee, StringComparer.Ordinal).ToList();
     }
 
     public async Task<TargetsView> TargetsAsync(string list)
@@ -192,6 +208,7 @@ public sealed class SwarmManagement(ActorSystem system, Func<IActorRef?> targetL
     /// <summary>The region, or the proxy to it on nodes that do not host it.</summary>
     private IActorRef? TryRegion(string region)
     {
+        if (IsEdge) return null;
         var sharding = ClusterSharding.Get(system);
         if (sharding.ShardTypeNames.Contains(region)) return sharding.ShardRegion(region);
         try { return sharding.ShardRegionProxy(region); }
@@ -202,7 +219,9 @@ public sealed class SwarmManagement(ActorSystem system, Func<IActorRef?> targetL
     {
         if (!WatchPayload.IsListName(list))
             throw new ManagementRefused(Refusal.Invalid, $"'{list}' is not a list name: letters, digits, '-' and '_', up to 64 characters");
-        return targetLists() ?? throw new ManagementRefused(Refusal.NotFound, "this node does not reach the target lists (a Lighthouse); ask a swarm node");
+        return targetLists() ?? throw new ManagementRefused(Refusal.NotFound, IsEdge
+            ? "this node is an edge bee: it follows its lists from the broker and cannot change them; ask a queen's endpoint"
+            : "this node does not reach the target lists (a Lighthouse); ask a swarm node");
     }
 
     private Member Member(string? address)

@@ -32,6 +32,8 @@ public sealed class SwarmMetrics
     private readonly Counter _deadLetters;
     private readonly Gauge _members;
     private readonly Gauge _unreachable;
+    private readonly Gauge _bees;
+    private readonly Gauge _beeInfo;
 
     /// <summary>Metrics on a registry nobody scrapes: for actors built without a node around them (tests, benchmarks).</summary>
     public static SwarmMetrics Unscraped => new(Prometheus.Metrics.NewCustomRegistry(), 1000);
@@ -67,6 +69,11 @@ public sealed class SwarmMetrics
         _deadLetters = f.CreateCounter("swarm_indexer_dead_letters_total", "Results refused for good, sent to indexer/dead-letters.");
         _members = f.CreateGauge("swarm_cluster_members", "Cluster members by status, as this node sees them.", "status");
         _unreachable = f.CreateGauge("swarm_cluster_unreachable_members", "Members this node's failure detector marks unreachable.");
+        _bees = f.CreateGauge("swarm_bees",
+            "Bees of the swarm as this node knows them, by kind (cluster, edge, legacy) and status (online, offline, dead).", "kind", "status");
+        _beeInfo = f.CreateGauge("swarm_bee_info",
+            "1 for this node's bee, with its kind, connection type and location: join on bee to split other series by them.",
+            "bee", "kind", "connection", "location");
     }
 
     public CollectorRegistry Registry { get; }
@@ -120,6 +127,21 @@ public sealed class SwarmMetrics
         foreach (var (status, count) in members) _members.WithLabels(status).Set(count);
         _unreachable.Set(unreachable);
     }
+
+    /// <summary>Who this node's bee is: its kind, link and place, for queries that split by them.</summary>
+    public void BeeInfo(string bee, string kind, string? connection, string? location) =>
+        _beeInfo.WithLabels(bee, kind, connection ?? "unknown", location ?? "").Set(1);
+
+    /// <summary>The bees of the swarm by kind and status; a pair not given is set to 0.</summary>
+    public void Bees(IEnumerable<(string Kind, string Status, int Count)> bees)
+    {
+        foreach (var kind in BeeKindNames)
+            foreach (var status in BeeStatuses) _bees.WithLabels(kind, status).Set(0);
+        foreach (var (kind, status, count) in bees) _bees.WithLabels(kind, status).Inc(count);
+    }
+
+    private static readonly string[] BeeKindNames = [BeeKinds.Cluster, BeeKinds.Edge, BeeKinds.Legacy];
+    private static readonly string[] BeeStatuses = ["online", "offline", "dead"];
 
     private static readonly string[] MemberStatuses = ["joining", "weaklyup", "up", "leaving", "exiting", "down", "removed"];
 

@@ -11,7 +11,14 @@ using Swarm.Serialization;
 namespace Swarm.Outbox;
 
 /// <summary>Who the outbox speaks for in the retained status on <c>rip/&lt;bee&gt;</c>.</summary>
-public sealed record BeeIdentity(string BeeId, string? Location, string Version);
+public sealed record BeeIdentity(string BeeId, string? Location, string Version)
+{
+    /// <summary><see cref="BeeKinds.Cluster"/> or <see cref="BeeKinds.Edge"/>.</summary>
+    public string Kind { get; init; } = BeeKinds.Cluster;
+
+    public string? Connection { get; init; }
+    public string? Geo { get; init; }
+}
 
 /// <summary>
 /// A bee's results between the prober and the broker. Each result gets its sequence number here and is written to
@@ -48,6 +55,9 @@ public sealed class Outbox : ReceiveActor, IWithTimers
     private bool _wasConnected;
     private string? _diskError;
     private long _lostToDisk;
+    private Bees.BeeListsChanged? _duty;
+    private ListRefusal? _refused;
+    private bool _statusDue;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -80,6 +90,17 @@ public sealed class Outbox : ReceiveActor, IWithTimers
         Receive<StatusPublished>(_ => { });
         Receive<Tick>(_ => OnTick());
         Receive<GetOutboxStatus>(_ => Sender.Tell(Status()));
+        // What the bee follows and refused is part of its status: published at the next tick when it changed.
+        Receive<Bees.BeeListsChanged>(d =>
+        {
+            if (_duty is not null && _duty.Targets == d.Targets && _duty.Lists.SequenceEqual(d.Lists)) return;
+            (_duty, _statusDue) = (d, true);
+        });
+        Receive<ListRefusal>(r =>
+        {
+            if (_refused is not null && (_refused.List, _refused.Version, _refused.Reason) == (r.List, r.Version, r.Reason)) return;
+            (_refused, _statusDue) = (r, true);
+        });
     }
 
     protected override void PreStart()
@@ -225,12 +246,14 @@ public sealed class Outbox : ReceiveActor, IWithTimers
             _log.Warning("outbox: dropped {0} results ({1} since the outbox was created); see the log above for why",
                 _store.Dropped - _droppedReported, _store.Dropped);
         }
-        // The status goes out when the broker comes back, when drops happened, and once a minute.
-        if (connected && (!_wasConnected || dropsToReport || now - _lastStatus > TimeSpan.FromMinutes(1)))
+        // The status goes out when the broker comes back, when drops happened, when the bee's lists changed, and once
+        // a minute.
+        if (connected && (!_wasConnected || dropsToReport || _statusDue || now - _lastStatus > TimeSpan.FromMinutes(1)))
         {
             PublishStatus("online");
             _droppedReported = _store.Dropped;
             _lastStatus = now;
+            _statusDue = false;
         }
         _wasConnected = connected;
         _metrics.Outbox(_store.PendingCount, _store.DiskBytes, _delivered, _store.Dropped);
@@ -244,6 +267,10 @@ public sealed class Outbox : ReceiveActor, IWithTimers
             LastSeq = _store.LastSeq,
             Backlog = _store.PendingCount,
             Dropped = _store.Dropped,
+            Lists = _duty?.Lists,
+            Targets = _duty?.Targets,
+            LastResult = _lastResult,
+            Refused = _refused,
         };
         _broker.PublishAsync(Topics.ForRip(_identity.BeeId), JsonSerializer.SerializeToUtf8Bytes(message, SwarmJson.Wire.BeeStatus), retain: true)
             .PipeTo(Self, success: () => StatusPublished.Instance, failure: _ => StatusPublished.Instance);
@@ -251,10 +278,13 @@ public sealed class Outbox : ReceiveActor, IWithTimers
 
     /// <summary>The status of a bee as <c>rip/&lt;bee&gt;</c> carries it (also its last will, with status "dead").</summary>
     public static BeeStatus BeeStatusFor(BeeIdentity identity, string status, DateTime? since = null) =>
-        new(identity.BeeId, status, identity.Location) { Version = identity.Version, Since = since };
+        new(identity.BeeId, status, identity.Location)
+        {
+            Version = identity.Version, Since = since, Kind = identity.Kind, Connection = identity.Connection, Geo = identity.Geo,
+        };
 
     private OutboxStatus Status() => new(_store.PendingCount, _inFlight.Count, _delivered, _store.Dropped, _store.LastSeq,
-        _store.DiskBytes, _peakBytes, _broker.IsConnected) { LastResult = _lastResult, DiskError = _diskError };
+        _store.DiskBytes, _peakBytes, _broker.IsConnected) { LastResult = _lastResult, DiskError = _diskError, Refused = _refused };
 
     private sealed record Published(long Seq);
     private sealed record PublishFailed(long Seq, string Reason, bool Refused);
@@ -284,4 +314,7 @@ public sealed record OutboxStatus(int Backlog, int InFlight, long Delivered, lon
 
     /// <summary>Why the disk refuses results, while it does.</summary>
     public string? DiskError { get; init; }
+
+    /// <summary>The latest list version the bee refused, and why.</summary>
+    public ListRefusal? Refused { get; init; }
 }

@@ -2,15 +2,19 @@ using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
 using Akka.Persistence;
+using Swarm.Mqtt;
 using Swarm.Protocol;
+using Swarm.Serialization;
 
 namespace Swarm.Targets;
 
 /// <summary>
 /// One named target list, a sharded persistent entity (<c>targets-{list}</c>). Each change gets a new version,
-/// is journaled, then announced on DistributedPubSub topic <c>targets/{list}</c> for every bee that follows it.
+/// is journaled, then announced on DistributedPubSub topic <c>targets/{list}</c> for every bee of the cluster that
+/// follows it, and published retained on the MQTT topic of the same name for edge bees (again at each start of the
+/// entity, and until the broker has it).
 /// </summary>
-public sealed class TargetList : ReceivePersistentActor
+public sealed class TargetList : ReceivePersistentActor, IWithTimers
 {
     private const int SnapshotEvery = 50;
 
@@ -26,17 +30,25 @@ public sealed class TargetList : ReceivePersistentActor
     private readonly int _maxBytes;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _mediator;
+    private readonly IMqttPublisher? _broker;
     private long _version;
+    private long _retainedVersion = -1;
+    private bool _brokerFailing;
     private IReadOnlyList<string> _targets;
 
     public override string PersistenceId { get; }
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>How long a list waits to publish its version again after the broker did not take it.</summary>
+    public static readonly TimeSpan RepublishAfter = TimeSpan.FromSeconds(5);
 
     public static Props Props(string listId, IReadOnlyList<string> initialTargets, IActorRef? mediator = null, int maxTargets = 1000,
-        int maxBytes = DefaultMaxBytes) =>
-        Akka.Actor.Props.Create(() => new TargetList(listId, initialTargets, mediator, maxTargets, maxBytes));
+        int maxBytes = DefaultMaxBytes, IMqttPublisher? broker = null) =>
+        Akka.Actor.Props.Create(() => new TargetList(listId, initialTargets, mediator, maxTargets, maxBytes, broker));
 
-    public TargetList(string listId, IReadOnlyList<string> initialTargets, IActorRef? mediator, int maxTargets, int maxBytes)
+    public TargetList(string listId, IReadOnlyList<string> initialTargets, IActorRef? mediator, int maxTargets, int maxBytes, IMqttPublisher? broker)
     {
+        _broker = broker;
         _listId = listId;
         _maxTargets = maxTargets;
         _maxBytes = maxBytes;
@@ -49,6 +61,8 @@ public sealed class TargetList : ReceivePersistentActor
         {
             if (offer.Snapshot is TargetListSnapshot s) (_version, _targets) = (s.Version, s.Targets);
         });
+        // The broker may have lost its retained copy (restarted without persistence), or never got the latest.
+        Recover<RecoveryCompleted>(_ => PublishRetained());
 
         Command<GetTargets>(_ => Sender.Tell(Current(changed: false)));
         Command<ReplaceTargets>(c => Change(c.Targets, c.Source));
@@ -58,6 +72,42 @@ public sealed class TargetList : ReceivePersistentActor
         Command<SaveSnapshotFailure>(f => _log.Warning("target list {0}: snapshot failed ({1}); recovery replays more events", _listId, f.Cause.Message));
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(_ => { });
+        Command<Retained>(r =>
+        {
+            _retainedVersion = Math.Max(_retainedVersion, r.Version);
+            if (_brokerFailing) _log.Info("target list {0}: version {1} is retained on the broker again", _listId, r.Version);
+            _brokerFailing = false;
+        });
+        Command<NotRetained>(n =>
+        {
+            if (!_brokerFailing)
+                _log.Warning("target list {0}: the broker did not take version {1} ({2}); edge bees wait for it; retrying every {3} s",
+                    _listId, n.Version, n.Reason, RepublishAfter.TotalSeconds);
+            _brokerFailing = true;
+            Timers.StartSingleTimer("republish", Republish.Instance, RepublishAfter);
+        });
+        Command<Republish>(_ => PublishRetained());
+    }
+
+    /// <summary>Publishes the current version, retained, on <c>targets/&lt;list&gt;</c>, unless the broker has it already.</summary>
+    private void PublishRetained()
+    {
+        // Version 0 is the node's configured default, before any change: edge bees take it as cluster bees do.
+        if (_broker is null || _targets.Count == 0 || _retainedVersion >= _version) return;
+        var version = _version;
+        var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new PublishedList(_listId, version, _targets) { At = DateTime.UtcNow },
+            SwarmJson.Wire.PublishedList);
+        _broker.PublishAsync(SwarmNames.TargetsTopic(_listId), payload, retain: true)
+            .PipeTo(Self, success: () => new Retained(version), failure: e => new NotRetained(version, e.GetBaseException().Message));
+    }
+
+    private sealed record Retained(long Version);
+
+    private sealed record NotRetained(long Version, string Reason);
+
+    private sealed record Republish
+    {
+        public static readonly Republish Instance = new();
     }
 
     private void Change(IReadOnlyList<string> targets, string source)
@@ -92,6 +142,7 @@ public sealed class TargetList : ReceivePersistentActor
             var current = Current(changed: true);
             _mediator.Tell(new Publish(SwarmNames.TargetsTopic(_listId), current));
             replyTo.Tell(current);
+            PublishRetained();
             if (LastSequenceNr % SnapshotEvery == 0) SaveSnapshot(new TargetListSnapshot(_listId, _version, _targets));
         });
     }

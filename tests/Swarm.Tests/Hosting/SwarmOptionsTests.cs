@@ -58,7 +58,7 @@ public class SwarmOptionsTests
             ("Swarm:Cluster:Seeds", "akka.tcp://other@h:1"),
             ("Swarm:Mqtt:Tls:CaFile", "/no/such/ca.pem")));
 
-        Assert.Contains("Swarm:Roles: unknown role 'drone'; roles are bee, queen, indexer", e.Errors);
+        Assert.Contains("Swarm:Roles: unknown role 'drone'; roles are bee, queen, indexer, edge", e.Errors);
         Assert.Contains("Swarm:Mqtt:Brokers: 'http://x' is not a broker URL; write mqtt://host:1883 or mqtts://host:8883 (credentials go in Swarm:Mqtt:Username and :Password)", e.Errors);
         Assert.Contains("Swarm:Probe:Count = 'lots': must be a whole number from 1 to 1000", e.Errors);
         Assert.Contains(e.Errors, x => x.StartsWith("Swarm:Probe:Interval = 'soon': must be a duration"));
@@ -66,6 +66,23 @@ public class SwarmOptionsTests
         Assert.Contains(e.Errors, x => x.StartsWith("Swarm:Cluster:Seeds: 'akka.tcp://other@h:1' is not a seed address"));
         Assert.Contains("Swarm:Mqtt:Tls:CaFile = '/no/such/ca.pem': no such file", e.Errors);
         Assert.Equal(7, e.Errors.Count);
+    }
+
+    [Fact]
+    public void An_edge_bee_runs_alone_dials_a_broker_and_reads_no_cluster_section()
+    {
+        var edge = Load(("Swarm:Roles", "edge"), ("Swarm:Mqtt:Brokers:0", "mqtts://broker.example"),
+            ("CLUSTER_SEEDS", "akka.ssl.tcp://swarm@l-0:4053"), ("Swarm:Cluster:Tls:CaFile", "/no/such/ca.pem"), ("Swarm:Bee:Connection", "Fiber"));
+        Assert.True(edge.IsEdge && edge.IsBee);
+        Assert.Empty(edge.Cluster.Seeds); // the cluster section is not read: its files need not exist
+        Assert.Equal("fiber", edge.Bee.Connection);
+
+        var e = Assert.Throws<SwarmConfigurationException>(() => Load(("Swarm:Roles", "edge,queen"), ("Swarm:Persistence:Provider", "postgresql"),
+            ("Swarm:Persistence:ConnectionString", "Host=db"), ("Swarm:Bee:Connection", "two words")));
+        Assert.Contains("Swarm:Roles: 'edge' runs alone (an edge bee is not a cluster member); drop queen", e.Errors);
+        Assert.Contains(e.Errors, x => x.StartsWith("Swarm:Mqtt:Brokers is empty: an edge bee dials out to a broker"));
+        Assert.Contains(e.Errors, x => x.StartsWith("Swarm:Persistence:Provider = 'postgresql': an edge bee keeps its journal in local SQLite"));
+        Assert.Contains(e.Errors, x => x.StartsWith("Swarm:Bee:Connection = 'two words': one word"));
     }
 
     [Fact]

@@ -35,5 +35,27 @@ public class WiringTests
         var hosted = services.Where(d => d.ServiceType == typeof(IHostedService)).ToList();
         Assert.True(hosted.Count >= 5, $"{hosted.Count} hosted services");
         Assert.Contains(services, d => d.ServiceType == typeof(NodeVerdict));
+        // Every broker feed is its own hosted service: the bee directory's rip/# and the queen's watch (AddHostedService
+        // with a factory keeps one per type and dropped the second without a word).
+        Assert.Equal(2, hosted.Count(d => d.ImplementationFactory?.Method.ReturnType == typeof(MqttFeed)));
+    }
+
+    [Fact]
+    public void An_edge_bee_registers_its_bee_and_link_but_nothing_of_the_cluster_or_the_indexer()
+    {
+        var options = SwarmOptions.Load(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Swarm:Roles"] = "edge",
+            ["Swarm:Mqtt:Brokers"] = $"mqtt://127.0.0.1:{Ports.Free()}",
+            ["Swarm:Elasticsearch:Urls"] = $"http://127.0.0.1:{Ports.Free()}",
+        }).Build());
+        var services = new ServiceCollection();
+
+        services.AddSwarmNode(options);
+
+        Assert.Contains(services, d => d.ServiceType == typeof(IcmpEngine));
+        Assert.Contains(services, d => d.ImplementationType?.Name == "LinkAtStart");
+        Assert.DoesNotContain(services, d => d.ServiceType == typeof(Swarm.Edge.BeeDirectory)); // edge bees know only themselves
+        Assert.DoesNotContain(services, d => d.ServiceType == typeof(Swarm.Indexing.ElasticsearchClient));
     }
 }

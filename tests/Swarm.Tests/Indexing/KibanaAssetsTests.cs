@@ -34,7 +34,7 @@ public class KibanaAssetsTests
                     $"{Str(o, "id")} refers to {type} {id}, which the file does not hold");
             }
         }
-        Assert.Equal(["dashboard", "index-pattern", "lens", "lens", "map", "search"], Objects.Select(o => Str(o, "type")).Order());
+        Assert.Equal(["dashboard", "index-pattern", "lens", "lens", "lens", "map", "search"], Objects.Select(o => Str(o, "type")).Order());
     }
 
     [Fact]
@@ -62,7 +62,7 @@ public class KibanaAssetsTests
             return Str(reference!, "id");
         }).ToList();
 
-        Assert.Equal(["swarm-bee-map", "swarm-failures", "swarm-loss-heatmap", "swarm-rtt-over-time"], shown.Order());
+        Assert.Equal(["swarm-bee-map", "swarm-failures", "swarm-loss-heatmap", "swarm-rtt-by-connection", "swarm-rtt-over-time"], shown.Order());
         foreach (var panel in panels)
         {
             var grid = panel!["gridData"]!;

@@ -17,12 +17,15 @@ public static class Eventually
     }
 
     /// <summary>The same for a condition that has to ask something over the network (a CLI run, an HTTP query).</summary>
-    public static async Task True(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    public static Task True(Func<Task<bool>> condition, TimeSpan timeout, string what) => True(condition, timeout, () => what);
+
+    /// <summary>The same, saying on failure how things stand at the deadline.</summary>
+    public static async Task True(Func<Task<bool>> condition, TimeSpan timeout, Func<string> what)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (!await condition())
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"after {timeout.TotalSeconds:0.#}s: {what}");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"after {timeout.TotalSeconds:0.#}s: {what()}");
             await Task.Delay(250);
         }
     }

@@ -22,7 +22,11 @@ public sealed class MqttCollector : IAsyncDisposable
     /// Connects and subscribes at QoS 1. A persistent collector (MQTT 5, clean start off, a fixed id) reconnects by
     /// itself, and the broker keeps its messages while it is away: it sees everything, across broker restarts.
     /// </summary>
-    public static async Task<MqttCollector> ConnectAsync(int port, bool persistent, params string[] filters)
+    public static Task<MqttCollector> ConnectAsync(int port, bool persistent, params string[] filters) =>
+        ConnectAsync("127.0.0.1", port, persistent, filters);
+
+    /// <summary>As above, to a broker on <paramref name="host"/> (one listening on a test network's address).</summary>
+    public static async Task<MqttCollector> ConnectAsync(string host, int port, bool persistent, params string[] filters)
     {
         var collector = new MqttCollector();
         collector._client.ApplicationMessageReceivedAsync += e =>
@@ -30,7 +34,7 @@ public sealed class MqttCollector : IAsyncDisposable
             collector._messages.Enqueue((e.ApplicationMessage.Topic, Encoding.UTF8.GetString(e.ApplicationMessage.Payload.ToArray())));
             return Task.CompletedTask;
         };
-        var builder = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId($"test-{Guid.NewGuid():N}");
+        var builder = new MqttClientOptionsBuilder().WithTcpServer(host, port).WithClientId($"test-{Guid.NewGuid():N}");
         if (persistent)
             builder.WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).WithCleanStart(false).WithSessionExpiryInterval(3600);
         var options = builder.Build();
@@ -50,7 +54,7 @@ public sealed class MqttCollector : IAsyncDisposable
         {
             try { collector._client.ConnectAsync(options).GetAwaiter().GetResult(); return true; }
             catch (Exception) { return false; }
-        }, TimeSpan.FromSeconds(15), $"MQTT connect to 127.0.0.1:{port}");
+        }, TimeSpan.FromSeconds(15), $"MQTT connect to {host}:{port}");
         foreach (var filter in filters)
             await collector._client.SubscribeAsync(filter, MqttQualityOfServiceLevel.AtLeastOnce);
         return collector;
@@ -58,8 +62,8 @@ public sealed class MqttCollector : IAsyncDisposable
 
     public Task PublishAsync(string topic, string payload) => PublishAsync(topic, Encoding.UTF8.GetBytes(payload));
 
-    public async Task PublishAsync(string topic, byte[] payload) =>
-        await _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
+    public async Task PublishAsync(string topic, byte[] payload, bool retain = false) =>
+        await _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithRetainFlag(retain)
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
 
     /// <summary>Waits for a message on a topic whose payload matches, and returns its JSON.</summary>

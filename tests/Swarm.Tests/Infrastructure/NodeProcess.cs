@@ -17,6 +17,10 @@ public sealed class NodeProcess : IAsyncDisposable
     public static NodeProcess Start(IDictionary<string, string> environment, params string[] args) =>
         StartBinary("Swarm.Node", environment, args);
 
+    /// <summary>A Swarm.Node inside a network namespace (<c>ip netns exec</c>), as on a machine of its own.</summary>
+    public static NodeProcess StartIn(string netns, IDictionary<string, string> environment, params string[] args) =>
+        Start(new ProcessStartInfo("ip", ["netns", "exec", netns, "dotnet", BinaryPath("Swarm.Node"), .. args]), environment, manage: true);
+
     public static NodeProcess StartCli(params string[] args) =>
         StartBinary("Swarm.Cli", new Dictionary<string, string>(), args, "swarm");
 
@@ -38,6 +42,8 @@ public sealed class NodeProcess : IAsyncDisposable
         // Every node and Lighthouse serves a management endpoint: a free port each, or parallel tests would collide.
         if (manage && !environment.ContainsKey("Swarm__Management__Url"))
             info.Environment["Swarm__Management__Url"] = $"http://127.0.0.1:{Ports.Free()}";
+        // Told, not guessed: guessing pings the machine's default gateway, and tests send nothing off this machine.
+        if (manage && !environment.ContainsKey("Swarm__Bee__Connection")) info.Environment["Swarm__Bee__Connection"] = "ethernet";
         var node = new NodeProcess(Process.Start(info)!);
         var process = node._process;
         AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { if (!process.HasExited) process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } };

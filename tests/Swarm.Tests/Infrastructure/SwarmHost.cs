@@ -17,6 +17,8 @@ public sealed class SwarmHost : IAsyncDisposable
 
     public Akka.Actor.ActorSystem System => _host!.Services.GetRequiredService<Akka.Actor.ActorSystem>();
 
+    public IServiceProvider Services => _host!.Services;
+
     public Akka.Hosting.ActorRegistry Registry => _host!.Services.GetRequiredService<Akka.Hosting.ActorRegistry>();
 
     /// <summary>What the node's parts report about themselves (what <c>/health/ready</c> reads).</summary>
@@ -46,7 +48,8 @@ public sealed class SwarmHost : IAsyncDisposable
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddInMemoryCollection(
-            new (string Key, string Value)[] { ("Swarm:DataDir", node._dir.Path) }.Concat(settings)
+            // Connection told, not guessed: guessing pings the machine's default gateway, and tests send nothing off this machine.
+            new (string Key, string Value)[] { ("Swarm:DataDir", node._dir.Path), ("Swarm:Bee:Connection", "ethernet") }.Concat(settings)
                 .Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)));
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         node.Options = SwarmOptions.Load(builder.Configuration);

@@ -22,6 +22,8 @@ public class GrafanaDashboardTests
         metrics.Indexed(1, 1, 1, DateTime.UtcNow);
         metrics.DeadLetter();
         metrics.Cluster([("up", 1)], 0);
+        metrics.BeeInfo("b", "edge", "wifi", "lab");
+        metrics.Bees([("edge", "online", 1)]);
         using var stream = new MemoryStream();
         await metrics.Registry.CollectAndExportAsTextAsync(stream);
         var exposed = new Dictionary<string, HashSet<string>>();

@@ -86,27 +86,8 @@ public sealed class TlsTests : IAsyncLifetime
     [Fact]
     public async Task A_swarm_node_over_tls_publishes_and_only_the_operator_may_change_targets()
     {
-        var (beeCert, beeKey) = _pki.Issue("bee-tls");
-        var node = NodeProcess.Start(new Dictionary<string, string>
-        {
-            ["Swarm__Bee__Id"] = "bee-tls",
-            ["Swarm__DataDir"] = Path.Combine(_dir.Path, "node"),
-            ["Swarm__Management__Url"] = $"http://127.0.0.1:{Ports.Free()}",
-            ["Swarm__Mqtt__Brokers__0"] = $"mqtts://127.0.0.1:{_broker.Port}",
-            ["Swarm__Mqtt__Tls__CaFile"] = _pki.CaFile,
-            ["Swarm__Mqtt__Tls__CertFile"] = beeCert,
-            ["Swarm__Mqtt__Tls__KeyFile"] = beeKey,
-            ["Swarm__Probe__Interval"] = "500ms",
-            ["Swarm__Probe__Count"] = "1",
-            ["Swarm__Probe__Timeout"] = "200ms",
-            ["Swarm__Targets__Default"] = "127.0.0.1",
-        });
-        _resources.Add(node);
-        var operatorClient = Client("operator");
-        await operatorClient.ConnectAsync(operatorClient.Options);
-        var seen = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        operatorClient.ApplicationMessageReceivedAsync += e => { seen.Enqueue(e.ApplicationMessage.Topic); return Task.CompletedTask; };
-        await operatorClient.SubscribeAsync("ping/+", MqttQualityOfServiceLevel.AtLeastOnce);
+        var node = StartNode("bee-tls", ("Swarm__Targets__Default", "127.0.0.1"));
+        var (operatorClient, seen) = await OperatorSeesResults();
         try
         {
             await Eventually.True(() => seen.Contains("ping/127.0.0.1"), TimeSpan.FromSeconds(30), "results over TLS");
@@ -124,8 +105,72 @@ public sealed class TlsTests : IAsyncLifetime
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
 
         Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, refused.ReasonCode);
-        await Eventually.True(() => seen.Contains("ping/127.0.0.77"), TimeSpan.FromSeconds(30), "the operator's change in force");
+        await Eventually.True(() => seen.Contains("ping/127.0.0.77"), TimeSpan.FromSeconds(30),
+            () => $"the operator's change in force\n--- node:\n{node.Output}\n--- broker:\n{_broker.Log}");
         Assert.DoesNotContain("ping/127.0.0.66", seen);
+    }
+
+    [Fact]
+    public async Task Only_a_queen_may_publish_a_list_and_an_edge_bee_over_tls_follows_the_queens()
+    {
+        var node = StartNode("edge-tls", ("Swarm__Roles", "edge"));
+        var (_, seen) = await OperatorSeesResults();
+
+        static MqttApplicationMessage List(long version, string target) => new MqttApplicationMessageBuilder().WithTopic("targets/default")
+            .WithPayload($$"""{"list": "default", "version": {{version}}, "targets": ["{{target}}"]}""").WithRetainFlag()
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
+        var forger = Client("edge-forger");
+        await forger.ConnectAsync(forger.Options);
+        var forged = await forger.PublishAsync(List(50, "127.0.0.66"));
+        var queen = Client("queen");
+        await queen.ConnectAsync(queen.Options);
+        var published = await queen.PublishAsync(List(1, "127.0.0.77"));
+
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, forged.ReasonCode);
+        Assert.True((int)published.ReasonCode < 0x80, published.ReasonCode.ToString());
+        try
+        {
+            await Eventually.True(() => seen.Contains("ping/127.0.0.77"), TimeSpan.FromSeconds(30), "the edge bee probing the queen's list");
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\n--- edge bee:\n{node.Output}\n--- broker:\n{_broker.Log}", e);
+        }
+        Assert.DoesNotContain("ping/127.0.0.66", seen);
+    }
+
+    /// <summary>A Swarm.Node over TLS with a certificate of its own (CN = its bee id), probing fast.</summary>
+    private NodeProcess StartNode(string id, params (string Key, string Value)[] more)
+    {
+        var (cert, key) = _pki.Issue(id);
+        var environment = new Dictionary<string, string>
+        {
+            ["Swarm__Bee__Id"] = id,
+            ["Swarm__DataDir"] = Path.Combine(_dir.Path, id),
+            ["Swarm__Management__Url"] = $"http://127.0.0.1:{Ports.Free()}",
+            ["Swarm__Mqtt__Brokers__0"] = $"mqtts://127.0.0.1:{_broker.Port}",
+            ["Swarm__Mqtt__Tls__CaFile"] = _pki.CaFile,
+            ["Swarm__Mqtt__Tls__CertFile"] = cert,
+            ["Swarm__Mqtt__Tls__KeyFile"] = key,
+            ["Swarm__Probe__Interval"] = "500ms",
+            ["Swarm__Probe__Count"] = "1",
+            ["Swarm__Probe__Timeout"] = "200ms",
+        };
+        foreach (var (k, v) in more) environment[k] = v;
+        var node = NodeProcess.Start(environment);
+        _resources.Add(node);
+        return node;
+    }
+
+    /// <summary>The operator's client, subscribed to ping/+: the topics of the results it sees.</summary>
+    private async Task<(ClientWithOptions Operator, System.Collections.Concurrent.ConcurrentQueue<string> Seen)> OperatorSeesResults()
+    {
+        var operatorClient = Client("operator");
+        await operatorClient.ConnectAsync(operatorClient.Options);
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        operatorClient.ApplicationMessageReceivedAsync += e => { seen.Enqueue(e.ApplicationMessage.Topic); return Task.CompletedTask; };
+        await operatorClient.SubscribeAsync("ping/+", MqttQualityOfServiceLevel.AtLeastOnce);
+        return (operatorClient, seen);
     }
 
     public async Task DisposeAsync()

@@ -1,0 +1,114 @@
+using System.Net.Sockets;
+using System.Text.Json;
+using Swarm.Hosting;
+using Swarm.Protocol;
+using Swarm.Tests.Infrastructure;
+
+namespace Swarm.Tests.Edge;
+
+/// <summary>The edge bee as users run it: the real Swarm.Node binary, started with Swarm:Roles=edge.</summary>
+public sealed class EdgeProcessTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    private static Dictionary<string, string> EdgeEnvironment(string id, string broker, string dataDir, string management) => new()
+    {
+        ["Swarm__Roles"] = "edge",
+        ["Swarm__Bee__Id"] = id,
+        ["Swarm__Mqtt__Brokers__0"] = broker,
+        ["Swarm__DataDir"] = dataDir,
+        ["Swarm__Management__Url"] = management,
+        ["Swarm__Probe__Interval"] = "1s",
+        ["Swarm__Probe__Count"] = "2",
+        ["Swarm__Probe__Spacing"] = "10ms",
+        ["Swarm__Probe__Timeout"] = "500ms",
+    };
+
+    private static async Task<JsonElement> Json(params string[] args)
+    {
+        var (code, output) = await SwarmCommand.RunAsync([.. args, "--json"]);
+        Assert.True(code == 0, $"swarm {string.Join(' ', args)} exited {code}: {output}");
+        return JsonDocument.Parse(output).RootElement;
+    }
+
+    [Fact]
+    public async Task Restarted_with_the_broker_down_an_edge_bee_probes_its_journaled_list_delivers_without_a_gap_and_adopts_what_came_meanwhile()
+    {
+        await using var broker = await Mosquitto.StartAsync();
+        await using var collector = await MqttCollector.ConnectAsync(broker.Port, persistent: true, "ping/+");
+        await using var queen = await SwarmHost.StartAsync(("Swarm:Roles", "queen"), ("Swarm:Bee:Id", "queen-r"),
+            ("Swarm:Mqtt:Brokers:0", broker.Url), ("Swarm:Targets:Default", "127.0.0.1"));
+        using var data = new TempDir();
+        var management = $"http://127.0.0.1:{Ports.Free()}";
+        var environment = EdgeEnvironment("edge-r", broker.Url, data.Path, management);
+
+        await using (var first = NodeProcess.Start(environment))
+        {
+            await Eventually.True(() => collector.Sequences("edge-r").Count >= 3, Deadline, () => $"results of the edge bee:\n{first.Output}");
+            await broker.ShutdownAsync();
+            Assert.Equal(0, await first.StopAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        await using var second = NodeProcess.Start(environment);
+        await second.WaitForOutputAsync("1 targets from its journal", Deadline);
+        // It probes with no broker: its results wait in the outbox.
+        await Eventually.True(async () =>
+        {
+            var bees = await Json("bees", "--host", management);
+            return bees.EnumerateArray().Single().GetProperty("outboxBacklog").GetInt32() >= 3;
+        }, Deadline, "results of the restarted edge bee kept in its outbox");
+        // Meanwhile the queen takes a new version of the list; it cannot publish it yet.
+        var lists = new Swarm.Management.SwarmManagement(queen.System,
+            () => queen.Registry.TryGet<TargetListRegion>(out var region) ? region : null, new Swarm.Management.RecentLog());
+        await lists.ChangeTargetsAsync("default", "set", new TargetsChange(["127.0.0.1", "127.0.0.5"]));
+
+        await broker.StartProcessAsync();
+
+        await collector.WaitForAsync((topic, json) => topic == "ping/127.0.0.5" && json.GetProperty("bee").GetString() == "edge-r", Deadline,
+            "a result for the target added while the broker was down");
+        await Eventually.True(() =>
+        {
+            var seqs = collector.Sequences("edge-r").Distinct().Order().ToList();
+            return seqs.Count > 6 && seqs.SequenceEqual(Enumerable.Range(1, seqs.Count).Select(i => (long)i));
+        }, Deadline, () => $"every sequence from 1, no gap: {string.Join(' ', collector.Sequences("edge-r").Distinct().Order())}");
+    }
+
+    [SkippableFact]
+    public async Task An_edge_bee_behind_nat_gets_its_list_delivers_its_results_and_shows_in_swarm_bees()
+    {
+        var (net, reason) = await NatNetwork.TryCreateAsync();
+        Skip.If(net is null, reason);
+        await using var _ = net;
+        await using var broker = await Mosquitto.StartAsync(b => $"listener {b.Port} 127.0.0.1\nlistener {b.Port} {net!.Outside}\nallow_anonymous true");
+        var url = $"mqtt://{net!.Outside}:{broker.Port}";
+        await using var collector = await MqttCollector.ConnectAsync(net.Outside.ToString(), broker.Port, false, "ping/+");
+        var queenManagement = $"http://127.0.0.1:{Ports.Free()}";
+        using var queenData = new TempDir();
+        await using var queen = NodeProcess.Start(new Dictionary<string, string>
+        {
+            ["Swarm__Roles"] = "bee,queen",
+            ["Swarm__Bee__Id"] = "queen-n",
+            ["Swarm__Mqtt__Brokers__0"] = url,
+            ["Swarm__DataDir"] = queenData.Path,
+            ["Swarm__Management__Url"] = queenManagement,
+            ["Swarm__Targets__Default"] = "127.0.0.1",
+        });
+        using var edgeData = new TempDir();
+        var edgePort = Ports.Free();
+        await using var edge = NodeProcess.StartIn(net.Home, EdgeEnvironment("home-1", url, edgeData.Path, $"http://127.0.0.1:{edgePort}"));
+
+        // The list reaches the bee through the NAT, and its results come back out.
+        await collector.WaitForAsync((topic, json) => topic == "ping/127.0.0.1" && json.GetProperty("bee").GetString() == "home-1", Deadline,
+            $"a result of the edge bee behind NAT");
+        await Eventually.True(async () => (await Json("bees", "--host", queenManagement)).EnumerateArray()
+            .Any(b => b.GetProperty("bee").GetString() == "home-1" && b.GetProperty("kind").GetString() == "edge"), Deadline, "home-1 in swarm bees, as an edge bee");
+
+        // The broker saw it arrive from the router's address, not its own: it is behind NAT. And nothing dials into it:
+        // the NAT's outside address forwards nothing in, not even to the port the bee's endpoint listens on at home.
+        Assert.Contains($"New client connected from {net.RouterOutside}", broker.Log);
+        Assert.DoesNotContain(net.HomeAddress.ToString(), broker.Log);
+        using var dialIn = new TcpClient();
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => dialIn.ConnectAsync(net.RouterOutside, edgePort).WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.True(refused is SocketException or TimeoutException, refused.ToString());
+    }
+}
