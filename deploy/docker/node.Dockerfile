@@ -1,5 +1,6 @@
 # Swarm.Node (every role) with the swarm CLI beside it (the preStop hook runs `swarm cluster leave`).
 # Build from the repository root:  docker build -f deploy/docker/node.Dockerfile -t swarm-node .
+# The edge bee's image (Swarm:Roles=edge, dials out only):  docker build -f deploy/docker/node.Dockerfile --target edge -t swarm-edge .
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 ARG TARGETARCH
 # clang and zlib: the swarm CLI beside the host is a NativeAOT binary.
@@ -9,7 +10,7 @@ COPY . .
 RUN dotnet publish src/Swarm.Node/Swarm.Node.csproj -c Release -o /app \
  && dotnet publish src/Swarm.Cli/Swarm.Cli.csproj -c Release -a "${TARGETARCH:-amd64}" -o /cli && cp /cli/swarm /app/swarm
 
-FROM mcr.microsoft.com/dotnet/aspnet:10.0
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app .
 # Not root: ICMP goes through datagram sockets, allowed by the pod's net.ipv4.ping_group_range sysctl
@@ -21,3 +22,10 @@ ENV Swarm__DataDir=/var/lib/swarm \
     CLUSTER_PORT=4055
 EXPOSE 9110 4055
 ENTRYPOINT ["dotnet", "/app/Swarm.Node.dll"]
+
+# An edge bee: the same binary, nothing but an outbound MQTT connection (its cluster port stays unused).
+FROM runtime AS edge
+ENV Swarm__Roles=edge
+
+# The default: a cluster node.
+FROM runtime AS node

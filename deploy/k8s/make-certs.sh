@@ -8,23 +8,30 @@
 # The operator's MQTT certificate (operator.crt/.key, the only one that may publish watch) stays in --out: it is
 # never put in the cluster. Two CAs: mqtt-ca for the broker, cluster-ca for remoting, so no MQTT key joins the cluster.
 # A bee's MQTT certificate common name is its node's name: the ACL lets it write rip/<its name> only.
-# Usage: deploy/k8s/make-certs.sh [--out DIR] [--broker-name NAME] [--vm NAME]... [NODE...]
-#   NODE: bee nodes (default: kubectl get nodes); --vm NAME: also a cluster certificate for a VM member (systemd).
+# An edge bee's (--edge ID) is its Swarm:Bee:Id; it stays in --out, with no cluster certificate: copy ca.crt (mqtt-ca.crt)
+# and ID.crt/.key to the device's /etc/swarm/mqtt/. It may read targets/# and write its results and rip/ID only.
+# Usage: deploy/k8s/make-certs.sh [--out DIR] [--broker-name NAME] [--vm NAME]... [--edge ID]... [--edge-only] [NODE...]
+#   NODE: bee nodes (default: kubectl get nodes); --vm NAME: also a cluster certificate for a VM member (systemd);
+#   --edge-only: issue the edge bees' certificates (and the CAs if missing) and touch no cluster.
 set -euo pipefail
 out=./swarm-certs
 broker=mosquitto.swarm.svc.cluster.local
 nodes=()
 vms=()
+edges=()
+edge_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=$2; shift 2 ;;
     --broker-name) broker=$2; shift 2 ;;
     --vm) vms+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --edge) edges+=("$2"); shift 2 ;;
+    --edge-only) edge_only=1; shift ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) nodes+=("$1"); shift ;;
   esac
 done
-if [ ${#nodes[@]} -eq 0 ]; then
+if [ ${#nodes[@]} -eq 0 ] && [ $edge_only -eq 0 ]; then
   mapfile -t nodes < <(kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}')
 fi
 mkdir -p "$out" && cd "$out"
@@ -46,6 +53,11 @@ issue mqtt-ca operator "DNS:operator"
 for node in "${nodes[@]}"; do issue mqtt-ca "$node" "DNS:$node"; done
 for role in lighthouse queen bee; do issue cluster-ca "cluster-$role" "DNS:swarm-$role"; done
 for vm in "${vms[@]}"; do issue cluster-ca "cluster-$vm" "DNS:$vm"; done
+for edge in "${edges[@]}"; do issue mqtt-ca "$edge" "DNS:$edge"; done
+if [ $edge_only -eq 1 ]; then
+  for edge in "${edges[@]}"; do echo "edge bee $edge: copy mqtt-ca.crt (as ca.crt), $edge.crt and $edge.key from $out to its /etc/swarm/mqtt/"; done
+  exit 0
+fi
 
 secret() { # name, files...
   local name=$1; shift

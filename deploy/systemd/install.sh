@@ -2,7 +2,7 @@
 # Installs Swarm on a VM: binaries under /opt/swarm, configuration in /etc/swarm (kept if present), data in
 # /var/lib/swarm, the systemd units, and `swarm` (the CLI) on the PATH. Run from the repository, as root:
 #   deploy/systemd/install.sh [--root DIR] [--no-systemctl]     (--root: install into DIR, e.g. for packaging)
-# Then edit /etc/swarm/node.env (or lighthouse.env) and: systemctl enable --now swarm-node   (or swarm-lighthouse)
+# Then edit /etc/swarm/node.env (or edge.env, lighthouse.env) and: systemctl enable --now swarm-node   (or swarm-edge, swarm-lighthouse)
 set -euo pipefail
 root=""
 systemctl=1
@@ -34,10 +34,11 @@ fi
 install -d -m 0755 "$root/etc/swarm" "$root/etc/swarm/mqtt" "$root/usr/local/bin" "$root/etc/systemd/system"
 install -d -m 0750 "$root/var/lib/swarm"
 [ -z "$root" ] && chown swarm:swarm /var/lib/swarm
-for env in node.env lighthouse.env; do
+for env in node.env edge.env lighthouse.env; do
   if [ -f "$root/etc/swarm/$env" ]; then echo "kept $root/etc/swarm/$env"; else install -m 0640 "$here/$env" "$root/etc/swarm/$env"; echo "wrote $root/etc/swarm/$env: edit it"; fi
 done
-install -m 0644 "$here/swarm-node.service" "$here/swarm-lighthouse.service" "$root/etc/systemd/system/"
+install -m 0644 "$here/swarm-node.service" "$here/swarm-edge.service" "$here/swarm-lighthouse.service" "$root/etc/systemd/system/"
 ln -sf /opt/swarm/cli/swarm "$root/usr/local/bin/swarm"
 if [ -z "$root" ] && [ $systemctl -eq 1 ] && command -v systemctl >/dev/null; then systemctl daemon-reload; fi
 echo "installed. Next: edit /etc/swarm/node.env, then systemctl enable --now swarm-node; check with: swarm cluster show"
+echo "  (an edge bee behind NAT: edit /etc/swarm/edge.env, then systemctl enable --now swarm-edge; check with: swarm bees)"

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Swarm.Hosting;
@@ -94,10 +95,17 @@ public class DeploymentTests
             var env = Manifests.Environment(container, objects);
             var ports = container["ports"]!.AsArray().ToDictionary(p => p!["name"]!.GetValue<string>(), p => int.Parse(p!["containerPort"]!.ToString()));
             Assert.Equal(new Uri(env["Swarm__Management__Url"]!).Port, ports["management"]);
-            Assert.Equal(int.Parse(env["CLUSTER_PORT"]!), ports["akka"]);
             Assert.Equal("/health/live", container["livenessProbe"]!["httpGet"]!["path"]!.GetValue<string>());
             Assert.Equal("/health/ready", container["readinessProbe"]!["httpGet"]!["path"]!.GetValue<string>());
             Assert.Equal("management", container["readinessProbe"]!["httpGet"]!["port"]!.GetValue<string>());
+            if (env.GetValueOrDefault("Swarm__Roles") == "edge")
+            {
+                // An edge bee: no cluster port, nothing to leave before it stops.
+                Assert.DoesNotContain("akka", ports.Keys);
+                Assert.Null(container["lifecycle"]);
+                continue;
+            }
+            Assert.Equal(int.Parse(env["CLUSTER_PORT"]!), ports["akka"]);
             // preStop leaves the cluster through the CLI the image carries, on the endpoint this container serves.
             Assert.Equal(["/app/swarm", "cluster", "leave"], container["lifecycle"]!["preStop"]!["exec"]!["command"]!.AsArray().Select(c => c!.GetValue<string>()));
             var cliHost = env.GetValueOrDefault("SWARM_HOST") ?? "http://127.0.0.1:9110";
@@ -126,12 +134,30 @@ public class DeploymentTests
         var lighthouseEnv = Manifests.Environment(Manifests.SwarmContainers(objects).Single(c => c.Workload == "StatefulSet/lighthouse").Container, objects);
         Assert.Equal($"$(POD_NAME).{service}.{ns}.svc.cluster.local", lighthouseEnv["CLUSTER_IP"]);
 
-        // Bees at other sites and VMs join the same central seeds, in the same order.
+        // VMs join the same central seeds, in the same order.
+        var vm = Manifests.EnvFile(Repo.File("deploy", "systemd", "node.env"))["CLUSTER_SEEDS"];
+        Assert.Equal(vm, Manifests.EnvFile(Repo.File("deploy", "systemd", "lighthouse.env"))["CLUSTER_SEEDS"]);
+        Assert.Equal(3, vm!.Split(',').Length);
+    }
+
+    [Fact]
+    public void Bees_at_other_sites_are_edge_bees_that_only_dial_out_to_the_central_broker()
+    {
         var multiSite = Rendered("overlays/multi-site");
-        var remote = Manifests.Environment(Manifests.SwarmContainers(multiSite).Single().Container, multiSite)["CLUSTER_SEEDS"];
-        Assert.Equal(remote, Manifests.EnvFile(Repo.File("deploy", "systemd", "node.env"))["CLUSTER_SEEDS"]);
-        Assert.Equal(remote, Manifests.EnvFile(Repo.File("deploy", "systemd", "lighthouse.env"))["CLUSTER_SEEDS"]);
-        Assert.Equal(3, remote!.Split(',').Length);
+        var (_, _, bee, pod) = Manifests.SwarmContainers(multiSite).Single();
+        var env = Manifests.Environment(bee, multiSite);
+        Assert.Equal("edge", env["Swarm__Roles"]);
+        Assert.StartsWith("mqtts://", env["Swarm__Mqtt__Brokers__0"]);
+        Assert.False(env.ContainsKey("CLUSTER_SEEDS"), "an edge bee joins no cluster");
+        Assert.Null(pod["hostNetwork"]); // nothing inbound: the pod sysctl gives it ICMP, as in the central site
+        Assert.DoesNotContain(bee["ports"]?.AsArray() ?? [], p => p!["name"]!.GetValue<string>() == "akka");
+        Assert.Null(bee["lifecycle"]); // no `cluster leave` before it stops
+        Assert.Contains(pod["securityContext"]!["sysctls"]!.AsArray(), s => s!["name"]!.GetValue<string>() == "net.ipv4.ping_group_range");
+        // What the manifests give it is a valid edge configuration.
+        var options = Swarm.Hosting.SwarmOptions.Load(new ConfigurationBuilder().AddInMemoryCollection(
+            env.Where(e => e.Key.StartsWith("Swarm__") && !e.Key.Contains("File") && !e.Key.Contains("Management") && e.Value is { } v && !v.Contains("$("))
+                .Select(e => KeyValuePair.Create(e.Key.Replace("__", ":"), e.Value))).Build());
+        Assert.True(options.IsEdge);
     }
 
     [Fact]
@@ -191,7 +217,11 @@ public class DeploymentTests
     public void The_systemd_units_run_what_the_install_script_lays_out()
     {
         var install = File.ReadAllText(Repo.File("deploy", "systemd", "install.sh"));
-        foreach (var (unit, project, folder, env) in new[] { ("swarm-node.service", "Swarm.Node", "node", "node.env"), ("swarm-lighthouse.service", "Swarm.Lighthouse", "lighthouse", "lighthouse.env") })
+        foreach (var (unit, project, folder, env) in new[]
+                 {
+                     ("swarm-node.service", "Swarm.Node", "node", "node.env"), ("swarm-edge.service", "Swarm.Node", "node", "edge.env"),
+                     ("swarm-lighthouse.service", "Swarm.Lighthouse", "lighthouse", "lighthouse.env"),
+                 })
         {
             var text = File.ReadAllText(Repo.File("deploy", "systemd", unit));
             Assert.Contains($"ExecStart=/usr/bin/dotnet /opt/swarm/{folder}/{AssemblyName(project)}.dll", text);
@@ -202,6 +232,8 @@ public class DeploymentTests
             Assert.Contains(env, install);
         }
         Assert.Contains("AmbientCapabilities=CAP_NET_RAW", File.ReadAllText(Repo.File("deploy", "systemd", "swarm-node.service")));
+        Assert.Contains("AmbientCapabilities=CAP_NET_RAW", File.ReadAllText(Repo.File("deploy", "systemd", "swarm-edge.service")));
+        Assert.Equal("edge", Manifests.EnvFile(Repo.File("deploy", "systemd", "edge.env"))["Swarm__Roles"]);
         // The native CLI, linked for this machine, is what /usr/local/bin/swarm points at.
         Assert.Contains("dotnet publish \"$repo/src/Swarm.Cli/Swarm.Cli.csproj\" -c Release -r \"$rid\" -o \"$root/opt/swarm/cli\"", install);
         Assert.Contains("ln -sf /opt/swarm/cli/swarm", install);

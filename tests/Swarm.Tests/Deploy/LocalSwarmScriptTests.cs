@@ -25,6 +25,8 @@ public sealed class LocalSwarmScriptTests : IAsyncLifetime
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            // The nodes inherit it: told their link, they do not ping the machine's gateway to guess it.
+            Environment = { ["Swarm__Bee__Connection"] = "ethernet" },
         })!;
         _script.OutputDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
         _script.ErrorDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
