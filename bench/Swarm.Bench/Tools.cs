@@ -76,6 +76,8 @@ public static class Tools
     public static Process Start(string file, string[] args, Dictionary<string, string> env)
     {
         var info = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // A bee told its link does not ping the machine's gateway to guess it: the benchmarks stay on this machine.
+        info.Environment["Swarm__Bee__Connection"] = "ethernet";
         foreach (var (k, v) in env) info.Environment[k] = v;
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, _) => { };

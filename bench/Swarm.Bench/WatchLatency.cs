@@ -50,32 +50,10 @@ public static class WatchLatency
                 }));
             }
 
-            var firstSeen = new ConcurrentDictionary<(string Bee, string Target), DateTime>();
             using var client = new MqttClientFactory().CreateMqttClient();
-            client.ApplicationMessageReceivedAsync += e =>
-            {
-                var json = JsonDocument.Parse(e.ApplicationMessage.Payload.ToArray()).RootElement;
-                firstSeen.TryAdd((json.GetProperty("bee").GetString()!, json.GetProperty("target").GetString()!), json.GetProperty("ts").GetDateTime());
-                return Task.CompletedTask;
-            };
-            await Tools.Until(async () =>
-            {
-                try { await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", mqttPort).Build()); return true; }
-                catch (Exception) { return false; }
-            }, TimeSpan.FromSeconds(20), "mosquitto");
-            await client.SubscribeAsync("ping/+", MqttQualityOfServiceLevel.AtLeastOnce);
-            await Tools.Until(() => Task.FromResult(Bees.All(b => firstSeen.ContainsKey((b, "127.0.0.1")))), TimeSpan.FromSeconds(90), "every bee probing");
-
-            var latencies = new List<double>();
-            for (var n = 0; n < Changes; n++)
-            {
-                var target = $"127.0.3.{n + 1}";
-                var published = DateTime.UtcNow;
-                await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("watch").WithPayload(target)
-                    .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
-                await Tools.Until(() => Task.FromResult(Bees.All(b => firstSeen.ContainsKey((b, target)))), TimeSpan.FromSeconds(30), $"change {n}");
-                latencies.Add(Bees.Max(b => (firstSeen[(b, target)] - published).TotalMilliseconds));
-            }
+            var results = await FirstResults.ConnectAsync(client, mqttPort);
+            await results.AllProbingAsync(Bees, "127.0.0.1", TimeSpan.FromSeconds(90));
+            var latencies = await results.WatchChangesAsync(Bees, Changes, "127.0.3");
             return
             [
                 new($"watch → every bee probing, 1 lighthouse + {Bees.Length} nodes, {Changes} changes: median / p99 (ms)",
