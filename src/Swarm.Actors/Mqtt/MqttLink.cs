@@ -24,6 +24,10 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
 
     public bool IsConnected => _client.IsConnected;
 
+    private long _connections;
+
+    public long Connections => Interlocked.Read(ref _connections);
+
     /// <summary>The broker in use, or null while disconnected.</summary>
     public BrokerEndpoint? ConnectedBroker { get; private set; }
 
@@ -122,6 +126,7 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
                 var connected = await _client.ConnectAsync(BuildOptions(broker), ct);
                 SharedSubscriptionsAvailable = connected.SharedSubscriptionAvailable;
                 ConnectedBroker = broker;
+                Interlocked.Increment(ref _connections);
                 await ResubscribeAsync(ct);
                 logger.LogInformation("MQTT: connected to {Broker} as {ClientId}", broker, settings.ClientId);
                 backoff = settings.MinBackoff;

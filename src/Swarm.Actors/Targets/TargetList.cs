@@ -33,6 +33,8 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
     private readonly IMqttPublisher? _broker;
     private long _version;
     private long _retainedVersion = -1;
+    private long _retainedOn = -1; // the link's connection count when the broker took it
+    private long _publishing = -1; // the version on its way to the broker: one publish at a time
     private bool _brokerFailing;
     private IReadOnlyList<string> _targets;
 
@@ -62,7 +64,11 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
             if (offer.Snapshot is TargetListSnapshot s) (_version, _targets) = (s.Version, s.Targets);
         });
         // The broker may have lost its retained copy (restarted without persistence), or never got the latest.
-        Recover<RecoveryCompleted>(_ => PublishRetained());
+        Recover<RecoveryCompleted>(_ =>
+        {
+            PublishRetained();
+            if (_broker is not null) Timers.StartPeriodicTimer("reconnected", Reconnected.Instance, RepublishAfter);
+        });
 
         Command<GetTargets>(_ => Sender.Tell(Current(changed: false)));
         Command<ReplaceTargets>(c => Change(c.Targets, c.Source));
@@ -72,14 +78,23 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
         Command<SaveSnapshotFailure>(f => _log.Warning("target list {0}: snapshot failed ({1}); recovery replays more events", _listId, f.Cause.Message));
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(_ => { });
+        Command<Reconnected>(_ =>
+        {
+            // Another connection since the broker took it: a failover, or a broker restarted without what was retained.
+            if (_retainedOn >= 0 && _broker!.Connections != _retainedOn) (_retainedVersion, _retainedOn) = (-1, -1);
+            PublishRetained();
+        });
         Command<Retained>(r =>
         {
+            _publishing = -1;
             _retainedVersion = Math.Max(_retainedVersion, r.Version);
+            _retainedOn = r.Connection;
             if (_brokerFailing) _log.Info("target list {0}: version {1} is retained on the broker again", _listId, r.Version);
             _brokerFailing = false;
         });
         Command<NotRetained>(n =>
         {
+            _publishing = -1;
             if (!_brokerFailing)
                 _log.Warning("target list {0}: the broker did not take version {1} ({2}); edge bees wait for it; retrying every {3} s",
                     _listId, n.Version, n.Reason, RepublishAfter.TotalSeconds);
@@ -94,14 +109,21 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
     {
         // Version 0 is the node's configured default, before any change: edge bees take it as cluster bees do.
         if (_broker is null || _targets.Count == 0 || _retainedVersion >= _version) return;
-        var version = _version;
+        if (_publishing == _version) return;
+        var version = _publishing = _version;
+        var connection = _broker.Connections;
         var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new PublishedList(_listId, version, _targets) { At = DateTime.UtcNow },
             SwarmJson.Wire.PublishedList);
         _broker.PublishAsync(SwarmNames.TargetsTopic(_listId), payload, retain: true)
-            .PipeTo(Self, success: () => new Retained(version), failure: e => new NotRetained(version, e.GetBaseException().Message));
+            .PipeTo(Self, success: () => new Retained(version, connection), failure: e => new NotRetained(version, e.GetBaseException().Message));
     }
 
-    private sealed record Retained(long Version);
+    private sealed record Retained(long Version, long Connection);
+
+    private sealed record Reconnected
+    {
+        public static readonly Reconnected Instance = new();
+    }
 
     private sealed record NotRetained(long Version, string Reason);
 

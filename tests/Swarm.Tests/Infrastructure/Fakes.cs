@@ -25,6 +25,9 @@ public sealed class RecordingPublisher : IMqttPublisher
     public ConcurrentQueue<string> Retained { get; } = new();
     public bool IsConnected { get; set; } = true;
 
+    /// <summary>Connections made: a test raises it to play a reconnect (a failover, a broker restarted empty).</summary>
+    public long Connections { get; set; }
+
     /// <summary>Topics the broker refuses for good, as a broker's ACL does (NotAuthorized), and how often it did.</summary>
     public ConcurrentDictionary<string, int> Refused { get; } = new();
 

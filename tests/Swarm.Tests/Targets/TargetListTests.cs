@@ -126,6 +126,35 @@ public abstract class TargetListTests : JournalTestKit
     }
 }
 
-public sealed class TargetListOnSqliteTests() : TargetListTests("sqlite");
+public sealed class TargetListOnSqliteTests() : TargetListTests("sqlite")
+{
+    /// <summary>The version the broker retains on targets/default, for edge bees: every change, and again after each reconnect.</summary>
+    [Fact]
+    public void Each_version_is_retained_on_the_broker_again_at_start_after_a_refusal_and_after_a_reconnect()
+    {
+        var broker = new RecordingPublisher { IsConnected = false };
+        var list = Sys.ActorOf(TargetList.Props("default", ["127.0.0.1"], CreateTestProbe().Ref, broker: broker));
+        string[] Retained() => broker.Published.Where(p => p.Topic == "targets/default").Select(p => p.Payload).ToArray();
+
+        // Away at start: version 0 (the defaults) goes out once the broker takes it.
+        broker.IsConnected = true;
+        AwaitCondition(() => Retained().Length == 1, TimeSpan.FromSeconds(15));
+        Assert.Contains("\"version\":0", Retained()[0]);
+
+        list.Tell(new ReplaceTargets("default", ["::1"], "test"));
+        ExpectMsg<CurrentTargets>();
+        AwaitCondition(() => Retained().Length == 2, TimeSpan.FromSeconds(15));
+        Assert.Contains("\"version\":1", Retained()[1]);
+        Assert.Contains("\"targets\":[\"::1\"]", Retained()[1]);
+
+        // Nothing new while the same connection holds it; a new connection may be a broker that lost it.
+        ExpectNoMsg(TimeSpan.FromSeconds(6));
+        Assert.Equal(2, Retained().Length);
+        broker.Connections++;
+        AwaitCondition(() => Retained().Length == 3, TimeSpan.FromSeconds(15));
+        Assert.Equal(Retained()[1][..Retained()[1].IndexOf("\"ts\"", StringComparison.Ordinal)],
+            Retained()[2][..Retained()[2].IndexOf("\"ts\"", StringComparison.Ordinal)]);
+    }
+}
 
 public sealed class TargetListOnPostgresTests() : TargetListTests("postgresql");
