@@ -25,7 +25,9 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     --broker-name) broker=$2; shift 2 ;;
     --vm) vms+=("$2"); shift 2 ;;
-    --edge) edges+=("$2"); shift 2 ;;
+    --edge)
+      case "$2" in server|queen|operator|cluster-*) echo "make-certs.sh: '$2' is a reserved identity, not an edge bee's" >&2; exit 2 ;; esac
+      edges+=("$2"); shift 2 ;;
     --edge-only) edge_only=1; shift ;;
     -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) nodes+=("$1"); shift ;;

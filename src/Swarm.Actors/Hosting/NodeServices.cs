@@ -63,7 +63,8 @@ internal sealed class MqttFeed(IReadOnlyList<string> filters, Func<string, byte[
         Task<IActorRef>? actor = null;
         return new MqttFeed(filters, async (topic, payload) =>
         {
-            actor ??= registry.Started<TKey>(lifetime, CancellationToken.None); // MQTTnet delivers one message at a time
+            // MQTTnet delivers one message at a time; a wait that failed (the system was slow to start) is tried again.
+            if (actor is null || actor.IsFaulted) actor = registry.Started<TKey>(lifetime, CancellationToken.None);
             (await actor).Tell(wrap(topic, payload));
         }, services.GetRequiredService<MqttLink>(), services.GetRequiredService<ILogger<MqttFeed>>(),
             healthPart is null ? null : services.GetRequiredService<NodeHealth>(), healthPart);

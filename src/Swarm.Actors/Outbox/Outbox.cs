@@ -94,6 +94,10 @@ public sealed class Outbox : ReceiveActor, IWithTimers
         Receive<Bees.BeeListsChanged>(d =>
         {
             if (_duty is not null && _duty.Targets == d.Targets && _duty.Lists.SequenceEqual(d.Lists)) return;
+            // A refusal is history once its list has moved past it.
+            if (_refused is { } r && d.Lists.Any(l => l.List == r.List && l.Version > (r.Version ?? -1)
+                                                      && _duty?.Lists.FirstOrDefault(o => o.List == l.List)?.Version != l.Version))
+                _refused = null;
             (_duty, _statusDue) = (d, true);
         });
         Receive<ListRefusal>(r =>
