@@ -6,7 +6,7 @@ namespace Swarm.Tests.Infrastructure;
 /// <summary>
 /// A home link as most edge bees have one: a <see cref="Home"/> namespace on a private network (10.77.x.0/24) behind a
 /// <see cref="Router"/> namespace that masquerades (nftables) everything it forwards out to this one, over a veth on
-/// 198.18.x.0/30. This namespace has no route to the home network: nothing here can dial into it, as on the internet.
+/// 198.19.x.0/30 (TestNetwork uses 198.18.x.0/30). This namespace has no route to the home network: nothing here can dial into it, as on the internet.
 /// Removed on dispose.
 /// </summary>
 public sealed class NatNetwork : IAsyncDisposable
@@ -51,28 +51,36 @@ public sealed class NatNetwork : IAsyncDisposable
         {
             return (null, $"cannot create a network namespace here ({e.Message.Trim()}); run the tests as root");
         }
-        await Run("ip", "netns", "add", net.Home);
-        // Outside: this namespace <-> router.
-        await Run("ip", "link", "add", net.Uplink + "h", "type", "veth", "peer", "name", net.Uplink + "r");
-        await Run("ip", "link", "set", net.Uplink + "r", "netns", net.Router);
-        await Run("ip", "addr", "add", $"{net.Outside}/30", "dev", net.Uplink + "h");
-        await Run("ip", "link", "set", net.Uplink + "h", "up");
-        // Inside: router <-> home.
-        await Run("ip", "link", "add", net.Lan + "r", "type", "veth", "peer", "name", net.Lan + "h");
-        await Run("ip", "link", "set", net.Lan + "r", "netns", net.Router);
-        await Run("ip", "link", "set", net.Lan + "h", "netns", net.Home);
-        await In(net.Router, "ip", "addr", "add", $"{net.RouterOutside}/30", "dev", net.Uplink + "r");
-        await In(net.Router, "ip", "addr", "add", $"10.77.{net._n}.1/24", "dev", net.Lan + "r");
-        await In(net.Router, "ip", "link", "set", net.Uplink + "r", "up");
-        await In(net.Router, "ip", "link", "set", net.Lan + "r", "up");
-        await In(net.Router, "ip", "link", "set", "lo", "up");
-        await In(net.Router, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
-        await In(net.Router, "nft",
-            $"add table ip nat; add chain ip nat post {{ type nat hook postrouting priority 100 ; }}; add rule ip nat post oifname \"{net.Uplink}r\" masquerade");
-        await In(net.Home, "ip", "addr", "add", $"{net.HomeAddress}/24", "dev", net.Lan + "h");
-        await In(net.Home, "ip", "link", "set", net.Lan + "h", "up");
-        await In(net.Home, "ip", "link", "set", "lo", "up");
-        await In(net.Home, "ip", "route", "add", "default", "via", $"10.77.{net._n}.1");
+        try
+        {
+            await Run("ip", "netns", "add", net.Home);
+            // Outside: this namespace <-> router.
+            await Run("ip", "link", "add", net.Uplink + "h", "type", "veth", "peer", "name", net.Uplink + "r");
+            await Run("ip", "link", "set", net.Uplink + "r", "netns", net.Router);
+            await Run("ip", "addr", "add", $"{net.Outside}/30", "dev", net.Uplink + "h");
+            await Run("ip", "link", "set", net.Uplink + "h", "up");
+            // Inside: router <-> home.
+            await Run("ip", "link", "add", net.Lan + "r", "type", "veth", "peer", "name", net.Lan + "h");
+            await Run("ip", "link", "set", net.Lan + "r", "netns", net.Router);
+            await Run("ip", "link", "set", net.Lan + "h", "netns", net.Home);
+            await In(net.Router, "ip", "addr", "add", $"{net.RouterOutside}/30", "dev", net.Uplink + "r");
+            await In(net.Router, "ip", "addr", "add", $"10.77.{net._n}.1/24", "dev", net.Lan + "r");
+            await In(net.Router, "ip", "link", "set", net.Uplink + "r", "up");
+            await In(net.Router, "ip", "link", "set", net.Lan + "r", "up");
+            await In(net.Router, "ip", "link", "set", "lo", "up");
+            await In(net.Router, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
+            await In(net.Router, "nft",
+                $"add table ip nat; add chain ip nat post {{ type nat hook postrouting priority 100 ; }}; add rule ip nat post oifname \"{net.Uplink}r\" masquerade");
+            await In(net.Home, "ip", "addr", "add", $"{net.HomeAddress}/24", "dev", net.Lan + "h");
+            await In(net.Home, "ip", "link", "set", net.Lan + "h", "up");
+            await In(net.Home, "ip", "link", "set", "lo", "up");
+            await In(net.Home, "ip", "route", "add", "default", "via", $"10.77.{net._n}.1");
+        }
+        catch (Exception)
+        {
+            await net.DisposeAsync(); // half a network must not stay behind for the next run to trip on
+            throw;
+        }
         return (net, null);
     }
 
@@ -101,6 +109,7 @@ public sealed class NatNetwork : IAsyncDisposable
         }
         foreach (var ns in new[] { Home, Router })
             try { await Run("ip", "netns", "del", ns); } catch (InvalidOperationException) { }
-        try { await Run("ip", "link", "del", Uplink + "h"); } catch (InvalidOperationException) { } // gone with the router, usually
+        foreach (var link in new[] { Uplink + "h", Lan + "r", Lan + "h" })
+            try { await Run("ip", "link", "del", link); } catch (InvalidOperationException) { } // gone with the namespaces, usually
     }
 }

@@ -97,13 +97,18 @@ public sealed class TestNetwork : IAsyncDisposable
             RedirectStandardOutput = true,
             UseShellExecute = false,
         })!;
-        var ready = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20));
-        if (ready != "ready")
+        try
+        {
+            var ready = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            if (ready != "ready") throw new InvalidOperationException($"echo responder did not start: {ready}");
+            return process;
+        }
+        catch (Exception)
         {
             process.Kill(entireProcessTree: true);
-            throw new InvalidOperationException($"echo responder did not start: {ready}");
+            process.Dispose();
+            throw;
         }
-        return process;
     }
 
     /// <summary>Runs a command and waits for it; throws with what it said on stderr when it fails.</summary>

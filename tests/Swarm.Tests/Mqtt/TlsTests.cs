@@ -130,7 +130,7 @@ public sealed class TlsTests : IAsyncLifetime
         Assert.True((int)published.ReasonCode < 0x80, published.ReasonCode.ToString());
         try
         {
-            await Eventually.True(() => seen.Contains("ping/127.0.0.77"), TimeSpan.FromSeconds(30), "the edge bee probing the queen's list");
+            await Eventually.True(() => seen.Contains("ping/127.0.0.77"), TimeSpan.FromSeconds(60), "the edge bee probing the queen's list");
         }
         catch (TimeoutException e)
         {
