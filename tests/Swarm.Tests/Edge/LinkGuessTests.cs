@@ -83,6 +83,7 @@ public sealed class LinkGuessTests
         Assert.Equal("dsl", pppoe.GetProperty("connection").GetString());
         Assert.Equal(1492, pppoe.GetProperty("mtu").GetInt32());
         Assert.Equal("cellular", radio.GetProperty("connection").GetString());
-        Assert.InRange(radio.GetProperty("gateway_ms").GetDouble(), 39, 1000);
+        // 40 ms of responder delay reads 38.5 ms at times (its timer fires early): what counts is the threshold.
+        Assert.InRange(radio.GetProperty("gateway_ms").GetDouble(), LinkGuess.CellularGatewayMs, 1000);
     }
 }
