@@ -70,6 +70,9 @@ public static class WatchPayload
     /// <summary>The canonical form of a target (host, <c>tcp://host:port</c> or an HTTP(S) URL), or null when it is none.</summary>
     public static string? NormalizeTarget(string entry) => ProbeTarget.Normalize(entry);
 
+    /// <summary>A bee id as <c>Swarm:Bee:Id</c> takes it: letters, digits, '.', '-' or '_', at most 64 (it names topics and documents).</summary>
+    public static bool IsBeeId(string? id) => !string.IsNullOrEmpty(id) && IsListName(id.Replace('.', '-'));
+
     public static bool IsListName(string name) =>
         name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 

@@ -36,7 +36,7 @@ public sealed class BeeDirectory
         {
             // A seed agent's last will (an empty message): it is gone. Its name is its host name.
             var host = Topics.Unescape(topic[AgentWillPrefix.Length..]);
-            if (!IsBeeId(host)) { Count(); return; }
+            if (!WatchPayload.IsBeeId(host)) { Count(); return; }
             lock (_lock)
             {
                 if (_bees.TryGetValue(host, out var agent) && agent.Status.Kind == BeeKinds.Legacy)
@@ -51,7 +51,7 @@ public sealed class BeeDirectory
             lock (_lock) _bees.Remove(bee); // the retained status was cleared: the bee was retired
             return;
         }
-        if (payload.Length > MaxStatusBytes || Parse(payload) is not { } status || status.Bee != bee || !IsBeeId(bee)
+        if (payload.Length > MaxStatusBytes || Parse(payload) is not { } status || status.Bee != bee || !WatchPayload.IsBeeId(bee)
             || Topics.ForRip(bee) != topic || status.Status is not ("online" or "offline" or "dead")
             || status.Kind is not (null or BeeKinds.Cluster or BeeKinds.Edge))
         {
@@ -132,8 +132,6 @@ public sealed class BeeDirectory
         catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException or InvalidOperationException) { return null; }
     }
 
-    /// <summary>A bee id as <c>Swarm:Bee:Id</c> takes it: letters, digits, '.', '-' or '_', at most 64.</summary>
-    public static bool IsBeeId(string id) => id.Length > 0 && WatchPayload.IsListName(id.Replace('.', '-'));
 
     private sealed record Entry(BeeStatus Status, DateTime HeardAt);
 }

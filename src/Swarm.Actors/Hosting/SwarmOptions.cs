@@ -83,7 +83,7 @@ public sealed record BeeOptions(string Id, string? Location, IReadOnlyList<strin
     internal static BeeOptions Read(ConfigReader r)
     {
         var id = r.String(SwarmKeys.Bee.Id) ?? Environment.MachineName.ToLowerInvariant();
-        r.Check(WatchPayload.IsListName(id.Replace('.', '-')), $"{SwarmKeys.Bee.Id} = '{id}': use letters, digits, '.', '-' or '_' (at most 64)");
+        r.Check(WatchPayload.IsBeeId(id), $"{SwarmKeys.Bee.Id} = '{id}': use letters, digits, '.', '-' or '_' (at most 64)");
         var lists = r.List(SwarmKeys.Bee.Lists, [SwarmNames.DefaultList]);
         foreach (var bad in lists.Where(l => !WatchPayload.IsListName(l)))
             r.Errors.Add($"{SwarmKeys.Bee.Lists}: '{bad}' is not a list name (letters, digits, '-' or '_')");

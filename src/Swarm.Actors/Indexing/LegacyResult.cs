@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Swarm.Edge;
+using Swarm.Targets;
 using Swarm.Mqtt;
 using Swarm.Probing;
 using Swarm.Protocol;
@@ -46,7 +47,7 @@ public static class LegacyResult
                 || root[0].ValueKind != JsonValueKind.String || root[1].ValueKind != JsonValueKind.String)
                 return (null, "a seed agent's result is [\"<agent>\", \"ok\" or \"error\", <details>]");
             var agent = root[0].GetString()!;
-            if (!BeeDirectory.IsBeeId(agent)) return (null, $"agent '{Printable(agent)}': letters, digits, '.', '-' or '_' expected (at most 64)");
+            if (!WatchPayload.IsBeeId(agent)) return (null, $"agent '{Printable(agent)}': letters, digits, '.', '-' or '_' expected (at most 64)");
             var result = new ProbeResult { Bee = agent, Seq = 0, Timestamp = receivedAt, Target = target, Kind = ProbeTarget.Icmp };
             switch (root[1].GetString())
             {

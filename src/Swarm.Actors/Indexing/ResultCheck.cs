@@ -18,7 +18,7 @@ public static class ResultCheck
     public static string? Problem(ProbeResult? r, string topic)
     {
         if (r is null) return "not a Swarm result: a JSON object with bee, seq, ts, target and kind is expected";
-        if (string.IsNullOrEmpty(r.Bee) || !WatchPayload.IsListName(r.Bee.Replace('.', '-')))
+        if (!WatchPayload.IsBeeId(r.Bee))
             return $"bee {Quote(r.Bee)}: letters, digits, '.', '-' or '_' expected (at most 64)";
         if (r.Seq <= 0) return $"seq {r.Seq}: a whole number from 1 expected";
         if (r.Timestamp == default) return "ts: a UTC time expected";

@@ -123,7 +123,7 @@ public sealed class EdgeFuzzTests(ITestOutputHelper output)
         Assert.NotEmpty(reports);
         Assert.All(reports, r =>
         {
-            Assert.True(BeeDirectory.IsBeeId(r.Bee), r.Bee);
+            Assert.True(Swarm.Targets.WatchPayload.IsBeeId(r.Bee), r.Bee);
             Assert.Contains(r.Status, new[] { "online", "offline", "dead" });
             Assert.Contains(r.Kind, new[] { BeeKinds.Edge, BeeKinds.Legacy, BeeKinds.Cluster });
         });
