@@ -33,6 +33,7 @@ internal static class ManagementCommands
         yield return Cluster();
         yield return Bees();
         yield return Targets();
+        yield return Verdict();
         yield return Verb("actor", "The actor tree of the node.", Sub("hierarchy", "Actors under /user and /system, as a tree.", [Depth], async (c, r, ct) =>
         {
             var root = await c.GetAsync<ActorNode>($"api/actors?depth={r.GetValue(Depth)}", ct);
@@ -107,6 +108,45 @@ internal static class ManagementCommands
                 + string.Concat(bees.Where(b => b.Refused is not null).Select(b =>
                     $"\n{b.Bee} refused list {b.Refused!.List} version {b.Refused.Version?.ToString(CultureInfo.InvariantCulture) ?? "?"}: {b.Refused.Reason}")));
         });
+
+    private static Command Verdict()
+    {
+        var target = new Argument<string?>("target") { Description = "Only this target, with every bee's view of it.", Arity = ArgumentArity.ZeroOrOne };
+        return Sub("verdict", "Is it just me? The swarm's verdict per target (ok, everyone, some-places, one-path) and per bee "
+                              + "(one-bee: its own link), with the evidence. Degraded first.", [target], async (c, r, ct) =>
+        {
+            var only = r.GetValue(target);
+            var view = await c.GetAsync<VerdictsView>(only is null ? "api/verdicts" : $"api/verdicts?target={Uri.EscapeDataString(only)}", ct);
+            if (only is not null && view.Targets.Count == 0)
+                throw new ManagementError(Exit.Refused, $"no verdict on {only} yet: no bee probes it, or its first rounds are not judged yet");
+            return Print(c, r, () => only is not null ? OneTarget(view.Targets[0]) : Verdicts(view));
+        });
+    }
+
+    private static string Verdicts(VerdictsView view)
+    {
+        var lines = new List<string>
+        {
+            Table(["TARGET", "VERDICT", "DEGRADED", "SINCE", "WHAT"], view.Targets.Select(v => new[]
+            {
+                v.Target, v.Verdict, $"{v.Degraded}/{v.Judged}", v.Verdict == VerdictKinds.Ok ? "-" : $"{v.Since:HH:mm:ss}", v.Text,
+            })),
+        };
+        var bees = view.Bees.Where(b => b.Verdict != VerdictKinds.Ok).ToList();
+        lines.Add($"\n{view.Targets.Count(v => v.Verdict != VerdictKinds.Ok)} of {view.Targets.Count} targets degraded; "
+                  + $"{bees.Count} of {view.Bees.Count} bees with a degraded link of their own");
+        lines.AddRange(bees.Select(b => b.Text));
+        return string.Join('\n', lines);
+    }
+
+    private static string OneTarget(TargetVerdict v) =>
+        $"{v.Text}\n\n" + Table(["BEE", "STATE", "SINCE", "LOSS", "RTT", "BASELINE", "LOCATION", "CONNECTION", "NOTE"], v.Bees.Select(b => new[]
+        {
+            b.Bee, b.State, $"{b.Since:HH:mm:ss}", $"{b.Loss.ToString("0.#", CultureInfo.InvariantCulture)}%",
+            b.RttMs is { } rtt ? $"{rtt.ToString("0.###", CultureInfo.InvariantCulture)} ms" : "-",
+            b.BaselineMs is { } bl ? $"{bl.ToString("0.###", CultureInfo.InvariantCulture)} ms" : "-",
+            b.Location ?? "-", b.Connection ?? "-", b.OwnLink == true ? "its own link is degraded: not counted" : "",
+        }));
 
     /// <summary>Each list at the version the bee adopted (<c>web@v3</c>); "-" for a seed agent, which follows none.</summary>
     private static string Lists(BeeReport b) => b.Lists.Count == 0 ? "-" : string.Join(",", b.Lists.Select(l => $"{l.List}@v{l.Version}"));

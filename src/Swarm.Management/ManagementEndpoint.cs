@@ -136,6 +136,15 @@ public static class ManagementEndpoint
             await Write(c, 200, await M().ChangeTargetsAsync(list, change, await Body(c, SwarmJson.Default.TargetsChange))));
         api.MapGet("/actors", (HttpContext c) =>
             Write(c, 200, M().Hierarchy(IntQuery(c, "depth", 4, 1, 20))));
+        api.MapGet("/verdicts", (HttpContext c) =>
+        {
+            if (app.Services.GetService<Verdicts.VerdictBoard>() is not { } board)
+                throw new ManagementRefused(Refusal.NotFound, "this node does not follow verdicts (an edge bee or a Lighthouse); ask a queen or a bee of the cluster");
+            var target = c.Request.Query["target"].ToString();
+            if (target.Length > Probing.ProbeTarget.MaxLength)
+                throw new ManagementRefused(Refusal.Invalid, $"target: {target.Length} characters, at most {Probing.ProbeTarget.MaxLength}");
+            return Write(c, 200, board.View(target.Length == 0 ? null : target));
+        });
         api.MapGet("/log", (HttpContext c) => Write(c, 200, M().Log(IntQuery(c, "lines", 50, 1, 1000))));
         api.MapFallback((HttpContext c) => Write(c, 404,
             new ApiError($"no such endpoint: {c.Request.Method} {c.Request.Path}; 'swarm --help' lists what there is")));

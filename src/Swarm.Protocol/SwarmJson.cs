@@ -39,6 +39,12 @@ namespace Swarm.Serialization;
 [JsonSerializable(typeof(ApiError))]
 [JsonSerializable(typeof(AddressRequest))]
 [JsonSerializable(typeof(Readiness))]
+[JsonSerializable(typeof(TargetVerdict))]
+[JsonSerializable(typeof(BeeVerdict))]
+[JsonSerializable(typeof(Alert))]
+[JsonSerializable(typeof(VerdictsView))]
+[JsonSerializable(typeof(PairUpdate))]
+[JsonSerializable(typeof(LinkUpdate))]
 [JsonSerializable(typeof(IReadOnlyList<BeeReport>))]
 [JsonSerializable(typeof(IReadOnlyList<string>))]
 public sealed partial class SwarmJson : JsonSerializerContext

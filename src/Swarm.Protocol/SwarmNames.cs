@@ -20,6 +20,12 @@ public static class SwarmNames
 
     public const string TargetListShardType = "target-list";
 
+    /// <summary>The verdict entities, one per target and one per bee, on queens.</summary>
+    public const string VerdictShardType = "verdict";
+
+    /// <summary>Queens share <c>ping/+</c> as <c>$share/swarm-verdicts/ping/+</c>: each result is judged once.</summary>
+    public const string VerdictShareGroup = "swarm-verdicts";
+
     /// <summary>Indexers share <c>ping/+</c> as <c>$share/swarm-indexers/ping/+</c>, so several split the load.</summary>
     public const string IndexerShareGroup = "swarm-indexers";
 
@@ -46,5 +52,14 @@ public static class SwarmNames
 
         /// <summary>Where queens publish each list version, retained, for edge bees.</summary>
         public const string TargetsPrefix = "targets/";
+
+        /// <summary>Verdicts, retained: <c>verdict/&lt;target&gt;</c> and <c>verdict/bee/&lt;bee&gt;</c> (one level more, so never a target's).</summary>
+        public const string VerdictPrefix = "verdict/";
+        public const string BeeVerdictPrefix = "verdict/bee/";
+        public const string VerdictAll = "verdict/#";
+
+        /// <summary>Alerts, retained (the latest raise or clear): <c>alert/&lt;target&gt;</c> and <c>alert/bee/&lt;bee&gt;</c>.</summary>
+        public const string AlertPrefix = "alert/";
+        public const string BeeAlertPrefix = "alert/bee/";
     }
 }

@@ -9,6 +9,14 @@ public static class Topics
 
     public static string ForRip(string beeId) => SwarmNames.Topics.RipPrefix + Escape(beeId);
 
+    public static string ForVerdict(string target) => SwarmNames.Topics.VerdictPrefix + Escape(target);
+
+    public static string ForBeeVerdict(string beeId) => SwarmNames.Topics.BeeVerdictPrefix + Escape(beeId);
+
+    public static string ForAlert(string target) => SwarmNames.Topics.AlertPrefix + Escape(target);
+
+    public static string ForBeeAlert(string beeId) => SwarmNames.Topics.BeeAlertPrefix + Escape(beeId);
+
     /// <summary>Percent-escapes the characters MQTT gives a meaning in a topic level: '/', '+', '#' (and '%' itself).</summary>
     public static string Escape(string level)
     {

@@ -47,6 +47,16 @@ internal sealed class ConfigReader(IConfiguration config)
         return fallback;
     }
 
+    /// <summary>A number (decimals allowed, '.' as the separator) within [min, max].</summary>
+    public double Real(string key, double fallback, double min, double max)
+    {
+        var value = String(key);
+        if (value is null) return fallback;
+        if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max) return n;
+        Errors.Add($"{key} = '{value}': must be a number from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}");
+        return fallback;
+    }
+
     public T Enum<T>(string key, T fallback) where T : struct, System.Enum
     {
         var value = String(key);

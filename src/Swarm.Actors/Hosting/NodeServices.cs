@@ -52,11 +52,14 @@ internal sealed class ProbeEngineAtStart(IcmpEngine engine, ILogger<ProbeEngineA
 /// each connection.
 /// </summary>
 internal sealed class MqttFeed(IReadOnlyList<string> filters, Func<string, byte[], Task> handler, MqttLink link, ILogger<MqttFeed> logger,
-    NodeHealth? health = null, string? healthPart = null) : IHostedService
+    NodeHealth? health = null, string? healthPart = null, string? shareGroup = null) : IHostedService
 {
-    /// <summary>A feed into the actor registered under <typeparamref name="TKey"/>, each message wrapped by <paramref name="wrap"/>.</summary>
-    public static MqttFeed ToActor<TKey>(IServiceProvider services, IReadOnlyList<string> filters, Func<string, byte[], object> wrap,
-        string? healthPart = null)
+    /// <summary>
+    /// A feed into the actor registered under <typeparamref name="TKey"/>, each message wrapped by <paramref name="wrap"/>
+    /// (null: not for the actor). With a <paramref name="shareGroup"/>, nodes of the group split the messages.
+    /// </summary>
+    public static MqttFeed ToActor<TKey>(IServiceProvider services, IReadOnlyList<string> filters, Func<string, byte[], object?> wrap,
+        string? healthPart = null, string? shareGroup = null)
     {
         var registry = services.GetRequiredService<ActorRegistry>();
         var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
@@ -64,10 +67,11 @@ internal sealed class MqttFeed(IReadOnlyList<string> filters, Func<string, byte[
         return new MqttFeed(filters, async (topic, payload) =>
         {
             // MQTTnet delivers one message at a time; a wait that failed (the system was slow to start) is tried again.
+            if (wrap(topic, payload) is not { } message) return;
             if (actor is null || actor.IsFaulted) actor = registry.Started<TKey>(lifetime, CancellationToken.None);
-            (await actor).Tell(wrap(topic, payload));
+            (await actor).Tell(message);
         }, services.GetRequiredService<MqttLink>(), services.GetRequiredService<ILogger<MqttFeed>>(),
-            healthPart is null ? null : services.GetRequiredService<NodeHealth>(), healthPart);
+            healthPart is null ? null : services.GetRequiredService<NodeHealth>(), healthPart, shareGroup);
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -81,7 +85,7 @@ internal sealed class MqttFeed(IReadOnlyList<string> filters, Func<string, byte[
         {
             try
             {
-                await link.SubscribeAsync(filter, handler);
+                await link.SubscribeAsync(filter, handler, shareGroup);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

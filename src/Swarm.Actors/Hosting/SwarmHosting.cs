@@ -26,6 +26,7 @@ using Swarm.Probing;
 using Swarm.Protocol;
 using Swarm.Serialization;
 using Swarm.Targets;
+using Swarm.Verdicts;
 using AkkaClusterOptions = Akka.Cluster.Hosting.ClusterOptions;
 using AkkaLogLevel = Akka.Event.LogLevel;
 
@@ -45,6 +46,9 @@ public sealed class IndexerActor;
 
 /// <summary>Registry key of the queen's watch bridge.</summary>
 public sealed class WatchBridgeActor;
+
+/// <summary>Registry key of the verdict shard region (queens only).</summary>
+public sealed class VerdictRegion;
 
 /// <summary>Registry key of an edge bee's list feed.</summary>
 public sealed class EdgeListsActor;
@@ -105,10 +109,27 @@ public static class SwarmHosting
                 return Task.CompletedTask;
             }, sp.GetRequiredService<MqttLink>(), sp.GetRequiredService<ILogger<MqttFeed>>());
         });
+        services.TryAddSingleton(new VerdictBoard());
+        services.AddMqttFeed(sp =>
+        {
+            var board = sp.GetRequiredService<VerdictBoard>();
+            return new MqttFeed([SwarmNames.Topics.VerdictAll], (topic, payload) =>
+            {
+                board.Heard(topic, payload);
+                return Task.CompletedTask;
+            }, sp.GetRequiredService<MqttLink>(), sp.GetRequiredService<ILogger<MqttFeed>>());
+        });
         if (options.Has(SwarmNames.Roles.Queen))
         {
             services.AddMqttFeed(sp => MqttFeed.ToActor<WatchBridgeActor>(sp, [SwarmNames.Topics.Watch, SwarmNames.Topics.WatchNamed],
                 (topic, payload) => new WatchReceived(topic, payload), healthPart: "watch-feed"));
+            // Queens split ping/+ between them; each result goes to its target's verdict entity, wherever it lives.
+            services.AddMqttFeed(sp =>
+            {
+                var metrics = sp.GetRequiredService<SwarmMetrics>();
+                return MqttFeed.ToActor<VerdictRegion>(sp, [SwarmNames.Topics.PingAll], (topic, payload) => VerdictFeed.Read(topic, payload, metrics),
+                    shareGroup: SwarmNames.VerdictShareGroup);
+            });
         }
         services.AddAkka(SwarmNames.ActorSystem, (akka, sp) => akka
             .WithSwarmLogging()
@@ -119,6 +140,7 @@ public static class SwarmHosting
             .WithSwarmPersistence(options.Persistence)
             .WithSwarmTargetLists(options, sp.GetRequiredService<MqttLink>())
             .WithSwarmQueen(options)
+            .WithSwarmVerdicts(options, sp.GetRequiredService<MqttLink>())
             .WithSwarmBee(options)
             .WithSwarmIndexer(options));
         // After the actor system: the indexer's feed has a connection of its own, made once the indexer is up.
@@ -280,6 +302,7 @@ public static class SwarmHosting
                 var clusterBees = state.Members.Count(m => m.HasRole(SwarmNames.Roles.Bee) && m.Status == MemberStatus.Up && !state.Unreachable.Contains(m));
                 var others = directory?.Counts().Where(c => c.Kind != BeeKinds.Cluster) ?? [];
                 metrics.Bees([(BeeKinds.Cluster, "online", clusterBees), .. others]);
+                if (resolver.GetService<IServiceProvider>().GetService<VerdictBoard>() is { } board) metrics.Verdicts(board.Targets, board.Bees);
             });
         });
 
@@ -333,6 +356,35 @@ public static class SwarmHosting
                 });
         }
         return builder.WithShardRegionProxy<TargetListRegion>(SwarmNames.TargetListShardType, SwarmNames.Roles.Queen, new TargetListMessageExtractor());
+    }
+
+    /// <summary>
+    /// The verdict entities on queens (one per target, one per bee), publishing on <paramref name="broker"/>, and the
+    /// alert webhook when <c>Swarm:Alerts:Webhook</c> is set.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithSwarmVerdicts(this AkkaConfigurationBuilder builder, SwarmOptions options, IMqttPublisher broker)
+    {
+        if (!options.Has(SwarmNames.Roles.Queen)) return builder;
+        return builder.WithShardRegion<VerdictRegion>(SwarmNames.VerdictShardType, (system, registry, resolver) =>
+            {
+                var metrics = resolver.GetService<SwarmMetrics>();
+                IActorRef? webhook = null;
+                if (options.Verdict.Webhook is { } url)
+                {
+                    var props = AlertWebhook.Props(new WebhookSettings(url), new HttpClient(), metrics);
+                    webhook = system.ActorOf(Supervised(props, "alert-webhook"), "alert-webhook-supervisor");
+                }
+                var context = new VerdictContext(options.Verdict.Settings, broker, metrics) { Webhook = webhook };
+                return entityId => context.PropsFor(entityId, () => registry.Get<VerdictRegion>());
+            },
+            new VerdictMessageExtractor(),
+            new ShardOptions
+            {
+                Role = SwarmNames.Roles.Queen,
+                RememberEntities = false,
+                // Verdicts are rebuilt from the results within minutes: nothing to journal.
+                StateStoreMode = StateStoreMode.DData,
+            });
     }
 
     /// <summary>The queen's watch bridge, fed by the node's MQTT link.</summary>

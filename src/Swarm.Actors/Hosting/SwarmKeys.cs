@@ -90,6 +90,24 @@ public static class SwarmKeys
         public const string MaxListBytes = "Swarm:Targets:MaxListBytes";
     }
 
+    public static class Verdict
+    {
+        public const string Window = "Swarm:Verdict:Window";
+        public const string BaselineRounds = "Swarm:Verdict:BaselineRounds";
+        public const string SlowFactor = "Swarm:Verdict:SlowFactor";
+        public const string SlowMinMs = "Swarm:Verdict:SlowMinMs";
+        public const string LossyPercent = "Swarm:Verdict:LossyPercent";
+        public const string DownRounds = "Swarm:Verdict:DownRounds";
+        public const string StaleAfter = "Swarm:Verdict:StaleAfter";
+    }
+
+    public static class Alerts
+    {
+        public const string EnterRounds = "Swarm:Alerts:EnterRounds";
+        public const string LeaveRounds = "Swarm:Alerts:LeaveRounds";
+        public const string Webhook = "Swarm:Alerts:Webhook";
+    }
+
     public static class Outbox
     {
         public const string MaxBytes = "Swarm:Outbox:MaxBytes";

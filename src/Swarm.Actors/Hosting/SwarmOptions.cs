@@ -23,6 +23,7 @@ public sealed record SwarmOptions
     public required ProbeOptions Probe { get; init; }
     public required TargetsOptions Targets { get; init; }
     public required OutboxOptions Outbox { get; init; }
+    public required VerdictOptions Verdict { get; init; }
 
     public bool Has(string role) => Roles.Contains(role);
 
@@ -67,6 +68,7 @@ public sealed record SwarmOptions
                 Probe = probe,
                 Outbox = OutboxOptions.Read(r),
                 Targets = TargetsOptions.Read(r, probe.Addresses),
+                Verdict = VerdictOptions.Read(r, probe.Interval),
             };
         });
 }
@@ -337,4 +339,35 @@ public sealed record OutboxOptions(long MaxBytes, Swarm.Outbox.FsyncPolicy Fsync
         r.Number(SwarmKeys.Outbox.MaxBytes, 256L << 20, 1L << 16, 1L << 40),
         r.Enum(SwarmKeys.Outbox.Fsync, Swarm.Outbox.FsyncPolicy.Interval),
         r.Duration(SwarmKeys.Outbox.FsyncInterval, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10)));
+}
+
+/// <summary>How queens judge pairs and targets (<c>Swarm:Verdict:*</c>) and when verdicts become alerts (<c>Swarm:Alerts:*</c>).</summary>
+public sealed record VerdictOptions(Swarm.Verdicts.VerdictSettings Settings, Uri? Webhook)
+{
+    internal static VerdictOptions Read(ConfigReader r, TimeSpan interval)
+    {
+        var s = new Swarm.Verdicts.VerdictSettings
+        {
+            Window = r.Number(SwarmKeys.Verdict.Window, 5, 1, 100),
+            BaselineRounds = r.Number(SwarmKeys.Verdict.BaselineRounds, 60, 5, 1000),
+            SlowFactor = r.Real(SwarmKeys.Verdict.SlowFactor, 2.0, 1.0, 100),
+            SlowMinMs = r.Real(SwarmKeys.Verdict.SlowMinMs, 10, 0, 60_000),
+            LossyPercent = r.Real(SwarmKeys.Verdict.LossyPercent, 10, 0.1, 100),
+            DownRounds = r.Number(SwarmKeys.Verdict.DownRounds, 3, 1, 100),
+            StaleAfter = r.Duration(SwarmKeys.Verdict.StaleAfter, TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(1), TimeSpan.FromDays(1)),
+            EnterRounds = r.Number(SwarmKeys.Alerts.EnterRounds, 3, 0, 10_000),
+            LeaveRounds = r.Number(SwarmKeys.Alerts.LeaveRounds, 5, 0, 10_000),
+            Interval = interval,
+        };
+        r.Check(s.DownRounds <= s.Window, $"{SwarmKeys.Verdict.DownRounds} ({s.DownRounds}) is more than {SwarmKeys.Verdict.Window} ({s.Window}): down is judged within the window");
+        r.Check(s.StaleAfter >= interval * 2, $"{SwarmKeys.Verdict.StaleAfter} ({s.StaleAfter.TotalSeconds:0.#} s) is shorter than two rounds of {SwarmKeys.Probe.Interval}: every pair would go stale between its rounds");
+        Uri? webhook = null;
+        if (r.String(SwarmKeys.Alerts.Webhook) is { } url)
+        {
+            var ok = Uri.TryCreate(url, UriKind.Absolute, out webhook) && webhook.Scheme is "http" or "https";
+            r.Check(ok, $"{SwarmKeys.Alerts.Webhook} = '{url}': an http:// or https:// URL expected, e.g. https://alerts.example/swarm");
+            if (!ok) webhook = null;
+        }
+        return new VerdictOptions(s, webhook);
+    }
 }

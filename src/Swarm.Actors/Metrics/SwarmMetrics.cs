@@ -34,6 +34,12 @@ public sealed class SwarmMetrics
     private readonly Gauge _unreachable;
     private readonly Gauge _bees;
     private readonly Gauge _beeInfo;
+    private readonly Gauge _verdict;
+    private readonly Gauge _verdictDegraded;
+    private readonly Gauge _beeVerdict;
+    private readonly Counter _verdictResults;
+    private readonly Counter _alerts;
+    private readonly Counter _webhook;
 
     /// <summary>Metrics on a registry nobody scrapes: for actors built without a node around them (tests, benchmarks).</summary>
     public static SwarmMetrics Unscraped => new(Prometheus.Metrics.NewCustomRegistry(), 1000);
@@ -74,6 +80,16 @@ public sealed class SwarmMetrics
         _beeInfo = f.CreateGauge("swarm_bee_info",
             "1 for this node's bee, with its kind, connection type and location: join on bee to split other series by them.",
             "bee", "kind", "connection", "location");
+        _verdict = f.CreateGauge("swarm_verdict",
+            "1 for each target's current verdict (ok, everyone, some-places, one-path), as this node heard it on verdict/#.", "target", "verdict");
+        _verdictDegraded = f.CreateGauge("swarm_verdict_degraded_bees", "Bees that see the target degraded, of those whose view counts.", "target");
+        _beeVerdict = f.CreateGauge("swarm_bee_verdict", "1 for each bee's current link verdict (ok, one-bee), as this node heard it on verdict/bee/#.",
+            "bee", "verdict");
+        _verdictResults = f.CreateCounter("swarm_verdict_results_total",
+            "Results the verdict feed took, by outcome: judged, stale (a replayed backlog, older than Swarm:Verdict:StaleAfter), invalid.", "outcome");
+        _alerts = f.CreateCounter("swarm_alerts_total", "Alerts raised and cleared by the verdict entities this node hosts.", "about", "state");
+        _webhook = f.CreateCounter("swarm_alert_webhook_total",
+            "Alert deliveries to Swarm:Alerts:Webhook by outcome: delivered, retried, refused (a 4xx answer), dropped (gave up or queue full).", "outcome");
     }
 
     public CollectorRegistry Registry { get; }
@@ -139,6 +155,27 @@ public sealed class SwarmMetrics
             foreach (var status in BeeStatuses) _bees.WithLabels(kind, status).Set(0);
         foreach (var (kind, status, count) in bees) _bees.WithLabels(kind, status).Inc(count);
     }
+
+    /// <summary>The verdicts as heard on <c>verdict/#</c>: one series per target (capped like every per-target series) and per bee.</summary>
+    public void Verdicts(IEnumerable<TargetVerdict> targets, IEnumerable<BeeVerdict> bees)
+    {
+        // A target whose verdict changed must not keep its old series at 1.
+        foreach (var gauge in new[] { _verdict, _verdictDegraded, _beeVerdict })
+            foreach (var labels in gauge.GetAllLabelValues().ToList()) gauge.RemoveLabelled(labels);
+        foreach (var v in targets)
+        {
+            var target = TargetLabel(v.Target);
+            _verdict.WithLabels(target, v.Verdict).Inc();
+            _verdictDegraded.WithLabels(target).Inc(v.Degraded);
+        }
+        foreach (var b in bees) _beeVerdict.WithLabels(b.Bee, b.Verdict).Set(1);
+    }
+
+    public void VerdictResult(string outcome) => _verdictResults.WithLabels(outcome).Inc();
+
+    public void AlertEvent(string about, string state) => _alerts.WithLabels(about, state).Inc();
+
+    public void Webhook(string outcome) => _webhook.WithLabels(outcome).Inc();
 
     private static readonly string[] BeeKindNames = [BeeKinds.Cluster, BeeKinds.Edge, BeeKinds.Legacy];
     private static readonly string[] BeeStatuses = ["online", "offline", "dead"];

@@ -34,9 +34,12 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
     /// <summary>Raised (on an MQTT thread) after each successful connect, subscriptions restored.</summary>
     public event Action? Connected;
 
-    /// <summary>Registers a handler for a topic filter; it is subscribed now if connected, and after every reconnect.</summary>
-    public Task SubscribeAsync(string filter, Func<string, byte[], Task> handler) =>
-        AddAsync(new Subscription(filter, null, (topic, payload, _) => handler(topic, payload), ManualAck: false));
+    /// <summary>
+    /// Registers a handler for a topic filter; it is subscribed now if connected, and after every reconnect. With a
+    /// <paramref name="shareGroup"/>, as <c>$share/&lt;group&gt;/&lt;filter&gt;</c> when the broker offers it.
+    /// </summary>
+    public Task SubscribeAsync(string filter, Func<string, byte[], Task> handler, string? shareGroup = null) =>
+        AddAsync(new Subscription(filter, shareGroup, (topic, payload, _) => handler(topic, payload), ManualAck: false));
 
     /// <summary>
     /// Registers a handler that acknowledges each message itself, when what it did with it is safe; until then the

@@ -32,6 +32,8 @@ public sealed class SwarmSerializer(ExtendedActorSystem system) : SerializerWith
         [typeof(ProbeResult)] = ("result-v1", SwarmJson.Default.ProbeResult),
         [typeof(GetBeeReport)] = ("mgmt-getbee-v1", SwarmJson.Default.GetBeeReport),
         [typeof(BeeReport)] = ("mgmt-bee-v1", SwarmJson.Default.BeeReport),
+        [typeof(PairUpdate)] = ("verdict-pair-v1", SwarmJson.Default.PairUpdate),
+        [typeof(LinkUpdate)] = ("verdict-link-v1", SwarmJson.Default.LinkUpdate),
     };
 
     private static readonly Dictionary<string, JsonTypeInfo> ByManifest =

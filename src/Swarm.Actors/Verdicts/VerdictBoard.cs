@@ -1,0 +1,76 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Swarm.Mqtt;
+using Swarm.Protocol;
+using Swarm.Serialization;
+
+namespace Swarm.Verdicts;
+
+/// <summary>
+/// The latest verdicts as this node hears them on <c>verdict/#</c> (retained, so a node that starts sees them all at
+/// once): what <c>/api/verdicts</c>, <c>swarm verdict</c> and the verdict metrics read, on any node. A payload that
+/// is not a verdict for its topic is ignored; an empty one (a cleared retained message) forgets the subject.
+/// </summary>
+public sealed class VerdictBoard
+{
+    public const int MaxEntries = 200_000;
+
+    private static readonly HashSet<string> Kinds =
+        [VerdictKinds.Ok, VerdictKinds.Everyone, VerdictKinds.SomePlaces, VerdictKinds.OnePath, VerdictKinds.OneBee];
+
+    private readonly ConcurrentDictionary<string, TargetVerdict> _targets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, BeeVerdict> _bees = new(StringComparer.Ordinal);
+
+    /// <summary>Verdict payloads ignored: malformed, for another subject than their topic says, or past the cap.</summary>
+    public long Ignored => Interlocked.Read(ref _ignored);
+
+    private long _ignored;
+
+    /// <summary>Raised (on an MQTT thread) after a verdict was taken; what the live page's event stream forwards.</summary>
+    public event Action<string, object>? Changed;
+
+    public void Heard(string topic, byte[] payload)
+    {
+        if (topic.StartsWith(SwarmNames.Topics.BeeVerdictPrefix, StringComparison.Ordinal))
+        {
+            var bee = Topics.Unescape(topic[SwarmNames.Topics.BeeVerdictPrefix.Length..]);
+            if (payload.Length == 0) _bees.TryRemove(bee, out _);
+            else if (Parse(payload, SwarmJson.Wire.BeeVerdict) is { } v && v.Bee == bee && v.Text is not null && v.Evidence is not null && Kinds.Contains(v.Verdict) && Fits(_bees, bee)) Take(_bees, bee, v);
+            else Interlocked.Increment(ref _ignored);
+        }
+        else if (topic.StartsWith(SwarmNames.Topics.VerdictPrefix, StringComparison.Ordinal))
+        {
+            var target = Topics.Unescape(topic[SwarmNames.Topics.VerdictPrefix.Length..]);
+            if (payload.Length == 0) _targets.TryRemove(target, out _);
+            else if (Parse(payload, SwarmJson.Wire.TargetVerdict) is { } v && v.Target == target && v.Text is not null && v.Bees is not null && Kinds.Contains(v.Verdict) && Fits(_targets, target)) Take(_targets, target, v);
+            else Interlocked.Increment(ref _ignored);
+        }
+    }
+
+    private void Take<T>(ConcurrentDictionary<string, T> map, string key, T verdict) where T : class
+    {
+        map[key] = verdict;
+        Changed?.Invoke(key, verdict);
+    }
+
+    private static bool Fits<T>(ConcurrentDictionary<string, T> map, string key) where T : notnull => map.ContainsKey(key) || map.Count < MaxEntries;
+
+    private static T? Parse<T>(byte[] payload, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info) where T : class
+    {
+        try { return JsonSerializer.Deserialize(payload, info); }
+        catch (JsonException) { return null; }
+    }
+
+    /// <summary>Every verdict, degraded targets first, then by name; or only <paramref name="target"/>'s.</summary>
+    public VerdictsView View(string? target = null)
+    {
+        var targets = _targets.Values.Where(v => target is null || v.Target == target)
+            .OrderBy(v => v.Verdict == VerdictKinds.Ok).ThenBy(v => v.Target, StringComparer.Ordinal).ToList();
+        var bees = target is not null ? [] : _bees.Values.OrderBy(v => v.Verdict == VerdictKinds.Ok).ThenBy(v => v.Bee, StringComparer.Ordinal).ToList();
+        return new VerdictsView(targets, bees);
+    }
+
+    public IEnumerable<TargetVerdict> Targets => _targets.Values;
+
+    public IEnumerable<BeeVerdict> Bees => _bees.Values;
+}
