@@ -19,15 +19,20 @@ public sealed class PrometheusServer : IAsyncDisposable
         new[] { "/usr/bin/prometheus", "/usr/local/bin/prometheus" }.FirstOrDefault(File.Exists)
         ?? throw new InvalidOperationException("prometheus is not installed: run ./test.sh (it installs it) or apt-get install prometheus");
 
-    public static async Task<PrometheusServer> StartAsync(params string[] targets)
+    public static Task<PrometheusServer> StartAsync(params string[] targets) => StartAsync(null, targets);
+
+    /// <summary>With <paramref name="rules"/>, a rules file's text, evaluated every second.</summary>
+    public static async Task<PrometheusServer> StartAsync(string? rules, params string[] targets)
     {
         var server = new PrometheusServer();
         var config = server._dir.File("prometheus.yml");
+        if (rules is not null) await File.WriteAllTextAsync(server._dir.File("rules.yml"), rules);
         await File.WriteAllTextAsync(config, $"""
             global:
               scrape_interval: 1s
               scrape_timeout: 1s
               evaluation_interval: 1s
+            {(rules is null ? "" : $"rule_files: ['{server._dir.File("rules.yml")}']")}
             scrape_configs:
               - job_name: swarm
                 static_configs:

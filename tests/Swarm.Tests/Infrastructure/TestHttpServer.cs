@@ -20,6 +20,9 @@ public sealed class TestHttpServer : IAsyncDisposable
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
     public int Requests;
 
+    /// <summary>Every request's first line and body, in arrival order (for receivers such as a webhook's).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<(string Line, string Body, int Answered)> Received { get; } = new();
+
     public TestHttpServer(X509Certificate2? certificate = null)
     {
         _certificate = certificate;
@@ -72,11 +75,24 @@ public sealed class TestHttpServer : IAsyncDisposable
                 if (n == 0) return;
                 request.Append(Encoding.ASCII.GetString(buffer, 0, n));
             }
+            var text = request.ToString();
+            var headerEnd = text.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4;
+            var length = System.Text.RegularExpressions.Regex.Match(text[..headerEnd], @"(?im)^content-length:\s*(\d+)") is { Success: true } m
+                ? int.Parse(m.Groups[1].Value) : 0;
+            var body = new StringBuilder(text[headerEnd..]);
+            while (Encoding.UTF8.GetByteCount(body.ToString()) < length)
+            {
+                var n = await stream.ReadAsync(buffer, _stop.Token);
+                if (n == 0) break;
+                body.Append(Encoding.UTF8.GetString(buffer, 0, n));
+            }
+            var status = Status;
             Interlocked.Increment(ref Requests);
+            Received.Enqueue((text[..text.IndexOf('\r')], body.ToString(), status));
             if (Delay > TimeSpan.Zero) await Task.Delay(Delay, _stop.Token);
-            var body = "hello from the test server\n";
+            var answer = "hello from the test server\n";
             await stream.WriteAsync(Encoding.ASCII.GetBytes(
-                $"HTTP/1.1 {Status} Whatever\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}"), _stop.Token);
+                $"HTTP/1.1 {status} Whatever\r\nContent-Length: {answer.Length}\r\nConnection: close\r\n\r\n{answer}"), _stop.Token);
         }
         catch (Exception)
         {
