@@ -116,6 +116,7 @@ public static class ManagementEndpoint
 
         var api = app.MapGroup("/api");
         SwarmManagement M() => app.Services.GetRequiredService<SwarmManagement>();
+        Verdicts.VerdictBoard Board() => app.Services.GetService<Verdicts.VerdictBoard>() ?? throw NoVerdicts();
         api.MapGet("/cluster", (HttpContext c) => Write(c, 200, M().ClusterView()));
         api.MapPost("/cluster/leave", (HttpContext c) => Write(c, 202, M().Leave()));
         api.MapPost("/cluster/down", async (HttpContext c) =>
@@ -138,18 +139,32 @@ public static class ManagementEndpoint
             Write(c, 200, M().Hierarchy(IntQuery(c, "depth", 4, 1, 20))));
         api.MapGet("/verdicts", (HttpContext c) =>
         {
-            if (app.Services.GetService<Verdicts.VerdictBoard>() is not { } board)
-                throw new ManagementRefused(Refusal.NotFound, "this node does not follow verdicts (an edge bee or a Lighthouse); ask a queen or a bee of the cluster");
+            var board = Board();
             var target = c.Request.Query["target"].ToString();
             if (target.Length > Probing.ProbeTarget.MaxLength)
                 throw new ManagementRefused(Refusal.Invalid, $"target: {target.Length} characters, at most {Probing.ProbeTarget.MaxLength}");
             return Write(c, 200, board.View(target.Length == 0 ? null : target));
         });
+        api.MapGet("/matrix", (HttpContext c) => Write(c, 200, Board().Matrix()));
+        api.MapGet("/history", (HttpContext c) =>
+        {
+            var history = app.Services.GetService<Verdicts.RoundHistory>() ?? throw NoVerdicts();
+            var target = c.Request.Query["target"].ToString();
+            var bee = c.Request.Query["bee"].ToString();
+            if (target.Length is 0 or > Probing.ProbeTarget.MaxLength) throw new ManagementRefused(Refusal.Invalid, "target: give ?target=<a target>, at most 2048 characters");
+            var bees = history.BeesOf(target);
+            var chosen = bee.Length > 0 ? bee : bees.FirstOrDefault();
+            return Write(c, 200, new HistoryView(target, chosen, bees, chosen is null ? [] : history.Read(target, chosen)));
+        });
+        LivePage.Map(app, api);
         api.MapGet("/log", (HttpContext c) => Write(c, 200, M().Log(IntQuery(c, "lines", 50, 1, 1000))));
         api.MapFallback((HttpContext c) => Write(c, 404,
             new ApiError($"no such endpoint: {c.Request.Method} {c.Request.Path}; 'swarm --help' lists what there is")));
         return app;
     }
+
+    internal static ManagementRefused NoVerdicts() =>
+        new(Refusal.NotFound, "this node does not follow verdicts (an edge bee or a Lighthouse); ask a queen or a bee of the cluster");
 
     /// <summary>The HTTP status for each kind of refusal: the one place the domain's outcomes become HTTP.</summary>
     internal static int StatusOf(Refusal kind) => kind switch
@@ -157,6 +172,7 @@ public static class ManagementEndpoint
         Refusal.Invalid => StatusCodes.Status400BadRequest,
         Refusal.NotFound => StatusCodes.Status404NotFound,
         Refusal.Conflict => StatusCodes.Status409Conflict,
+        Refusal.Busy => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status502BadGateway,
     };
 

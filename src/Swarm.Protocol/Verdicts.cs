@@ -123,3 +123,33 @@ public sealed record Alert(
 public sealed record VerdictsView(
     [property: JsonPropertyName("targets")] IReadOnlyList<TargetVerdict> Targets,
     [property: JsonPropertyName("bees")] IReadOnlyList<BeeVerdict> Bees);
+
+/// <summary>One round as the live page's chart draws it: median as the line, min/p95/max as the smoke, loss as colour.</summary>
+public readonly record struct RoundPoint(
+    [property: JsonPropertyName("t")] long UnixSeconds,
+    [property: JsonPropertyName("median")] float? Median,
+    [property: JsonPropertyName("min")] float? Min,
+    [property: JsonPropertyName("p95")] float? P95,
+    [property: JsonPropertyName("max")] float? Max,
+    [property: JsonPropertyName("loss")] float Loss);
+
+/// <summary>What <c>/api/history</c> answers: one (target, bee) series, oldest round first, and the bees that have one for the target.</summary>
+public sealed record HistoryView(
+    [property: JsonPropertyName("target")] string Target,
+    [property: JsonPropertyName("bee")] string? Bee,
+    [property: JsonPropertyName("bees")] IReadOnlyList<string> Bees,
+    [property: JsonPropertyName("points")] IReadOnlyList<RoundPoint> Points);
+
+/// <summary>One target's row of the live page's matrix: its verdict and each bee's state.</summary>
+public sealed record MatrixRow(
+    [property: JsonPropertyName("target")] string Target,
+    [property: JsonPropertyName("verdict")] string Verdict,
+    [property: JsonPropertyName("text")] string Text,
+    [property: JsonPropertyName("since")] DateTime Since,
+    [property: JsonPropertyName("states")] IReadOnlyDictionary<string, string> States);
+
+/// <summary>What <c>/api/matrix</c> answers: every target × bee state (columns in <see cref="Bees"/> order) and every bee verdict.</summary>
+public sealed record MatrixView(
+    [property: JsonPropertyName("bees")] IReadOnlyList<string> Bees,
+    [property: JsonPropertyName("rows")] IReadOnlyList<MatrixRow> Rows,
+    [property: JsonPropertyName("links")] IReadOnlyList<BeeVerdict> Links);

@@ -119,6 +119,20 @@ public static class SwarmHosting
                 return Task.CompletedTask;
             }, sp.GetRequiredService<MqttLink>(), sp.GetRequiredService<ILogger<MqttFeed>>());
         });
+        services.TryAddSingleton(new RoundHistory(options.Verdict.HistorySeries, options.Verdict.HistoryPoints));
+        if (options.Verdict.HistorySeries > 0)
+        {
+            // Every round, for the live page's charts: not shared, each node with a page keeps its own.
+            services.AddMqttFeed(sp =>
+            {
+                var history = sp.GetRequiredService<RoundHistory>();
+                return new MqttFeed([SwarmNames.Topics.PingAll], (topic, payload) =>
+                {
+                    if (VerdictFeed.Read(topic, payload, metrics: null) is { } result) history.Add(result); // counted by the verdict feed
+                    return Task.CompletedTask;
+                }, sp.GetRequiredService<MqttLink>(), sp.GetRequiredService<ILogger<MqttFeed>>());
+            });
+        }
         if (options.Has(SwarmNames.Roles.Queen))
         {
             services.AddMqttFeed(sp => MqttFeed.ToActor<WatchBridgeActor>(sp, [SwarmNames.Topics.Watch, SwarmNames.Topics.WatchNamed],

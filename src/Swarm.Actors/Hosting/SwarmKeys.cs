@@ -101,6 +101,12 @@ public static class SwarmKeys
         public const string StaleAfter = "Swarm:Verdict:StaleAfter";
     }
 
+    public static class History
+    {
+        public const string MaxSeries = "Swarm:History:MaxSeries";
+        public const string Points = "Swarm:History:Points";
+    }
+
     public static class Alerts
     {
         public const string EnterRounds = "Swarm:Alerts:EnterRounds";

@@ -344,6 +344,12 @@ public sealed record OutboxOptions(long MaxBytes, Swarm.Outbox.FsyncPolicy Fsync
 /// <summary>How queens judge pairs and targets (<c>Swarm:Verdict:*</c>) and when verdicts become alerts (<c>Swarm:Alerts:*</c>).</summary>
 public sealed record VerdictOptions(Swarm.Verdicts.VerdictSettings Settings, Uri? Webhook)
 {
+    /// <summary>How many (target, bee) series of rounds the node keeps for the live page (0: none, and no ping/+ subscription for it).</summary>
+    public int HistorySeries { get; init; } = 10_000;
+
+    /// <summary>Rounds kept per series: 1,080 is three hours at the default 10 s interval.</summary>
+    public int HistoryPoints { get; init; } = 1080;
+
     internal static VerdictOptions Read(ConfigReader r, TimeSpan interval)
     {
         var s = new Swarm.Verdicts.VerdictSettings
@@ -368,6 +374,10 @@ public sealed record VerdictOptions(Swarm.Verdicts.VerdictSettings Settings, Uri
             r.Check(ok, $"{SwarmKeys.Alerts.Webhook} = '{url}': an http:// or https:// URL expected, e.g. https://alerts.example/swarm");
             if (!ok) webhook = null;
         }
-        return new VerdictOptions(s, webhook);
+        return new VerdictOptions(s, webhook)
+        {
+            HistorySeries = r.Number(SwarmKeys.History.MaxSeries, 10_000, 0, 1_000_000),
+            HistoryPoints = r.Number(SwarmKeys.History.Points, 1080, 10, 100_000),
+        };
     }
 }

@@ -19,6 +19,8 @@ public enum Refusal
     Conflict,
     /// <summary>The part asked answered something it should not have.</summary>
     Failed,
+    /// <summary>Too much is asked of the node at once: try again later, or another node.</summary>
+    Busy,
 }
 
 /// <summary>A request the node refuses, with the kind of refusal and words a person can act on.</summary>

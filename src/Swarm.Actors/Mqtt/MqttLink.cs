@@ -16,6 +16,7 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
     private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
     private const int MaxEarlyMessages = 10_000;
     private readonly List<Subscription> _handlers = [];
+    private readonly Dictionary<string, uint> _ids = []; // effective filter → its MQTT 5 subscription identifier
     private readonly Queue<(string Topic, byte[] Payload, Func<CancellationToken, Task>? Ack)> _early = new();
     private readonly CancellationTokenSource _stopping = new();
     private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -73,11 +74,28 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
     /// <summary>Subscribes at QoS 1; a SUBACK that refuses (not authorized, say) is an error, not a silent nothing.</summary>
     private async Task SubscribeOneAsync(string filter, CancellationToken ct)
     {
-        var result = await _client.SubscribeAsync(filter, MqttQualityOfServiceLevel.AtLeastOnce, ct);
+        var options = new MqttClientSubscribeOptionsBuilder()
+            .WithTopicFilter(f => f.WithTopic(filter).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
+            .WithSubscriptionIdentifier(IdOf(filter))
+            .Build();
+        var result = await _client.SubscribeAsync(options, ct);
         foreach (var item in result.Items)
         {
             if ((int)item.ResultCode >= 0x80)
                 throw new MqttSubscribeRefusedException($"broker refused the subscription to {filter}: {item.ResultCode} {result.ReasonString}".TrimEnd());
+        }
+    }
+
+    /// <summary>
+    /// One identifier per subscribed filter: a message says which subscriptions it came through, so a node subscribed
+    /// to both <c>ping/+</c> and <c>$share/…/ping/+</c> (two copies of each result) hands each copy to its own handlers.
+    /// </summary>
+    private uint IdOf(string filter)
+    {
+        lock (_ids)
+        {
+            if (!_ids.TryGetValue(filter, out var id)) _ids[filter] = id = (uint)_ids.Count + 1;
+            return id;
         }
     }
 
@@ -170,9 +188,12 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
         var topic = e.ApplicationMessage.Topic;
         var payload = e.ApplicationMessage.Payload.ToArray();
         Subscription[] handlers;
+        var ids = e.ApplicationMessage.SubscriptionIdentifiers;
         lock (_handlers)
         {
-            handlers = _handlers.Where(h => Matches(topic, h.Filter)).ToArray();
+            handlers = ids is { Count: > 0 }
+                ? _handlers.Where(h => Matches(topic, h.Filter) && ids.Contains(IdOf(FilterFor(h)))).ToArray()
+                : _handlers.Where(h => Matches(topic, h.Filter)).ToArray();
             if (handlers.Length == 0)
             {
                 // A resumed session delivers what the broker queued at once, before the actors have registered their

@@ -26,12 +26,14 @@ public sealed class TargetJudge(string target, VerdictSettings settings)
     /// <summary>Takes one round. Returns what the bees' judges must hear: pairs whose state or sharedness changed.</summary>
     public IReadOnlyList<PairUpdate> Observe(ProbeResult r, DateTime now)
     {
-        if (!_pairs.TryGetValue(r.Bee, out var pair))
+        var isNew = !_pairs.TryGetValue(r.Bee, out var pair);
+        if (isNew)
         {
             _pairs[r.Bee] = pair = new PairTracker(r.Bee, settings);
             _signature = null;
         }
-        return pair.Observe(r, now) ? Changes(all: false) : [];
+        // A new pair is news to its bee's judge even while ok: the bee's link is judged over all its targets.
+        return pair!.Observe(r, now) || isNew ? Changes(all: false) : [];
     }
 
     /// <summary>A bee's judge says whether its own link is degraded.</summary>
@@ -137,14 +139,16 @@ public sealed class TargetJudge(string target, VerdictSettings settings)
         var word = Worst(degraded.Select(p => p.State));
         return verdict switch
         {
-            VerdictKinds.Everyone => $"{target}: {word} for everyone ({degraded.Count} of {judged} bees) {since}",
+            VerdictKinds.Everyone => $"{target}: {word} for everyone ({degraded.Count} of {Bees(judged)}) {since}",
             VerdictKinds.OnePath => $"{target}: {word} only from bee {degraded[0].Bee} (its other targets are fine) {since}",
             VerdictKinds.SomePlaces when shared is not null =>
                 $"{target}: {word} from {string.Join(", ", shared.Select(s => $"{s.Key} {s.Value}"))} ({degraded.Count} of {judged} bees) {since}",
             VerdictKinds.SomePlaces => $"{target}: {word} for {degraded.Count} of {judged} bees ({string.Join(", ", degraded.Select(p => p.Bee))}) {since}",
-            _ => judged == 0 ? $"{target}: no bee with a good link probes it" : $"{target}: ok from {judged} bees",
+            _ => judged == 0 ? $"{target}: no bee with a good link probes it" : $"{target}: ok from {Bees(judged)}",
         };
     }
+
+    private static string Bees(int n) => n == 1 ? "1 bee" : $"{n} bees";
 
     /// <summary>The state most of the degraded pairs share, the graver one on a tie.</summary>
     internal static string Worst(IEnumerable<string> states) =>

@@ -35,17 +35,20 @@ public sealed class VerdictBoard
         {
             var bee = Topics.Unescape(topic[SwarmNames.Topics.BeeVerdictPrefix.Length..]);
             if (payload.Length == 0) _bees.TryRemove(bee, out _);
-            else if (Parse(payload, SwarmJson.Wire.BeeVerdict) is { } v && v.Bee == bee && v.Text is not null && v.Evidence is not null && Kinds.Contains(v.Verdict) && Fits(_bees, bee)) Take(_bees, bee, v);
+            else if (Parse(payload, SwarmJson.Wire.BeeVerdict) is { } v && v.Bee == bee && v.Text is not null && v.Evidence is not null && v.Evidence.All(e => e is { Target: not null, State: not null }) && Kinds.Contains(v.Verdict) && Fits(_bees, bee)) Take(_bees, bee, v);
             else Interlocked.Increment(ref _ignored);
         }
         else if (topic.StartsWith(SwarmNames.Topics.VerdictPrefix, StringComparison.Ordinal))
         {
             var target = Topics.Unescape(topic[SwarmNames.Topics.VerdictPrefix.Length..]);
             if (payload.Length == 0) _targets.TryRemove(target, out _);
-            else if (Parse(payload, SwarmJson.Wire.TargetVerdict) is { } v && v.Target == target && v.Text is not null && v.Bees is not null && Kinds.Contains(v.Verdict) && Fits(_targets, target)) Take(_targets, target, v);
+            else if (Parse(payload, SwarmJson.Wire.TargetVerdict) is { } v && v.Target == target && v.Text is not null && WellFormed(v.Bees) && Kinds.Contains(v.Verdict) && Fits(_targets, target)) Take(_targets, target, v);
             else Interlocked.Increment(ref _ignored);
         }
     }
+
+    private static bool WellFormed(IReadOnlyList<PairView>? bees) =>
+        bees is not null && bees.All(b => b is { Bee: not null, State: not null }) && bees.DistinctBy(b => b.Bee).Count() == bees.Count;
 
     private void Take<T>(ConcurrentDictionary<string, T> map, string key, T verdict) where T : class
     {
@@ -69,6 +72,18 @@ public sealed class VerdictBoard
         var bees = target is not null ? [] : _bees.Values.OrderBy(v => v.Verdict == VerdictKinds.Ok).ThenBy(v => v.Bee, StringComparer.Ordinal).ToList();
         return new VerdictsView(targets, bees);
     }
+
+    /// <summary>The live page's matrix: every bee that probes something as a column, every target as a row, degraded first.</summary>
+    public MatrixView Matrix()
+    {
+        var rows = _targets.Values.OrderBy(v => v.Verdict == VerdictKinds.Ok).ThenBy(v => v.Target, StringComparer.Ordinal).Select(Row).ToList();
+        var bees = rows.SelectMany(r => r.States.Keys).Concat(_bees.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
+        return new MatrixView(bees, rows, _bees.Values.OrderBy(b => b.Bee, StringComparer.Ordinal).ToList());
+    }
+
+    /// <summary>A verdict as a matrix row: each bee's state, marked "own-link" when its own link is what is degraded.</summary>
+    public static MatrixRow Row(TargetVerdict v) => new(v.Target, v.Verdict, v.Text, v.Since,
+        v.Bees.ToDictionary(b => b.Bee, b => b.OwnLink == true ? $"{b.State}/own-link" : b.State));
 
     public IEnumerable<TargetVerdict> Targets => _targets.Values;
 
