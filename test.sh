@@ -9,7 +9,8 @@ command -v mosquitto_sub >/dev/null 2>&1 || need+=(mosquitto-clients)
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need+=(nftables)   # loss made in a test namespace
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need+=(iproute2)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)           # the production journal, for real
-command -v prometheus >/dev/null 2>&1 || need+=(prometheus)                           # scrapes a node in one test
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)                           # scrapes a node, fires the shipped rules
+command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-dejavu-core)            # the live page, in a real browser
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)                                 # validates Kubernetes manifests offline
 command -v clang >/dev/null 2>&1 || need+=(clang)                                     # links the NativeAOT swarm
 [ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
@@ -46,6 +47,7 @@ for pid in $(pgrep -x postgres); do   # its children, by the folder they run in
   case "$(readlink "/proc/$pid/cwd" 2>/dev/null)" in /tmp/swarm-pg-*) kill -9 "$pid" 2>/dev/null ;; esac
 done
 pkill -f "prometheus --config.file=/tmp/swarm-test-" 2>/dev/null
+pkill -f "chromium.*--user-data-dir=/tmp/swarm-test-" 2>/dev/null
 set -e
 
 # One plain closing line, whatever the runner printed: "N passed, N failed, N skipped".
