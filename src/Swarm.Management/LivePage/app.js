@@ -313,6 +313,7 @@ async function start() {
   renderMatrix();
   window.swarmStats.loadMs = performance.now() - t0;
   window.swarmStats.loaded = true;
+  window.swarmStats.loadedAt = performance.now(); // since the navigation began
   const first = state.order[0];
   if (first) openChart(first, worstBee(state.rows.get(first))); else connect();
   loadBees();

@@ -4,6 +4,7 @@ using Swarm.Edge;
 using Swarm.Indexing;
 using Swarm.Probing;
 using Swarm.Protocol;
+using Swarm.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace Swarm.Tests.Edge;
@@ -21,44 +22,6 @@ public sealed class EdgeFuzzTests(ITestOutputHelper output)
     private static int Seed => int.TryParse(Environment.GetEnvironmentVariable("SWARM_FUZZ_SEED"), out var s) ? s : 20261201;
     private static readonly ListLimits Limits = new(MaxTargets: 100, MaxListBytes: 8192);
 
-    private static readonly string[] Hostile =
-    [
-        "null", "true", "-1", "1e308", "\"\"", "[]", "{}", "\"\\u0000\"", "\"a\\nb\"", "\"0.0.0.0\"", "\"169.254.169.254\"", "\"http://u:p@h/\"",
-        new string('[', 300) + new string(']', 300), "\"" + new string('x', 70_000) + "\"", "[" + string.Join(',', Enumerable.Repeat("\"h.example\"", 5000)) + "]",
-        "\"ｆｒｅｅ.ｆｒ\"", "\"free.fr\\u202e\"", "9223372036854775807", "-9223372036854775808", "1.5",
-    ];
-
-    private static byte[] Mutate(Random random, string valid)
-    {
-        var bytes = Encoding.UTF8.GetBytes(valid);
-        switch (random.Next(6))
-        {
-            case 0: // flip a few bytes
-                for (var i = 0; i < 1 + random.Next(4); i++) bytes[random.Next(bytes.Length)] ^= (byte)(1 << random.Next(8));
-                return bytes;
-            case 1: // cut
-                return bytes[..random.Next(bytes.Length)];
-            case 2: // a value replaced by a hostile one
-            {
-                var values = new[] { ":", "[" };
-                var at = valid.IndexOf(values[random.Next(values.Length)], random.Next(valid.Length / 2), StringComparison.Ordinal);
-                if (at < 0) return bytes;
-                var end = valid.IndexOfAny([',', '}', ']'], at + 1);
-                return Encoding.UTF8.GetBytes(valid[..(at + 1)] + Hostile[random.Next(Hostile.Length)] + (end < 0 ? "" : valid[end..]));
-            }
-            case 3: // random bytes
-            {
-                var noise = new byte[random.Next(0, 512)];
-                random.NextBytes(noise);
-                return noise;
-            }
-            case 4: // nested deep
-                return Encoding.UTF8.GetBytes(new string('[', 1000 + random.Next(1000)) + valid);
-            default:
-                return bytes;
-        }
-    }
-
     [Fact]
     public void Every_published_list_is_adopted_well_formed_or_refused_with_a_reason()
     {
@@ -74,8 +37,8 @@ public sealed class EdgeFuzzTests(ITestOutputHelper output)
                 _ => $"h{i}.example",
             }).Distinct().ToList();
             var valid = JsonSerializer.Serialize(new { list, version = random.Next(0, 100), targets });
-            var topic = random.Next(20) == 0 ? "targets/" + Hostile[random.Next(Hostile.Length)] : "targets/default";
-            var (parsed, error) = PublishedListCheck.Parse(topic, Mutate(random, valid), Limits);
+            var topic = random.Next(20) == 0 ? "targets/" + Mutations.Hostile[random.Next(Mutations.Hostile.Length)] : "targets/default";
+            var (parsed, error) = PublishedListCheck.Parse(topic, Mutations.Mutate(random, valid), Limits);
             if (error is null)
             {
                 accepted++;
@@ -113,10 +76,10 @@ public sealed class EdgeFuzzTests(ITestOutputHelper output)
             {
                 0 => $"rip/edge-{random.Next(50)}", // a status for another bee than its topic's: forged
                 1 => $"rip/agent/{bee}",
-                2 => "rip/" + Hostile[random.Next(Hostile.Length)],
+                2 => "rip/" + Mutations.Hostile[random.Next(Mutations.Hostile.Length)],
                 _ => $"rip/{bee}",
             };
-            directory.Heard(topic, Mutate(random, status));
+            directory.Heard(topic, Mutations.Mutate(random, status));
             directory.SawLegacy(bee.Replace("edge", "agent"), DateTime.UtcNow);
         }
         var reports = directory.Reports(BeeKinds.Edge, BeeKinds.Legacy, BeeKinds.Cluster);
@@ -141,8 +104,8 @@ public sealed class EdgeFuzzTests(ITestOutputHelper output)
             var valid = random.Next(3) == 0
                 ? $"[\"agent-{random.Next(9)}\", \"error\", \"Unknown host\"]"
                 : $"[\"agent-{random.Next(9)}\", \"ok\", {{\"Error\": null, \"loss\": {random.Next(0, 101)}.0, \"Round trip\": [0.041, 0.052, 0.077, 0.011]}}]";
-            var topic = random.Next(10) == 0 ? "ping/" + Hostile[random.Next(Hostile.Length)] : "ping/free.fr";
-            var (result, error) = LegacyResult.Parse(topic, Mutate(random, valid), DateTime.UtcNow);
+            var topic = random.Next(10) == 0 ? "ping/" + Mutations.Hostile[random.Next(Mutations.Hostile.Length)] : "ping/free.fr";
+            var (result, error) = LegacyResult.Parse(topic, Mutations.Mutate(random, valid), DateTime.UtcNow);
             if (error is null)
             {
                 accepted++;

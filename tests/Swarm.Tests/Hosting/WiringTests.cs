@@ -35,9 +35,10 @@ public class WiringTests
         var hosted = services.Where(d => d.ServiceType == typeof(IHostedService)).ToList();
         Assert.True(hosted.Count >= 5, $"{hosted.Count} hosted services");
         Assert.Contains(services, d => d.ServiceType == typeof(NodeVerdict));
-        // Every broker feed is its own hosted service: the bee directory's rip/# and the queen's watch (AddHostedService
-        // with a factory keeps one per type and dropped the second without a word).
-        Assert.Equal(2, hosted.Count(d => d.ImplementationFactory?.Method.ReturnType == typeof(MqttFeed)));
+        // Every broker feed is its own hosted service: the bee directory's rip/#, the verdict board's verdict/#, the round
+        // history's ping/+, and the queen's watch and shared ping/+ (AddHostedService with a factory keeps one per type
+        // and dropped the second without a word).
+        Assert.Equal(5, hosted.Count(d => d.ImplementationFactory?.Method.ReturnType == typeof(MqttFeed)));
     }
 
     [Fact]

@@ -18,6 +18,8 @@ public static class ApiFuzz
         "/api/cluster", "/api/cluster/leave", "/api/cluster/down", "/api/cluster/join", "/api/targets/default", "/api/targets/default/add",
         "/api/targets/default/remove", "/api/targets/%2e%2e", "/api/targets/" + new string('x', 300), "/api/log?lines=-1", "/api/log?lines=abc",
         "/api/actors?depth=99999", "/api/sharding/regions/none/stats", "/api/bees/../cluster", "/health/ready/../../api/cluster/leave", "/metrics",
+        "/api/verdicts", "/api/verdicts?target=" + new string('x', 3000), "/api/matrix", "/api/history", "/api/history?target=" + new string('x', 3000),
+        "/api/history?target=free.fr&bee=%00%0a", "/api/events?target=" + new string('x', 3000), "/app.js", "/",
     ];
 
     private static readonly string[] Bodies =
