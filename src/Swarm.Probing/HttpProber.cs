@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using Swarm.Protocol;
 
 namespace Swarm.Probing;
 
@@ -43,9 +44,11 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
                 phase = "TLS handshake";
                 var tlsStart = Stopwatch.GetTimestamp();
                 var certificateErrors = SslPolicyErrors.None;
-                var ssl = new SslStream(stream, leaveInnerStreamOpen: false, (_, _, _, errors) =>
+                TlsCertificateInfo? presented = null;
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false, (_, certificate, _, errors) =>
                 {
                     certificateErrors = errors;
+                    presented = Describe(certificate);
                     return errors == SslPolicyErrors.None;
                 });
                 stream = ssl;
@@ -61,9 +64,9 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
                 catch (AuthenticationException e)
                 {
                     var why = certificateErrors != SslPolicyErrors.None ? $"certificate not accepted ({certificateErrors})" : e.Message;
-                    return Failed(outcome, start, $"TLS handshake with {url.Host} failed: {why}");
+                    return Failed(outcome with { Certificate = presented }, start, $"TLS handshake with {url.Host} failed: {why}");
                 }
-                outcome = outcome with { TlsMs = HostResolver.Elapsed(tlsStart) };
+                outcome = outcome with { TlsMs = HostResolver.Elapsed(tlsStart), Certificate = presented };
             }
 
             phase = "response";
@@ -99,6 +102,23 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
             return Failed(outcome, start, $"{phase} from {endpoint} failed: {e.GetBaseException().Message}");
         }
     }
+
+    /// <summary>The server's certificate as a result carries it: names, validity, and the SHA-256 of its DER bytes.</summary>
+    internal static TlsCertificateInfo? Describe(X509Certificate? certificate)
+    {
+        if (certificate is null) return null;
+        var cert = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return new TlsCertificateInfo
+        {
+            Subject = Limit(cert.GetNameInfo(X509NameType.SimpleName, forIssuer: false)),
+            Issuer = Limit(cert.GetNameInfo(X509NameType.SimpleName, forIssuer: true)),
+            NotBefore = cert.NotBefore.ToUniversalTime(),
+            NotAfter = cert.NotAfter.ToUniversalTime(),
+            Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(cert.RawData)),
+        };
+    }
+
+    private static string? Limit(string? name) => name is { Length: > 256 } ? name[..256] : name;
 
     private X509ChainPolicy? ChainPolicy()
     {

@@ -24,6 +24,7 @@ public sealed record ProbeOutcome(
     public double? TtfbMs { get; init; }
     public double? TotalMs { get; init; }
     public int? StatusCode { get; init; }
+    public TlsCertificateInfo? Certificate { get; init; }
 
     /// <summary>The result as published: this outcome with the identity a bee gives it from birth.</summary>
     public ProbeResult ToResult(string bee, long seq, DateTime timestamp, string? location, string? geo = null) => new()
@@ -53,6 +54,7 @@ public sealed record ProbeOutcome(
         TotalMs = TotalMs,
         StatusCode = StatusCode,
         Error = Error,
+        Certificate = Certificate,
     };
 
     /// <summary>A round that could not run (no address, no route): reported as total loss, because for the user it is.</summary>

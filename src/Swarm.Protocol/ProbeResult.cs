@@ -34,4 +34,22 @@ public sealed record ProbeResult : ISwarmMessage
     [JsonPropertyName("total_ms")] public double? TotalMs { get; init; }
     [JsonPropertyName("status")] public int? StatusCode { get; init; }
     [JsonPropertyName("error")] public string? Error { get; init; }
+
+    /// <summary>The round's wall time, first packet (or name lookup) to last answer or timeout: Heartbeat's check duration.</summary>
+    [JsonPropertyName("duration_ms")] public double? DurationMs { get; init; }
+
+    /// <summary>The certificate an HTTPS target presented (also when it was not accepted).</summary>
+    [JsonPropertyName("tls_cert")] public TlsCertificateInfo? Certificate { get; init; }
+}
+
+/// <summary>What a result says of a server's certificate: enough for Kibana's certificates page and an expiry alert.</summary>
+public sealed record TlsCertificateInfo
+{
+    [JsonPropertyName("subject")] public string? Subject { get; init; }
+    [JsonPropertyName("issuer")] public string? Issuer { get; init; }
+    [JsonPropertyName("not_before")] public DateTime NotBefore { get; init; }
+    [JsonPropertyName("not_after")] public DateTime NotAfter { get; init; }
+
+    /// <summary>SHA-256 of the certificate's DER bytes, lowercase hex.</summary>
+    [JsonPropertyName("sha256")] public string? Sha256 { get; init; }
 }

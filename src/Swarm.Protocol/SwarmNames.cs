@@ -61,5 +61,6 @@ public static class SwarmNames
         /// <summary>Alerts, retained (the latest raise or clear): <c>alert/&lt;target&gt;</c> and <c>alert/bee/&lt;bee&gt;</c>.</summary>
         public const string AlertPrefix = "alert/";
         public const string BeeAlertPrefix = "alert/bee/";
+        public const string AlertAll = "alert/#";
     }
 }

@@ -221,10 +221,11 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
             return;
         }
         var startedAt = DateTime.UtcNow;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         _prober.ProbeAsync(target, _settings.Round, _stopping.Token)
             .PipeTo(Self,
-                success: outcome => new RoundFinished(startedAt, outcome),
-                failure: e => new RoundFinished(startedAt, ProbeOutcome.Failed(target, ProbeTarget.Parse(target)?.Kind ?? "unknown", $"probe failed: {e.Message}")));
+                success: outcome => new RoundFinished(startedAt, started, outcome),
+                failure: e => new RoundFinished(startedAt, started, ProbeOutcome.Failed(target, ProbeTarget.Parse(target)?.Kind ?? "unknown", $"probe failed: {e.Message}")));
     }
 
     private TimeSpan NextDue(TimeSpan phase)
@@ -243,6 +244,7 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         _results.Tell(round.Outcome.ToResult(_settings.BeeId, 0, round.StartedAt, _settings.Location, _settings.Geo) with
         {
             Connection = _settings.Connection,
+            DurationMs = Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(round.Started).TotalMilliseconds, 3),
         });
     }
 
@@ -286,5 +288,5 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         public static readonly ProbeDue Instance = new();
     }
 
-    private sealed record RoundFinished(DateTime StartedAt, ProbeOutcome Outcome);
+    private sealed record RoundFinished(DateTime StartedAt, long Started, ProbeOutcome Outcome);
 }

@@ -125,11 +125,15 @@ internal sealed class IndexerFeed(MqttSettings settings, ActorRegistry registry,
         health.Problem(HealthPart, $"not yet subscribed to {SwarmNames.Topics.PingAll} on the broker");
         _link.Connected += () => health.Healthy(HealthPart); // raised once the subscriptions are restored
         var indexer = await registry.Started<IndexerActor>(lifetime, cancellationToken);
-        await _link.SubscribeWithAckAsync(SwarmNames.Topics.PingAll, SwarmNames.IndexerShareGroup, (topic, payload, ack) =>
+        // Results, and the verdicts and alerts said about them: all become documents.
+        foreach (var filter in new[] { SwarmNames.Topics.PingAll, SwarmNames.Topics.VerdictAll, SwarmNames.Topics.AlertAll })
         {
-            indexer.Tell(new ResultArrived(topic, payload, ack));
-            return Task.CompletedTask;
-        });
+            await _link.SubscribeWithAckAsync(filter, SwarmNames.IndexerShareGroup, (topic, payload, ack) =>
+            {
+                indexer.Tell(new ResultArrived(topic, payload, ack));
+                return Task.CompletedTask;
+            });
+        }
         await _link.StartAsync(cancellationToken);
         metrics.BeforeScrape(() => metrics.MqttConnected("indexer", _link.IsConnected));
     }

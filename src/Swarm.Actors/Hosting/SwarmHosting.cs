@@ -477,7 +477,7 @@ public static class SwarmHosting
         return builder.WithActors((system, registry, resolver) =>
         {
             var indexer = system.ActorOf(Supervised(Indexer.Props(resolver.GetService<ElasticsearchClient>(), resolver.GetService<MqttLink>(),
-                new IndexerSettings(es.DataStream), resolver.GetService<SwarmMetrics>(), resolver.GetService<IServiceProvider>().GetService<BeeDirectory>()),
+                new IndexerSettings(es.DataStream) { Interval = options.Probe.Interval }, resolver.GetService<SwarmMetrics>(), resolver.GetService<IServiceProvider>().GetService<BeeDirectory>()),
                 "indexer"), "indexer-supervisor");
             registry.Register<IndexerActor>(indexer);
         });

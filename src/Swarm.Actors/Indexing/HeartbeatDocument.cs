@@ -31,32 +31,34 @@ public static class HeartbeatDocument
     /// One compact JSON line, as <c>_bulk</c> wants it, written straight to UTF-8 without a DOM. A result whose bee and
     /// sequence already came with other content is marked <c>swarm.conflict</c>.
     /// </summary>
-    public static string ToJson(ProbeResult r, bool conflict = false, bool legacy = false)
+    public static string ToJson(ProbeResult r, bool conflict = false, bool legacy = false, TimeSpan? interval = null)
     {
         var buffer = _buffer ??= new ArrayBufferWriter<byte>(1024);
         buffer.ResetWrittenCount();
         var w = _writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = SwarmJson.Wire.Options.Encoder, SkipValidation = true });
         w.Reset(buffer);
-        Write(w, r, conflict, legacy);
+        Write(w, r, conflict, legacy, interval ?? TimeSpan.FromSeconds(10));
         w.Flush();
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private static void Write(Utf8JsonWriter w, ProbeResult r, bool conflict, bool legacy)
+    private static void Write(Utf8JsonWriter w, ProbeResult r, bool conflict, bool legacy, TimeSpan interval)
     {
         var target = ProbeTarget.Parse(r.Target);
         var up = r.Received > 0 && r.Error is null;
-        var url = target?.Kind switch
+        // url.full as the target was written (Uri would add a trailing slash: http://a.example becomes http://a.example/).
+        var (full, url) = target?.Kind switch
         {
-            ProbeTarget.Http => target.Url!,
-            ProbeTarget.Tcp => new Uri($"tcp://{Bracket(target.Host)}:{target.Port}"),
-            _ => new Uri($"icmp://{Bracket(target?.Host ?? r.Target)}"),
+            ProbeTarget.Http => (r.Target, target.Url!),
+            ProbeTarget.Tcp => ($"tcp://{Bracket(target.Host)}:{target.Port}", new Uri($"tcp://{Bracket(target.Host)}:{target.Port}")),
+            _ => ($"icmp://{Bracket(target?.Host ?? r.Target)}", new Uri($"icmp://{Bracket(target?.Host ?? r.Target)}")),
         };
+        var at = r.Timestamp.ToUniversalTime();
 
         w.WriteStartObject();
-        w.WriteString("@timestamp", r.Timestamp.ToUniversalTime().ToString("O"));
+        w.WriteString("@timestamp", at.ToString("O"));
         w.WriteStartObject("event");
-        w.WriteString("dataset", "swarm");
+        w.WriteString("dataset", r.Kind); // Heartbeat's: the monitor type
         w.WriteString("kind", "metric");
         w.WriteEndObject();
 
@@ -65,8 +67,15 @@ public static class HeartbeatDocument
         w.WriteString("name", r.Target);
         w.WriteString("type", r.Kind);
         w.WriteString("status", up ? "up" : "down");
+        // One check, one group: Uptime's ping list and its down-monitor rule group events by it.
+        w.WriteString("check_group", legacy ? $"{r.Bee}-{at.Ticks:x}" : $"{r.Bee}-{r.Seq}");
         if (r.Address is not null) w.WriteString("ip", r.Address);
-        Us(w, "duration", r.TotalMs ?? r.MaxMs);
+        Us(w, "duration", r.DurationMs ?? r.TotalMs ?? r.MaxMs ?? r.ResolveMs);
+        // The span this check speaks for, until the next one is due (the down-monitor rule and the certificates page read it).
+        w.WriteStartObject("timespan");
+        w.WriteString("gte", at.ToString("O"));
+        w.WriteString("lt", (at + interval).ToString("O"));
+        w.WriteEndObject();
         w.WriteEndObject();
 
         w.WriteStartObject("summary");
@@ -75,7 +84,7 @@ public static class HeartbeatDocument
         w.WriteEndObject();
 
         w.WriteStartObject("url");
-        w.WriteString("full", url.AbsoluteUri);
+        w.WriteString("full", full);
         w.WriteString("scheme", url.Scheme);
         w.WriteString("domain", url.Host.Trim('[', ']'));
         if (!url.IsDefaultPort && url.Port > 0) w.WriteNumber("port", url.Port);
@@ -154,21 +163,57 @@ public static class HeartbeatDocument
                     }
                     w.WriteEndObject();
                 }
-                if (r.TlsMs is not null)
+                if (r.TlsMs is not null || r.Certificate is not null)
                 {
                     w.WriteStartObject("tls");
-                    w.WriteStartObject("rtt");
-                    Us(w, "handshake", r.TlsMs);
-                    w.WriteEndObject();
+                    if (r.TlsMs is not null)
+                    {
+                        w.WriteStartObject("rtt");
+                        Us(w, "handshake", r.TlsMs);
+                        w.WriteEndObject();
+                    }
+                    if (r.Certificate is { } cert) Certificate(w, cert);
                     w.WriteEndObject();
                 }
                 break;
         }
         if (r.Error is not null)
         {
+            // Heartbeat's words: a name that did not resolve is an io error with the code DNS_LOOKUP_FAILED; an HTTP
+            // answer with a failing status is a validate error.
             w.WriteStartObject("error");
-            w.WriteString("type", r.Address is null ? "resolve" : "io");
+            w.WriteString("type", r.StatusCode is >= 400 ? "validate" : "io");
+            if (r.Address is null && !legacy) w.WriteString("code", "DNS_LOOKUP_FAILED");
             w.WriteString("message", r.Error);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+    }
+
+    /// <summary><c>tls.server.x509.*</c> and <c>tls.server.hash.sha256</c>, as ECS names them and Uptime's certificates page reads them.</summary>
+    private static void Certificate(Utf8JsonWriter w, TlsCertificateInfo cert)
+    {
+        w.WriteStartObject("server");
+        w.WriteStartObject("x509");
+        w.WriteString("not_before", cert.NotBefore.ToUniversalTime().ToString("O"));
+        w.WriteString("not_after", cert.NotAfter.ToUniversalTime().ToString("O"));
+        if (cert.Subject is not null)
+        {
+            w.WriteStartObject("subject");
+            w.WriteString("common_name", cert.Subject);
+            w.WriteEndObject();
+        }
+        if (cert.Issuer is not null)
+        {
+            w.WriteStartObject("issuer");
+            w.WriteString("common_name", cert.Issuer);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+        if (cert.Sha256 is not null)
+        {
+            w.WriteStartObject("hash");
+            w.WriteString("sha256", cert.Sha256);
             w.WriteEndObject();
         }
         w.WriteEndObject();

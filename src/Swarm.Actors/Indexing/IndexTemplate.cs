@@ -9,6 +9,10 @@ public static class IndexTemplate
     private static JsonObject Long => new() { ["type"] = "long" };
     private static JsonObject Float => new() { ["type"] = "float" };
     private static JsonObject Us => new() { ["properties"] = new JsonObject { ["us"] = Long } };
+    private static JsonObject Date => new() { ["type"] = "date" };
+
+    /// <summary>A keyword with a <c>.text</c> sub-field, as Heartbeat maps what Uptime's search bar queries.</summary>
+    private static JsonObject KeywordAndText => new() { ["type"] = "keyword", ["fields"] = new JsonObject { ["text"] = new JsonObject { ["type"] = "text" } } };
     private static JsonObject Object(params (string Name, JsonNode Type)[] fields) =>
         new() { ["properties"] = new JsonObject(fields.Select(f => KeyValuePair.Create(f.Name, (JsonNode?)f.Type))) };
 
@@ -19,21 +23,28 @@ public static class IndexTemplate
         ["properties"] = new JsonObject
         {
             ["@timestamp"] = new JsonObject { ["type"] = "date" },
-            ["event"] = Object(("dataset", Keyword), ("kind", Keyword)),
-            ["monitor"] = Object(("id", Keyword), ("name", Keyword), ("type", Keyword), ("status", Keyword), ("ip", new JsonObject { ["type"] = "ip" }), ("duration", Us)),
+            ["event"] = Object(("dataset", Keyword), ("kind", Keyword), ("action", Keyword)),
+            ["monitor"] = Object(("id", KeywordAndText), ("name", KeywordAndText), ("type", Keyword), ("status", Keyword), ("check_group", Keyword),
+                ("ip", new JsonObject { ["type"] = "ip" }), ("duration", Us), ("timespan", new JsonObject { ["type"] = "date_range" })),
             ["summary"] = Object(("up", Long), ("down", Long)),
-            ["url"] = Object(("full", Keyword), ("scheme", Keyword), ("domain", Keyword), ("port", Long)),
+            ["url"] = Object(("full", KeywordAndText), ("scheme", Keyword), ("domain", Keyword), ("port", Long)),
             ["resolve"] = Object(("ip", new JsonObject { ["type"] = "ip" }), ("rtt", Us)),
             ["icmp"] = Object(("requests", Long), ("rtt", Us)),
             ["tcp"] = Object(("rtt", Object(("connect", Us)))),
             ["http"] = Object(("rtt", Object(("total", Us), ("response_header", Us))), ("response", Object(("status_code", Long)))),
-            ["tls"] = Object(("rtt", Object(("handshake", Us)))),
-            ["error"] = Object(("type", Keyword), ("message", new JsonObject { ["type"] = "text" })),
+            ["tls"] = Object(("rtt", Object(("handshake", Us))), ("server", Object(
+                ("x509", Object(("not_before", Date), ("not_after", Date), ("subject", Object(("common_name", Keyword))), ("issuer", Object(("common_name", Keyword))))),
+                ("hash", Object(("sha256", Keyword)))))),
+            ["error"] = Object(("type", Keyword), ("code", Keyword), ("message", new JsonObject { ["type"] = "text" })),
             ["observer"] = Object(("name", Keyword), ("geo", Object(("name", Keyword), ("location", new JsonObject { ["type"] = "geo_point" })))),
             ["swarm"] = Object(("bee", Keyword), ("seq", Long), ("sent", Long), ("received", Long), ("loss", Float),
                 ("rtt", Object(("min_ms", Float), ("avg_ms", Float), ("max_ms", Float), ("stddev_ms", Float), ("median_ms", Float), ("p95_ms", Float))),
                 ("jitter_ms", Float), ("conflict", new JsonObject { ["type"] = "boolean" }), ("legacy", new JsonObject { ["type"] = "boolean" }),
-                ("connection", Keyword)),
+                ("connection", Keyword),
+                ("verdict", Object(("subject", Keyword), ("about", Keyword), ("kind", Keyword), ("text", new JsonObject { ["type"] = "text" }), ("since", Date),
+                    ("judged", Long), ("degraded", Long), ("degraded_names", Keyword))),
+                ("alert", Object(("id", Keyword), ("subject", Keyword), ("about", Keyword), ("state", Keyword), ("verdict", Keyword),
+                    ("text", new JsonObject { ["type"] = "text" }), ("since", Date)))),
         },
     };
 

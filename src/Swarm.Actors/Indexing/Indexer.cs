@@ -19,6 +19,9 @@ public sealed record IndexerSettings(string DataStream, int BatchSize = 1000, in
     public int MaxRequests { get; init; } = 2;
 
     public TimeSpan BatchDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The probe interval: how long a check speaks for (<c>monitor.timespan</c>).</summary>
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan MinBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
 }
@@ -116,6 +119,13 @@ public sealed class Indexer : ReceiveActor, IWithTimers
     {
         // Anything may arrive on ping/+: every result that cannot become a document is dead-lettered with the reason
         // and acknowledged. Nothing a publisher sends can make this actor throw.
+        if (VerdictDocument.Handles(message.Topic))
+        {
+            var (document, why) = VerdictDocument.Of(message.Topic, message.Payload);
+            if (document is { } d) Enqueue(new Pending(message, d.Id, d.Json, d.At));
+            else DeadLetter(message, null, why!);
+            return;
+        }
         if (LegacyResult.LooksLegacy(message.Payload))
         {
             AcceptLegacy(message);
@@ -142,7 +152,7 @@ public sealed class Indexer : ReceiveActor, IWithTimers
                 "(a forgery, or numbers given twice after the bee lost its outbox)", result.Bee, result.Seq);
         }
         string json;
-        try { json = HeartbeatDocument.ToJson(result, conflict); }
+        try { json = HeartbeatDocument.ToJson(result, conflict, interval: _settings.Interval); }
         catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
         {
             DeadLetter(message, null, $"cannot be made a document: {e.Message}");
@@ -161,7 +171,7 @@ public sealed class Indexer : ReceiveActor, IWithTimers
             return;
         }
         _directory?.SawLegacy(result!.Bee, result.Timestamp);
-        Enqueue(new Pending(message, LegacyResult.IdOf(result!), HeartbeatDocument.ToJson(result!, legacy: true), result!.Timestamp));
+        Enqueue(new Pending(message, LegacyResult.IdOf(result!), HeartbeatDocument.ToJson(result!, legacy: true, interval: _settings.Interval), result!.Timestamp));
     }
 
     private void Enqueue(Pending pending)

@@ -36,6 +36,13 @@ public static class ResultCheck
         if (r.StatusCode is < 100 or > 599) return $"status {r.StatusCode}: an HTTP status from 100 to 599 expected";
         foreach (var (name, text) in new[] { ("location", r.Location), ("geo", r.Geo), ("address", r.Address), ("error", r.Error) })
             if (text is { Length: > MaxText }) return $"{name}: {text.Length} characters, at most {MaxText}";
+        if (r.Certificate is { } cert)
+        {
+            if (cert.Sha256 is not null && (cert.Sha256.Length != 64 || !cert.Sha256.All(char.IsAsciiHexDigitLower)))
+                return $"tls_cert.sha256: 64 lowercase hex digits expected";
+            if (cert.Subject is { Length: > 256 } || cert.Issuer is { Length: > 256 }) return "tls_cert: a subject or issuer of at most 256 characters expected";
+            if (cert.NotAfter < cert.NotBefore) return "tls_cert: not_after before not_before";
+        }
         if (r.Connection is not null && !WatchPayload.IsListName(r.Connection))
             return $"connection {Quote(r.Connection)}: one word of letters, digits, '-' or '_' expected (at most 64)";
         return null;
@@ -45,7 +52,7 @@ public static class ResultCheck
     [
         ("resolve_ms", r.ResolveMs), ("rtt_min_ms", r.MinMs), ("rtt_avg_ms", r.AvgMs), ("rtt_max_ms", r.MaxMs), ("rtt_stddev_ms", r.StddevMs),
         ("rtt_median_ms", r.MedianMs), ("rtt_p95_ms", r.P95Ms), ("jitter_ms", r.JitterMs), ("connect_ms", r.ConnectMs), ("tls_ms", r.TlsMs),
-        ("ttfb_ms", r.TtfbMs), ("total_ms", r.TotalMs),
+        ("ttfb_ms", r.TtfbMs), ("total_ms", r.TotalMs), ("duration_ms", r.DurationMs),
     ];
 
     /// <summary>A value as a reason may show it: control characters as '?' (no log injection), at most 64 characters.</summary>

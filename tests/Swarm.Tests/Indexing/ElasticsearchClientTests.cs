@@ -92,9 +92,18 @@ public sealed class ElasticsearchClientTests : IAsyncLifetime
         {
             Bee = "b", Seq = 9, Timestamp = DateTime.UtcNow, Target = "https://free.fr/", Kind = "http", Address = "::1", ResolveMs = 2,
             Sent = 1, Received = 1, AvgMs = 9, ConnectMs = 1, TlsMs = 2, TtfbMs = 3, TotalMs = 9, StatusCode = 503, Error = "HTTP 503", JitterMs = 0.1,
-            MedianMs = 9, P95Ms = 9, StddevMs = 0, MinMs = 9, MaxMs = 9, Location = "paris", Geo = "48.8566,2.3522",
+            MedianMs = 9, P95Ms = 9, StddevMs = 0, MinMs = 9, MaxMs = 9, Location = "paris", Geo = "48.8566,2.3522", DurationMs = 11,
+            Certificate = new TlsCertificateInfo { Subject = "free.fr", Issuer = "R11", NotBefore = DateTime.UtcNow.AddDays(-1), NotAfter = DateTime.UtcNow.AddDays(60), Sha256 = new string('a', 64) },
         };
-        foreach (var doc in new[] { Document(Result(1)), Document(Result(2, error: "cannot resolve x")), Document(http) })
+        var verdict = new TargetVerdict("free.fr", "everyone", "free.fr: lossy for everyone") { At = DateTime.UtcNow, Since = DateTime.UtcNow, Bees = [new PairView("b", "lossy")] };
+        var alert = new Alert("free.fr", Alert.AboutTarget, Alert.Raised, "everyone", "free.fr: lossy for everyone") { Id = "target:free.fr:raised:1", At = DateTime.UtcNow };
+        var said = new[]
+        {
+            VerdictDocument.Of("verdict/free.fr", JsonSerializer.SerializeToUtf8Bytes(verdict, SwarmJson.Wire.TargetVerdict)),
+            VerdictDocument.Of("alert/free.fr", JsonSerializer.SerializeToUtf8Bytes(alert, SwarmJson.Wire.Alert)),
+            VerdictDocument.Of("verdict/bee/b", JsonSerializer.SerializeToUtf8Bytes(new BeeVerdict("b", "one-bee", "bee b: its own link") { Evidence = [new BeeTargetView("free.fr", "lossy")] }, SwarmJson.Wire.BeeVerdict)),
+        }.Select(d => JsonNode.Parse(d.Document!.Value.Json)!.AsObject());
+        foreach (var doc in new[] { Document(Result(1)), Document(Result(2, error: "cannot resolve x")), Document(http) }.Concat(said))
         {
             foreach (var (field, value) in Leaves(doc))
             {
@@ -127,9 +136,52 @@ public sealed class ElasticsearchClientTests : IAsyncLifetime
         Assert.Equal(4250, doc["icmp"]!["rtt"]!["us"]!.GetValue<long>());
         Assert.Equal(5, doc["icmp"]!["requests"]!.GetValue<int>());
         Assert.Equal(1500, doc["resolve"]!["rtt"]!["us"]!.GetValue<long>());
-        Assert.Equal("icmp://free.fr/", doc["url"]!["full"]!.GetValue<string>());
+        Assert.Equal("icmp://free.fr", doc["url"]!["full"]!.GetValue<string>()); // as written: no trailing slash
         Assert.Equal(0.0, doc["swarm"]!["loss"]!.GetValue<double>());
         Assert.Null(doc["error"]);
+        Assert.Equal("icmp", doc["event"]!["dataset"]!.GetValue<string>()); // Heartbeat's: the monitor type
+        Assert.Equal("paris-1-1", doc["monitor"]!["check_group"]!.GetValue<string>());
+        Assert.Equal("2026-11-23T08:00:00.0000000Z", doc["monitor"]!["timespan"]!["gte"]!.GetValue<string>());
+        Assert.Equal("2026-11-23T08:00:10.0000000Z", doc["monitor"]!["timespan"]!["lt"]!.GetValue<string>());
+        Assert.Equal(4900, doc["monitor"]!["duration"]!["us"]!.GetValue<long>()); // no round duration given: the slowest echo
+        Assert.Equal(7000, Document(Result(1) with { DurationMs = 7 })["monitor"]!["duration"]!["us"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public void A_name_that_does_not_resolve_is_an_io_error_with_heartbeats_dns_code_and_a_bad_status_a_validate_error()
+    {
+        var unresolved = Document(Result(3, error: "cannot resolve free.fr: Name or service not known"));
+        Assert.Equal(("io", "DNS_LOOKUP_FAILED"), (unresolved["error"]!["type"]!.GetValue<string>(), unresolved["error"]!["code"]!.GetValue<string>()));
+        var status = Document(new ProbeResult
+        {
+            Bee = "b", Seq = 1, Timestamp = DateTime.UtcNow, Target = "http://a.example", Kind = "http", Address = "::1", Sent = 1, Received = 1,
+            StatusCode = 503, Error = "HTTP 503", TotalMs = 3,
+        });
+        Assert.Equal("validate", status["error"]!["type"]!.GetValue<string>());
+        Assert.Null(status["error"]!["code"]);
+        Assert.Equal("http://a.example", status["url"]!["full"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void A_certificate_is_written_where_ecs_and_uptimes_certificates_page_read_it()
+    {
+        var doc = Document(new ProbeResult
+        {
+            Bee = "b", Seq = 1, Timestamp = DateTime.UtcNow, Target = "https://a.example/", Kind = "http", Address = "::1", Sent = 1, Received = 1,
+            StatusCode = 200, TotalMs = 3, TlsMs = 1,
+            Certificate = new TlsCertificateInfo
+            {
+                Subject = "a.example", Issuer = "Test CA", NotBefore = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc),
+                NotAfter = new DateTime(2027, 1, 1, 0, 0, 0, DateTimeKind.Utc), Sha256 = new string('0', 64),
+            },
+        });
+        var x509 = doc["tls"]!["server"]!["x509"]!;
+        Assert.Equal("2027-01-01T00:00:00.0000000Z", x509["not_after"]!.GetValue<string>());
+        Assert.Equal("2026-01-01T00:00:00.0000000Z", x509["not_before"]!.GetValue<string>());
+        Assert.Equal("a.example", x509["subject"]!["common_name"]!.GetValue<string>());
+        Assert.Equal("Test CA", x509["issuer"]!["common_name"]!.GetValue<string>());
+        Assert.Equal(new string('0', 64), doc["tls"]!["server"]!["hash"]!["sha256"]!.GetValue<string>());
+        Assert.Equal(1000, doc["tls"]!["rtt"]!["handshake"]!["us"]!.GetValue<long>());
     }
 
     /// <summary>The document exactly as the indexer sends it, read back to walk its fields.</summary>
@@ -140,6 +192,7 @@ public sealed class ElasticsearchClientTests : IAsyncLifetime
         foreach (var (key, value) in node)
         {
             if (value is JsonObject child) foreach (var leaf in Leaves(child, $"{prefix}{key}.")) yield return leaf;
+            else if (value is JsonArray array) foreach (var item in array) yield return ($"{prefix}{key}", item!);
             else yield return ($"{prefix}{key}", value!);
         }
     }
@@ -152,6 +205,8 @@ public sealed class ElasticsearchClientTests : IAsyncLifetime
         {
             if (current?[parts[i]] is not JsonObject mapping) return null;
             if (i == parts.Length - 1) return mapping["type"]?.GetValue<string>();
+            // A range's bounds: {"gte": …, "lt": …} under a date_range.
+            if (i == parts.Length - 2 && mapping["type"]?.GetValue<string>() == "date_range" && parts[^1] is "gte" or "gt" or "lt" or "lte") return "date";
             current = mapping["properties"] as JsonObject;
         }
         return null;

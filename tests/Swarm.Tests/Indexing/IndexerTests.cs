@@ -62,6 +62,35 @@ public sealed class IndexerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Verdicts_and_alerts_are_indexed_beside_the_results_once_each_and_a_forged_one_is_dead_lettered()
+    {
+        var at = new DateTime(2026, 12, 1, 10, 42, 0, DateTimeKind.Utc);
+        var verdict = new TargetVerdict("free.fr", "everyone", "free.fr: lossy for everyone (2 of 2 bees) since 10:42 UTC")
+        {
+            Since = at, At = at, Judged = 2, Degraded = 2, Bees = [new PairView("b1", "lossy"), new PairView("b2", "lossy"), new PairView("c", "lossy") { OwnLink = true }],
+        };
+        var alert = new Alert("free.fr", Alert.AboutTarget, Alert.Raised, "everyone", verdict.Text) { Since = at, At = at.AddSeconds(30), Id = "target:free.fr:raised:1" };
+        var verdictBytes = JsonSerializer.SerializeToUtf8Bytes(verdict, SwarmJson.Wire.TargetVerdict);
+        await _client.PublishAsync("verdict/free.fr", verdictBytes, retain: true);
+        await _client.PublishAsync("verdict/free.fr", verdictBytes, retain: true); // the same verdict again (a retained copy): one document
+        await _client.PublishAsync("alert/free.fr", JsonSerializer.SerializeToUtf8Bytes(alert, SwarmJson.Wire.Alert));
+        await _client.PublishAsync("alert/yahoo.fr", JsonSerializer.SerializeToUtf8Bytes(alert, SwarmJson.Wire.Alert)); // its topic names another subject
+
+        await Eventually.True(() => _es.Documents.Count == 2, TimeSpan.FromSeconds(30), "the verdict and the alert stored");
+        var stored = _es.Documents.Values.ToDictionary(d => d["event"]!["dataset"]!.GetValue<string>());
+        var v = stored["swarm.verdict"]["swarm"]!["verdict"]!;
+        Assert.Equal(("free.fr", "everyone", 2), (v["subject"]!.GetValue<string>(), v["kind"]!.GetValue<string>(), v["degraded"]!.GetValue<int>()));
+        Assert.Equal(["b1", "b2"], v["degraded_names"]!.AsArray().Select(n => n!.GetValue<string>())); // c's own link: not counted
+        Assert.Equal("state", stored["swarm.verdict"]["event"]!["kind"]!.GetValue<string>());
+        var a = stored["swarm.alert"];
+        Assert.Equal(("alert", "raised"), (a["event"]!["kind"]!.GetValue<string>(), a["event"]!["action"]!.GetValue<string>()));
+        Assert.Equal("target:free.fr:raised:1", a["swarm"]!["alert"]!["id"]!.GetValue<string>());
+        var forged = await _client.WaitForAsync((t, j) => t == "indexer/dead-letters" && j.GetProperty("topic").GetString() == "alert/yahoo.fr",
+            TimeSpan.FromSeconds(10), "the forged alert's dead letter");
+        Assert.StartsWith("not an alert for yahoo.fr", forged.GetProperty("reason").GetString());
+    }
+
+    [Fact]
     public async Task Refused_documents_and_garbage_go_to_dead_letters_and_rejected_429_items_are_retried()
     {
         _es.FailItemOnce("pub-2", 400);

@@ -91,6 +91,9 @@ public class TcpHttpProbeTests
         Assert.StartsWith("TLS handshake with localhost failed: certificate not accepted (RemoteCertificateChainErrors", outcome.Error);
         Assert.Null(outcome.StatusCode);
         Assert.Equal(0, server.Requests);
+        // The refused certificate is still described: what it is and when it expires is what the operator needs.
+        Assert.Equal("localhost", outcome.Certificate!.Subject);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(cert.RawData)), outcome.Certificate.Sha256);
     }
 
     [Fact]
@@ -105,6 +108,8 @@ public class TcpHttpProbeTests
         Assert.Null(outcome.Error);
         Assert.Equal(200, outcome.StatusCode);
         Assert.InRange(outcome.TlsMs!.Value, 0.001, 2000);
+        Assert.Equal(("localhost", "localhost"), (outcome.Certificate!.Subject, outcome.Certificate.Issuer));
+        Assert.Equal(cert.NotAfter.ToUniversalTime(), outcome.Certificate.NotAfter);
     }
 
     [Fact]
