@@ -34,7 +34,7 @@ public class KibanaAssetsTests
                     $"{Str(o, "id")} refers to {type} {id}, which the file does not hold");
             }
         }
-        Assert.Equal(["dashboard", "index-pattern", "lens", "lens", "lens", "map", "search"], Objects.Select(o => Str(o, "type")).Order());
+        Assert.Equal(["dashboard", "index-pattern", "lens", "lens", "lens", "map", "search", "search"], Objects.Select(o => Str(o, "type")).Order());
     }
 
     [Fact]
@@ -62,7 +62,7 @@ public class KibanaAssetsTests
             return Str(reference!, "id");
         }).ToList();
 
-        Assert.Equal(["swarm-bee-map", "swarm-failures", "swarm-loss-heatmap", "swarm-rtt-by-connection", "swarm-rtt-over-time"], shown.Order());
+        Assert.Equal(["swarm-alerts", "swarm-bee-map", "swarm-failures", "swarm-loss-heatmap", "swarm-rtt-by-connection", "swarm-rtt-over-time"], shown.Order());
         foreach (var panel in panels)
         {
             var grid = panel!["gridData"]!;
@@ -108,7 +108,7 @@ public class KibanaAssetsTests
     [Fact]
     public void The_failures_table_lists_down_rounds_with_mapped_columns()
     {
-        var search = Objects.Single(o => Str(o, "type") == "search")["attributes"]!;
+        var search = Objects.Single(o => Str(o, "id") == "swarm-failures")["attributes"]!;
         var source = JsonNode.Parse(Str(search["kibanaSavedObjectMeta"]!, "searchSourceJSON"))!;
 
         Assert.Equal("monitor.status : \"down\"", Str(source["query"]!, "query"));
@@ -116,6 +116,30 @@ public class KibanaAssetsTests
         Assert.Contains("error.message", search["columns"]!.AsArray().Select(c => c!.GetValue<string>()));
         foreach (var column in search["columns"]!.AsArray()) Assert.NotNull(TypeOf(column!.GetValue<string>()));
         Assert.Equal("date", TypeOf(search["sort"]![0]![0]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public void The_alerts_table_lists_what_the_swarm_raised_and_cleared_with_mapped_columns()
+    {
+        var search = Objects.Single(o => Str(o, "id") == "swarm-alerts")["attributes"]!;
+        var source = JsonNode.Parse(Str(search["kibanaSavedObjectMeta"]!, "searchSourceJSON"))!;
+
+        Assert.Equal("event.dataset : \"swarm.alert\"", Str(source["query"]!, "query"));
+        Assert.Contains("swarm.alert.text", search["columns"]!.AsArray().Select(c => c!.GetValue<string>()));
+        foreach (var column in search["columns"]!.AsArray()) Assert.NotNull(TypeOf(column!.GetValue<string>()));
+    }
+
+    [Fact]
+    public void The_loss_heat_map_colours_by_its_own_thresholds_a_custom_palette_on_its_value_column()
+    {
+        var heatmap = Objects.Single(o => Str(o, "id") == "swarm-loss-heatmap")["attributes"]!["state"]!["visualization"]!;
+        var palette = heatmap["palette"]!;
+        // Lens ignores the stops of a palette not named "custom", and resets them without the accessor they belong to.
+        Assert.Equal(("custom", "custom"), (Str(palette, "name"), Str(palette["params"]!, "name")));
+        Assert.Equal(Str(heatmap, "valueAccessor"), Str(palette, "accessor"));
+        Assert.Equal([1.0, 10, 100], palette["params"]!["stops"]!.AsArray().Select(s => s!["stop"]!.GetValue<double>()));
+        Assert.Equal([0.0, 1, 10], palette["params"]!["colorStops"]!.AsArray().Select(s => s!["stop"]!.GetValue<double>()));
+        Assert.Equal("number", Str(palette["params"]!, "rangeType"));
     }
 
     [Fact]
