@@ -35,9 +35,15 @@ internal static class NodeHelp
           Swarm:Probe:AllowNetworks:0.. | :DenyNetworks:0..    CIDR; private ranges TCP/HTTP may reach | never probed
           Swarm:Targets:Default | :MaxPerList | :MaxPayloadBytes
           Swarm:Outbox:MaxBytes | :Fsync | :FsyncInterval      256 MiB | interval (always, never) | 1s
+          Swarm:Verdict:Window | :BaselineRounds | :SlowFactor | :SlowMinMs    5 | 60 | 2.0 | 10
+          Swarm:Verdict:LossyPercent | :DownRounds | :StaleAfter              10 | 3 | 5m
+          Swarm:Alerts:EnterRounds | :LeaveRounds | :Webhook                  3 | 5 | none (POSTs each alert as JSON)
+          Swarm:History:MaxSeries | :Points      10000 | 1080 (the live page's charts; 0 = off)
 
           Swarm:Cluster:DownAfter       20s (Split Brain Resolver, keep-majority: same value on every node)
           Swarm:Cluster:Tls:CaFile | :CertFile | :KeyFile    mutual TLS between members (PEM; seeds then akka.ssl.tcp://)
+
+        The live page: the management URL's / (verdicts, bees, target x bee matrix, charts).
 
         Exit codes: 0 stopped cleanly, 1 failed while running, 2 invalid configuration or no ICMP rights,
         3 downed or removed by the cluster (a supervisor should restart it).
