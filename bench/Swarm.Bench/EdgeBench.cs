@@ -28,12 +28,6 @@ public static class EdgeBench
         return rows;
     }
 
-    private static Process Mosquitto(string dir, int port)
-    {
-        File.WriteAllText(Path.Combine(dir, "mosquitto.conf"), $"user root\nlistener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n");
-        return Tools.Start("/usr/sbin/mosquitto", ["-c", Path.Combine(dir, "mosquitto.conf")], new());
-    }
-
     private static Dictionary<string, string> Edge(string dir, string id, int mqttPort) => new()
     {
         ["Swarm__Roles"] = "edge",
@@ -43,17 +37,6 @@ public static class EdgeBench
         ["Swarm__Management__Url"] = $"http://127.0.0.1:{Tools.FreePort()}",
         ["Swarm__Bee__Connection"] = "ethernet",
     };
-
-    private static async Task<IMqttClient> ClientAsync(int port)
-    {
-        var client = new MqttClientFactory().CreateMqttClient();
-        await Tools.Until(async () =>
-        {
-            try { await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).Build()); return true; }
-            catch (Exception) { return false; }
-        }, TimeSpan.FromSeconds(20), "mosquitto");
-        return client;
-    }
 
     private static Task Publish(IMqttClient client, string topic, string payload, bool retain = false) =>
         client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(Encoding.UTF8.GetBytes(payload)).WithRetainFlag(retain)
@@ -81,8 +64,8 @@ public static class EdgeBench
         try
         {
             var mqttPort = Tools.FreePort();
-            processes.Add(Mosquitto(dir, mqttPort));
-            using var client = await ClientAsync(mqttPort);
+            processes.Add(Tools.Mosquitto(dir, mqttPort));
+            using var client = await Tools.MqttClientAsync(mqttPort);
             var edge = Tools.Start("dotnet", [Tools.Binary("Swarm.Node")], Edge(dir, "edge-mem", mqttPort));
             processes.Add(edge);
             var node = Tools.Start("dotnet", [Tools.Binary("Swarm.Node")], new()
@@ -125,7 +108,7 @@ public static class EdgeBench
         try
         {
             var mqttPort = Tools.FreePort();
-            processes.Add(Mosquitto(dir, mqttPort));
+            processes.Add(Tools.Mosquitto(dir, mqttPort));
             processes.Add(Tools.Start("dotnet", [Tools.Binary("Swarm.Node")], new()
             {
                 ["Swarm__Roles"] = "queen",

@@ -66,14 +66,8 @@ public static class PageBench
         try
         {
             var mqttPort = Tools.FreePort();
-            File.WriteAllText(Path.Combine(dir, "mosquitto.conf"), $"user root\nlistener {mqttPort} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n");
-            processes.Add(Tools.Start("/usr/sbin/mosquitto", ["-c", Path.Combine(dir, "mosquitto.conf")], new()));
-            using var client = new MqttClientFactory().CreateMqttClient();
-            await Tools.Until(async () =>
-            {
-                try { await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", mqttPort).Build()); return true; }
-                catch (Exception) { return false; }
-            }, TimeSpan.FromSeconds(20), "mosquitto");
+            processes.Add(Tools.Mosquitto(dir, mqttPort));
+            using var client = await Tools.MqttClientAsync(mqttPort);
             var random = new Random(7);
             var bees = Enumerable.Range(0, Bees).Select(b => $"bee-{b:000}").ToArray();
             string[] states = ["ok", "ok", "ok", "ok", "ok", "ok", "slow", "lossy", "down"];

@@ -103,4 +103,23 @@ public static class Tools
             await Task.Delay(5);
         }
     }
+
+    /// <summary>mosquitto on 127.0.0.1:<paramref name="port"/>, its configuration in <paramref name="dir"/>; the caller kills it.</summary>
+    public static Process Mosquitto(string dir, int port)
+    {
+        File.WriteAllText(Path.Combine(dir, "mosquitto.conf"), $"user root\nlistener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n");
+        return Start("/usr/sbin/mosquitto", ["-c", Path.Combine(dir, "mosquitto.conf")], new());
+    }
+
+    /// <summary>An MQTT client connected to 127.0.0.1:<paramref name="port"/>, once the broker there answers.</summary>
+    public static async Task<MQTTnet.IMqttClient> MqttClientAsync(int port)
+    {
+        var client = new MQTTnet.MqttClientFactory().CreateMqttClient();
+        await Until(async () =>
+        {
+            try { await client.ConnectAsync(new MQTTnet.MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).Build()); return true; }
+            catch (Exception) { return false; }
+        }, TimeSpan.FromSeconds(20), "mosquitto");
+        return client;
+    }
 }

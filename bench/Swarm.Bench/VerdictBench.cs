@@ -98,8 +98,7 @@ public static class VerdictBench
         try
         {
             var mqttPort = Tools.FreePort();
-            File.WriteAllText(Path.Combine(dir, "mosquitto.conf"), $"user root\nlistener {mqttPort} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n");
-            processes.Add(Tools.Start("/usr/sbin/mosquitto", ["-c", Path.Combine(dir, "mosquitto.conf")], new()));
+            processes.Add(Tools.Mosquitto(dir, mqttPort));
             processes.Add(Tools.Start("dotnet", [Tools.Binary("Swarm.Node")], new()
             {
                 ["Swarm__Roles"] = "queen",
@@ -110,18 +109,13 @@ public static class VerdictBench
             }));
 
             var verdicts = new ConcurrentDictionary<string, (string Verdict, DateTime At)>();
-            using var client = new MqttClientFactory().CreateMqttClient();
+            using var client = await Tools.MqttClientAsync(mqttPort);
             client.ApplicationMessageReceivedAsync += e =>
             {
                 var json = JsonDocument.Parse(e.ApplicationMessage.Payload.ToArray()).RootElement;
                 verdicts[json.GetProperty("target").GetString()!] = (json.GetProperty("verdict").GetString()!, DateTime.UtcNow);
                 return Task.CompletedTask;
             };
-            await Tools.Until(async () =>
-            {
-                try { await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", mqttPort).Build()); return true; }
-                catch (Exception) { return false; }
-            }, TimeSpan.FromSeconds(20), "mosquitto");
             await client.SubscribeAsync("verdict/+", MqttQualityOfServiceLevel.AtLeastOnce);
 
             long seq = 0;

@@ -28,9 +28,7 @@ public static class WatchLatency
         try
         {
             var mqttPort = Tools.FreePort();
-            File.WriteAllText(Path.Combine(dir, "mosquitto.conf"),
-                $"user root\nlistener {mqttPort} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n");
-            processes.Add(Tools.Start("/usr/sbin/mosquitto", ["-c", Path.Combine(dir, "mosquitto.conf")], new()));
+            processes.Add(Tools.Mosquitto(dir, mqttPort));
             var lighthousePort = Tools.FreePort();
             processes.Add(Tools.Start("dotnet", [Tools.Binary("Swarm.Lighthouse")], new() { ["CLUSTER_PORT"] = lighthousePort.ToString(), ["Swarm__Management__Url"] = $"http://127.0.0.1:{Tools.FreePort()}" }));
             for (var i = 0; i < Bees.Length; i++)

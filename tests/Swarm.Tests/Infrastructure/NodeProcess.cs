@@ -17,6 +17,28 @@ public sealed class NodeProcess : IAsyncDisposable
     public static NodeProcess Start(IDictionary<string, string> environment, params string[] args) =>
         StartBinary("Swarm.Node", environment, args);
 
+    /// <summary>
+    /// A whole swarm in one process (bee, queen, embedded broker) on its own data folder and ports, probing
+    /// <paramref name="targets"/> every second in rounds of ten echoes: what the rule and page tests watch.
+    /// </summary>
+    public static NodeProcess StartProbing(string beeId, string dataDir, int managementPort, string targets, params (string Key, string Value)[] more)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["Swarm__DataDir"] = dataDir,
+            ["Swarm__Bee__Id"] = beeId,
+            ["Swarm__Mqtt__EmbeddedPort"] = Ports.Free().ToString(),
+            ["Swarm__Management__Url"] = $"http://127.0.0.1:{managementPort}",
+            ["Swarm__Targets__Default"] = targets,
+            ["Swarm__Probe__Interval"] = "1s",
+            ["Swarm__Probe__Count"] = "10",
+            ["Swarm__Probe__Spacing"] = "20ms",
+            ["Swarm__Probe__Timeout"] = "500ms",
+        };
+        foreach (var (key, value) in more) environment[key] = value;
+        return Start(environment);
+    }
+
     /// <summary>A Swarm.Node inside a network namespace (<c>ip netns exec</c>), as on a machine of its own.</summary>
     public static NodeProcess StartIn(string netns, IDictionary<string, string> environment, params string[] args) =>
         Start(new ProcessStartInfo("ip", ["netns", "exec", netns, "dotnet", BinaryPath("Swarm.Node"), .. args]), environment, manage: true);

@@ -39,19 +39,7 @@ public sealed class PrometheusRulesTests
 
         using var data = new TempDir();
         var port = Ports.Free();
-        await using var node = NodeProcess.Start(new Dictionary<string, string>
-        {
-            ["Swarm__DataDir"] = data.Path,
-            ["Swarm__Bee__Id"] = "rules-bee",
-            ["Swarm__Bee__Connection"] = "ethernet",
-            ["Swarm__Mqtt__EmbeddedPort"] = Ports.Free().ToString(),
-            ["Swarm__Management__Url"] = $"http://127.0.0.1:{port}",
-            ["Swarm__Targets__Default"] = $"127.0.0.1 {peer}",
-            ["Swarm__Probe__Interval"] = "1s",
-            ["Swarm__Probe__Count"] = "10",
-            ["Swarm__Probe__Spacing"] = "20ms",
-            ["Swarm__Probe__Timeout"] = "500ms",
-        });
+        await using var node = NodeProcess.StartProbing("rules-bee", data.Path, port, $"127.0.0.1 {peer}");
         var rules = Regex.Replace(await File.ReadAllTextAsync(RulesFile), @"for: \d+[smhd]", "for: 1s");
         await using var prometheus = await PrometheusServer.StartAsync(rules, $"127.0.0.1:{port}");
 

@@ -21,20 +21,7 @@ public sealed class LivePageTests(ITestOutputHelper output)
 
         using var data = new TempDir();
         var port = Ports.Free();
-        await using var node = NodeProcess.Start(new Dictionary<string, string>
-        {
-            ["Swarm__DataDir"] = data.Path,
-            ["Swarm__Bee__Id"] = "page-bee",
-            ["Swarm__Bee__Location"] = "lab",
-            ["Swarm__Bee__Connection"] = "ethernet",
-            ["Swarm__Mqtt__EmbeddedPort"] = Ports.Free().ToString(),
-            ["Swarm__Management__Url"] = $"http://127.0.0.1:{port}",
-            ["Swarm__Targets__Default"] = $"127.0.0.1 {peer}",
-            ["Swarm__Probe__Interval"] = "1s",
-            ["Swarm__Probe__Count"] = "10",
-            ["Swarm__Probe__Spacing"] = "20ms",
-            ["Swarm__Probe__Timeout"] = "500ms",
-        });
+        await using var node = NodeProcess.StartProbing("page-bee", data.Path, port, $"127.0.0.1 {peer}", ("Swarm__Bee__Location", "lab"));
         await Listening(port);
         await using var browser = await Chromium.StartAsync();
         await browser.NavigateAsync($"http://127.0.0.1:{port}/");
@@ -91,20 +78,7 @@ public sealed class LivePageTests(ITestOutputHelper output)
         Skip.If(Chromium.Binary is null, "chromium is not installed (./test.sh installs it)");
         using var data = new TempDir();
         var port = Ports.Free();
-        await using var node = NodeProcess.Start(new Dictionary<string, string>
-        {
-            ["Swarm__DataDir"] = data.Path,
-            ["Swarm__Bee__Id"] = "token-bee",
-            ["Swarm__Bee__Connection"] = "ethernet",
-            ["Swarm__Mqtt__EmbeddedPort"] = Ports.Free().ToString(),
-            ["Swarm__Management__Url"] = $"http://127.0.0.1:{port}",
-            ["Swarm__Management__Token"] = "s3cret-token",
-            ["Swarm__Targets__Default"] = "127.0.0.1",
-            ["Swarm__Probe__Interval"] = "1s",
-            ["Swarm__Probe__Count"] = "2",
-            ["Swarm__Probe__Spacing"] = "20ms",
-            ["Swarm__Probe__Timeout"] = "500ms",
-        });
+        await using var node = NodeProcess.StartProbing("token-bee", data.Path, port, "127.0.0.1", ("Swarm__Management__Token", "s3cret-token"));
         await Listening(port);
         using var http = new HttpClient();
         Assert.Equal(401, (int)(await http.GetAsync($"http://127.0.0.1:{port}/api/events")).StatusCode);
