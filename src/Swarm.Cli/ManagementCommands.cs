@@ -116,6 +116,7 @@ internal static class ManagementCommands
                               + "(one-bee: its own link), with the evidence. Degraded first.", [target], async (c, r, ct) =>
         {
             var only = r.GetValue(target);
+            if (only is { Length: 0 }) throw new ManagementError(Exit.BadArguments, "an empty target: name one, or none for every verdict");
             var view = await c.GetAsync<VerdictsView>(only is null ? "api/verdicts" : $"api/verdicts?target={Uri.EscapeDataString(only)}", ct);
             if (only is not null && view.Targets.Count == 0)
                 throw new ManagementError(Exit.Refused, $"no verdict on {only} yet: no bee probes it, or its first rounds are not judged yet");
@@ -129,23 +130,28 @@ internal static class ManagementCommands
         {
             Table(["TARGET", "VERDICT", "DEGRADED", "SINCE", "WHAT"], view.Targets.Select(v => new[]
             {
-                v.Target, v.Verdict, $"{v.Degraded}/{v.Judged}", v.Verdict == VerdictKinds.Ok ? "-" : $"{v.Since:HH:mm:ss}", v.Text,
+                Clean(v.Target), Clean(v.Verdict), $"{v.Degraded}/{v.Judged}", v.Verdict == VerdictKinds.Ok ? "-" : When(v.Since), Clean(v.Text),
             })),
         };
         var bees = view.Bees.Where(b => b.Verdict != VerdictKinds.Ok).ToList();
         lines.Add($"\n{view.Targets.Count(v => v.Verdict != VerdictKinds.Ok)} of {view.Targets.Count} targets degraded; "
                   + $"{bees.Count} of {view.Bees.Count} bees with a degraded link of their own");
-        lines.AddRange(bees.Select(b => b.Text));
+        lines.AddRange(bees.Select(b => Clean(b.Text)));
         return string.Join('\n', lines);
     }
 
+    /// <summary>What a verdict says, as a terminal may show it: its words come from the broker, so no control characters.</summary>
+    private static string Clean(string? text) => text is null ? "" : new string(text.Select(c => char.IsControl(c) ? '?' : c).ToArray());
+
+    private static string When(DateTime at) => at.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
     private static string OneTarget(TargetVerdict v) =>
-        $"{v.Text}\n\n" + Table(["BEE", "STATE", "SINCE", "LOSS", "RTT", "BASELINE", "LOCATION", "CONNECTION", "NOTE"], v.Bees.Select(b => new[]
+        $"{Clean(v.Text)}\n\n" + Table(["BEE", "STATE", "SINCE", "LOSS", "RTT", "BASELINE", "LOCATION", "CONNECTION", "NOTE"], v.Bees.Select(b => new[]
         {
-            b.Bee, b.State, $"{b.Since:HH:mm:ss}", $"{b.Loss.ToString("0.#", CultureInfo.InvariantCulture)}%",
+            Clean(b.Bee), Clean(b.State), When(b.Since), $"{b.Loss.ToString("0.#", CultureInfo.InvariantCulture)}%",
             b.RttMs is { } rtt ? $"{rtt.ToString("0.###", CultureInfo.InvariantCulture)} ms" : "-",
             b.BaselineMs is { } bl ? $"{bl.ToString("0.###", CultureInfo.InvariantCulture)} ms" : "-",
-            b.Location ?? "-", b.Connection ?? "-", b.OwnLink == true ? "its own link is degraded: not counted" : "",
+            Clean(b.Location ?? "-"), Clean(b.Connection ?? "-"), b.OwnLink == true ? "its own link is degraded: not counted" : "",
         }));
 
     /// <summary>Each list at the version the bee adopted (<c>web@v3</c>); "-" for a seed agent, which follows none.</summary>

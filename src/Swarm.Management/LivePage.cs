@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -19,14 +20,6 @@ namespace Swarm.Management;
 /// </summary>
 internal static class LivePage
 {
-    /// <summary>Event streams open at once; past that a new one is refused (503), so pages cannot exhaust the node.</summary>
-    public const int MaxStreams = 64;
-
-    /// <summary>Events waiting for a slow page; past that the oldest are dropped (the page refetches the matrix on a gap).</summary>
-    private const int StreamBuffer = 1000;
-
-    private static int _streams;
-
     private static readonly Dictionary<string, string> Files = new()
     {
         ["/"] = "index.html",
@@ -64,44 +57,24 @@ internal static class LivePage
     }
 
     /// <summary>
-    /// Server-sent events: <c>verdict</c> (a matrix row) and <c>bee</c> (a link verdict) for every change, and
-    /// <c>round</c> for each new round of the one series the page charts (<c>?target=&amp;bee=</c>).
+    /// Server-sent events: <c>verdict</c> (a matrix row), <c>bee</c> (a link verdict) and <c>gone</c> (a subject no
+    /// longer probed) for every change, <c>round</c> for each new round of the one series the page charts
+    /// (<c>?target=&amp;bee=</c>), and <c>reset</c> when this stream had to drop events for a page that reads too
+    /// slowly (it then reloads the matrix).
     /// </summary>
     private static async Task Events(HttpContext c)
     {
-        var board = c.RequestServices.GetService<VerdictBoard>();
-        var history = c.RequestServices.GetService<RoundHistory>();
-        if (board is null || history is null) throw ManagementEndpoint.NoVerdicts();
+        var feed = c.RequestServices.GetService<LiveFeed>() ?? throw ManagementEndpoint.NoVerdicts();
         var target = c.Request.Query["target"].ToString();
         var bee = c.Request.Query["bee"].ToString();
         if (target.Length > Probing.ProbeTarget.MaxLength || bee.Length > 64)
             throw new ManagementRefused(Refusal.Invalid, "target or bee: too long");
-        if (Interlocked.Increment(ref _streams) > MaxStreams)
-        {
-            Interlocked.Decrement(ref _streams);
-            throw new ManagementRefused(Refusal.Busy, $"{MaxStreams} event streams are open on this node already; close a page or try another node");
-        }
-        var events = Channel.CreateBounded<string>(new BoundedChannelOptions(StreamBuffer) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
-        void OnVerdict(string key, object verdict)
-        {
-            var line = verdict switch
-            {
-                TargetVerdict v => Event("verdict", JsonSerializer.Serialize(VerdictBoard.Row(v), SwarmJson.Default.MatrixRow)),
-                BeeVerdict b => Event("bee", JsonSerializer.Serialize(b, SwarmJson.Default.BeeVerdict)),
-                _ => null,
-            };
-            if (line is not null) events.Writer.TryWrite(line);
-        }
-        void OnRound(string t, string b, RoundPoint point)
-        {
-            if (t == target && b == bee) events.Writer.TryWrite(Event("round", JsonSerializer.Serialize(point, SwarmJson.Default.RoundPoint)));
-        }
-        board.Changed += OnVerdict;
-        history.Added += OnRound;
+        using var stream = feed.Open(target, bee) ?? throw new ManagementRefused(Refusal.Busy,
+            $"{LiveFeed.MaxStreams} event streams are open on this node already; close a page or try another node");
+        c.Response.ContentType = "text/event-stream";
+        c.Response.Headers.CacheControl = "no-cache";
         try
         {
-            c.Response.ContentType = "text/event-stream";
-            c.Response.Headers.CacheControl = "no-cache";
             await c.Response.WriteAsync(": swarm live events\n\n", c.RequestAborted);
             await c.Response.Body.FlushAsync(c.RequestAborted);
             while (true)
@@ -111,7 +84,7 @@ internal static class LivePage
                     quiet.CancelAfter(TimeSpan.FromSeconds(15));
                     try
                     {
-                        await events.Reader.WaitToReadAsync(quiet.Token);
+                        await stream.Events.WaitToReadAsync(quiet.Token);
                     }
                     catch (OperationCanceledException) when (!c.RequestAborted.IsCancellationRequested)
                     {
@@ -122,7 +95,8 @@ internal static class LivePage
                     }
                 }
                 var batch = new StringBuilder();
-                while (batch.Length < 1 << 20 && events.Reader.TryRead(out var line)) batch.Append(line);
+                if (stream.TakeDropped()) batch.Append(Event("reset", "{}"));
+                while (batch.Length < 1 << 20 && stream.Events.TryRead(out var line)) batch.Append(line);
                 await c.Response.WriteAsync(batch.ToString(), c.RequestAborted);
                 await c.Response.Body.FlushAsync(c.RequestAborted);
             }
@@ -131,13 +105,74 @@ internal static class LivePage
         {
             // The page went away.
         }
-        finally
-        {
-            board.Changed -= OnVerdict;
-            history.Added -= OnRound;
-            Interlocked.Decrement(ref _streams);
-        }
     }
 
-    private static string Event(string name, string json) => $"event: {name}\ndata: {json}\n\n";
+    internal static string Event(string name, string json) => $"event: {name}\ndata: {json}\n\n";
+}
+
+/// <summary>
+/// The live page's event source on this node: hears the board and the round history once, writes each change as
+/// JSON once, and hands it to every open stream. A stream that falls behind drops its oldest events (and says so).
+/// </summary>
+internal sealed class LiveFeed
+{
+    public const int MaxStreams = 64;
+    private const int StreamBuffer = 256; // events waiting for one slow page; a matrix row of 100 bees is a few KB
+
+    private readonly ConcurrentDictionary<Stream, byte> _streams = new();
+
+    public LiveFeed(VerdictBoard board, RoundHistory history)
+    {
+        board.Changed += (_, verdict) =>
+        {
+            if (_streams.IsEmpty) return;
+            var line = verdict switch
+            {
+                TargetVerdict v => LivePage.Event("verdict", JsonSerializer.Serialize(VerdictBoard.Row(v), SwarmJson.Default.MatrixRow)),
+                BeeVerdict b => LivePage.Event("bee", JsonSerializer.Serialize(b, SwarmJson.Default.BeeVerdict)),
+                VerdictGone g => LivePage.Event("gone", JsonSerializer.Serialize(new VerdictsGone(g.Subject, g.IsBee), SwarmJson.Default.VerdictsGone)),
+                _ => null,
+            };
+            if (line is null) return;
+            foreach (var stream in _streams.Keys) stream.Write(line);
+        };
+        history.Added += (target, bee, point) =>
+        {
+            string? line = null;
+            foreach (var stream in _streams.Keys)
+                if (stream.Target == target && stream.Bee == bee)
+                    stream.Write(line ??= LivePage.Event("round", JsonSerializer.Serialize(point, SwarmJson.Default.RoundPoint)));
+        };
+    }
+
+    /// <summary>A stream for one page, or null when <see cref="MaxStreams"/> are open.</summary>
+    public Stream? Open(string target, string bee)
+    {
+        if (_streams.Count >= MaxStreams) return null;
+        var stream = new Stream(this, target, bee);
+        _streams[stream] = 0;
+        return stream;
+    }
+
+    public sealed class Stream(LiveFeed feed, string target, string bee) : IDisposable
+    {
+        private readonly Channel<string> _events = Channel.CreateBounded<string>(
+            new BoundedChannelOptions(StreamBuffer) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        private int _dropped;
+
+        public string Target => target;
+        public string Bee => bee;
+        public ChannelReader<string> Events => _events.Reader;
+
+        public void Write(string line)
+        {
+            if (_events.Reader.Count >= StreamBuffer) Interlocked.Exchange(ref _dropped, 1);
+            _events.Writer.TryWrite(line);
+        }
+
+        /// <summary>Whether events were dropped since the last call.</summary>
+        public bool TakeDropped() => Interlocked.Exchange(ref _dropped, 0) == 1;
+
+        public void Dispose() => feed._streams.TryRemove(this, out _);
+    }
 }

@@ -49,6 +49,8 @@ public static class ManagementEndpoint
                 Directory = sp.GetService<Edge.BeeDirectory>(),
             };
         });
+        services.AddSingleton(sp => sp.GetService<Verdicts.VerdictBoard>() is { } board && sp.GetService<Verdicts.RoundHistory>() is { } history
+            ? new LiveFeed(board, history) : null!);
         web.UseUrls(options.Url);
         web.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxBodyBytes);
         return services;

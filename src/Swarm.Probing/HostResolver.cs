@@ -7,6 +7,9 @@ namespace Swarm.Probing;
 /// <summary>Resolves a target's host, timing resolution apart from the RTT; a failure is a reason, never an exception.</summary>
 public static class HostResolver
 {
+    /// <summary>How a failed lookup's reason begins (documents mark it as Heartbeat's DNS_LOOKUP_FAILED).</summary>
+    public const string CannotResolve = "cannot resolve ";
+
     /// <summary>Resolves <paramref name="host"/>, then asks <paramref name="policy"/> whether <paramref name="kind"/> may probe where it points.</summary>
     public static async Task<(IPAddress? Address, double? ResolveMs, string? Error)> ResolveAsync(string host, string kind, AddressPolicy policy,
         CancellationToken cancellationToken)
@@ -27,11 +30,11 @@ public static class HostResolver
             var ms = Elapsed(start);
             var chosen = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
                          ?? addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetworkV6);
-            return chosen is null ? (null, ms, $"{host} resolves to no IP address") : (chosen, ms, null);
+            return chosen is null ? (null, ms, $"{CannotResolve}{host}: it has no IP address") : (chosen, ms, null);
         }
         catch (SocketException e)
         {
-            return (null, Elapsed(start), $"cannot resolve {host}: {e.Message}");
+            return (null, Elapsed(start), $"{CannotResolve}{host}: {e.Message}");
         }
     }
 

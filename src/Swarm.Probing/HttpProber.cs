@@ -107,15 +107,24 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
     internal static TlsCertificateInfo? Describe(X509Certificate? certificate)
     {
         if (certificate is null) return null;
-        var cert = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-        return new TlsCertificateInfo
+        // A certificate this cannot read is described as nothing: it must not fail the round (this runs inside the handshake).
+        try
         {
-            Subject = Limit(cert.GetNameInfo(X509NameType.SimpleName, forIssuer: false)),
-            Issuer = Limit(cert.GetNameInfo(X509NameType.SimpleName, forIssuer: true)),
-            NotBefore = cert.NotBefore.ToUniversalTime(),
-            NotAfter = cert.NotAfter.ToUniversalTime(),
-            Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(cert.RawData)),
-        };
+            using var loaded = certificate as X509Certificate2 is null ? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()) : null;
+            var cert = loaded ?? (X509Certificate2)certificate;
+            return new TlsCertificateInfo
+            {
+                Subject = Limit(cert.GetNameInfo(X509NameType.SimpleName, forIssuer: false)),
+                Issuer = Limit(cert.GetNameInfo(X509NameType.SimpleName, forIssuer: true)),
+                NotBefore = cert.NotBefore.ToUniversalTime(),
+                NotAfter = cert.NotAfter.ToUniversalTime(),
+                Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(cert.RawData)),
+            };
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return null;
+        }
     }
 
     private static string? Limit(string? name) => name is { Length: > 256 } ? name[..256] : name;

@@ -46,6 +46,7 @@ namespace Swarm.Serialization;
 [JsonSerializable(typeof(HistoryView))]
 [JsonSerializable(typeof(MatrixRow))]
 [JsonSerializable(typeof(MatrixView))]
+[JsonSerializable(typeof(VerdictsGone))]
 [JsonSerializable(typeof(RoundPoint))]
 [JsonSerializable(typeof(PairUpdate))]
 [JsonSerializable(typeof(LinkUpdate))]

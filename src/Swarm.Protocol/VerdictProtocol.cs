@@ -13,6 +13,9 @@ public sealed record PairUpdate(
     [property: JsonPropertyName("shared")] bool Shared) : ISwarmMessage
 {
     public const string Gone = "gone";
+
+    /// <summary>How many other bees probe the target: with none, "the others see it fine" is not known.</summary>
+    [JsonPropertyName("peers")] public int Peers { get; init; }
 }
 
 /// <summary>A bee's judge tells a target's judge whether the bee's own link is degraded (its view then does not count).</summary>

@@ -153,3 +153,8 @@ public sealed record MatrixView(
     [property: JsonPropertyName("bees")] IReadOnlyList<string> Bees,
     [property: JsonPropertyName("rows")] IReadOnlyList<MatrixRow> Rows,
     [property: JsonPropertyName("links")] IReadOnlyList<BeeVerdict> Links);
+
+/// <summary>The live page's <c>gone</c> event: a target or bee no longer judged (its retained verdict cleared).</summary>
+public sealed record VerdictsGone(
+    [property: JsonPropertyName("subject")] string Subject,
+    [property: JsonPropertyName("bee")] bool IsBee);

@@ -113,7 +113,7 @@ public static class SwarmHosting
         services.AddMqttFeed(sp =>
         {
             var board = sp.GetRequiredService<VerdictBoard>();
-            return new MqttFeed([SwarmNames.Topics.VerdictAll], (topic, payload) =>
+            return new MqttFeed([SwarmNames.Topics.VerdictAll, SwarmNames.Topics.AlertAll], (topic, payload) =>
             {
                 board.Heard(topic, payload);
                 return Task.CompletedTask;
@@ -388,7 +388,12 @@ public static class SwarmHosting
                     var props = AlertWebhook.Props(new WebhookSettings(url), new HttpClient(), metrics);
                     webhook = system.ActorOf(Supervised(props, "alert-webhook"), "alert-webhook-supervisor");
                 }
-                var context = new VerdictContext(options.Verdict.Settings, broker, metrics) { Webhook = webhook };
+                var board = resolver.GetService<IServiceProvider>().GetService<VerdictBoard>();
+                var context = new VerdictContext(options.Verdict.Settings, broker, metrics)
+                {
+                    Webhook = webhook,
+                    LastAlert = topic => board?.LastAlert(topic),
+                };
                 return entityId => context.PropsFor(entityId, () => registry.Get<VerdictRegion>());
             },
             new VerdictMessageExtractor(),

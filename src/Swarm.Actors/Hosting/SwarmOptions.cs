@@ -68,7 +68,7 @@ public sealed record SwarmOptions
                 Probe = probe,
                 Outbox = OutboxOptions.Read(r),
                 Targets = TargetsOptions.Read(r, probe.Addresses),
-                Verdict = VerdictOptions.Read(r, probe.Interval),
+                Verdict = VerdictOptions.Read(r, probe.Interval, roles.Contains(SwarmNames.Roles.Queen)),
             };
         });
 }
@@ -344,13 +344,13 @@ public sealed record OutboxOptions(long MaxBytes, Swarm.Outbox.FsyncPolicy Fsync
 /// <summary>How queens judge pairs and targets (<c>Swarm:Verdict:*</c>) and when verdicts become alerts (<c>Swarm:Alerts:*</c>).</summary>
 public sealed record VerdictOptions(Swarm.Verdicts.VerdictSettings Settings, Uri? Webhook)
 {
-    /// <summary>How many (target, bee) series of rounds the node keeps for the live page (0: none, and no ping/+ subscription for it).</summary>
+    /// <summary>How many (target, bee) series of rounds the node keeps for the live page (0: none, and no ping/+ subscription for it); queens keep 10,000 by default, others none.</summary>
     public int HistorySeries { get; init; } = 10_000;
 
     /// <summary>Rounds kept per series: 1,080 is three hours at the default 10 s interval.</summary>
     public int HistoryPoints { get; init; } = 1080;
 
-    internal static VerdictOptions Read(ConfigReader r, TimeSpan interval)
+    internal static VerdictOptions Read(ConfigReader r, TimeSpan interval, bool queen)
     {
         var s = new Swarm.Verdicts.VerdictSettings
         {
@@ -376,7 +376,8 @@ public sealed record VerdictOptions(Swarm.Verdicts.VerdictSettings Settings, Uri
         }
         return new VerdictOptions(s, webhook)
         {
-            HistorySeries = r.Number(SwarmKeys.History.MaxSeries, 10_000, 0, 1_000_000),
+            // On queens by default: a node keeping history takes every result, so bees do not unless told.
+            HistorySeries = r.Number(SwarmKeys.History.MaxSeries, queen ? 10_000 : 0, 0, 1_000_000),
             HistoryPoints = r.Number(SwarmKeys.History.Points, 1080, 10, 100_000),
         };
     }

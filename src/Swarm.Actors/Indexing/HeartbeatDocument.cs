@@ -183,7 +183,7 @@ public static class HeartbeatDocument
             // answer with a failing status is a validate error.
             w.WriteStartObject("error");
             w.WriteString("type", r.StatusCode is >= 400 ? "validate" : "io");
-            if (r.Address is null && !legacy) w.WriteString("code", "DNS_LOOKUP_FAILED");
+            if (r.Address is null && r.Error.StartsWith(HostResolver.CannotResolve, StringComparison.Ordinal)) w.WriteString("code", "DNS_LOOKUP_FAILED");
             w.WriteString("message", r.Error);
             w.WriteEndObject();
         }

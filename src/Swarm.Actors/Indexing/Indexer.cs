@@ -121,6 +121,11 @@ public sealed class Indexer : ReceiveActor, IWithTimers
         // and acknowledged. Nothing a publisher sends can make this actor throw.
         if (VerdictDocument.Handles(message.Topic))
         {
+            if (message.Payload.Length == 0) // a retained verdict cleared: nothing to index
+            {
+                Ack(message);
+                return;
+            }
             var (document, why) = VerdictDocument.Of(message.Topic, message.Payload);
             if (document is { } d) Enqueue(new Pending(message, d.Id, d.Json, d.At));
             else DeadLetter(message, null, why!);

@@ -26,8 +26,9 @@ public static class VerdictDocument
                 var a = JsonSerializer.Deserialize(payload, SwarmJson.Wire.Alert);
                 var subject = Topics.Unescape(topic[(topic.StartsWith(SwarmNames.Topics.BeeAlertPrefix, StringComparison.Ordinal)
                     ? SwarmNames.Topics.BeeAlertPrefix : SwarmNames.Topics.AlertPrefix).Length..]);
-                if (a is null || a.Subject != subject || a.State is not (Alert.Raised or Alert.Cleared) || string.IsNullOrEmpty(a.Id) || a.Id.Length > 512 || a.Text is null)
-                    return (null, $"not an alert for {subject}: subject, state (raised or cleared), id and text expected");
+                if (a is null || a.Subject != subject || a.State is not (Alert.Raised or Alert.Cleared) || string.IsNullOrEmpty(a.Id) || a.Id.Length > 512
+                    || a.Text is null || a.At == default)
+                    return (null, $"not an alert for {subject}: subject, state (raised or cleared), id, time and text expected");
                 var doc = Base(a.At, "alert", "swarm.alert", a.State);
                 doc["swarm"] = new JsonObject
                 {
@@ -37,13 +38,13 @@ public static class VerdictDocument
                         ["text"] = a.Text, ["since"] = a.Since.ToUniversalTime().ToString("O"),
                     },
                 };
-                return (($"alert-{a.Id}", doc.ToJsonString(), a.At), null);
+                return ((IdOf("alert", a.Id, default), doc.ToJsonString(), a.At), null);
             }
             if (topic.StartsWith(SwarmNames.Topics.BeeVerdictPrefix, StringComparison.Ordinal))
             {
                 var b = JsonSerializer.Deserialize(payload, SwarmJson.Wire.BeeVerdict);
                 var bee = Topics.Unescape(topic[SwarmNames.Topics.BeeVerdictPrefix.Length..]);
-                if (b is null || b.Bee != bee || b.Text is null || b.Verdict is null || b.Evidence is null)
+                if (b is null || b.Bee != bee || b.Text is null || b.Verdict is null || b.Evidence is null || b.At == default)
                     return (null, $"not a verdict on bee {bee}");
                 var doc = Base(b.At, "state", "swarm.verdict", b.Verdict);
                 doc["swarm"] = new JsonObject
@@ -51,11 +52,11 @@ public static class VerdictDocument
                     ["verdict"] = Verdict(bee, Alert.AboutBee, b.Verdict, b.Text, b.Since, b.Targets, b.Degraded,
                         b.Evidence.Where(e => e is not null).Select(e => e.Target)),
                 };
-                return (($"verdict-bee-{bee}-{b.At.Ticks:x}", doc.ToJsonString(), b.At), null);
+                return ((IdOf("verdict-bee", bee, b.At), doc.ToJsonString(), b.At), null);
             }
             var v = JsonSerializer.Deserialize(payload, SwarmJson.Wire.TargetVerdict);
             var target = Topics.Unescape(topic[SwarmNames.Topics.VerdictPrefix.Length..]);
-            if (v is null || v.Target != target || v.Text is null || v.Verdict is null || v.Bees is null)
+            if (v is null || v.Target != target || v.Text is null || v.Verdict is null || v.Bees is null || v.At == default)
                 return (null, $"not a verdict on {target}");
             var verdict = Base(v.At, "state", "swarm.verdict", v.Verdict);
             verdict["swarm"] = new JsonObject
@@ -63,13 +64,20 @@ public static class VerdictDocument
                 ["verdict"] = Verdict(target, Alert.AboutTarget, v.Verdict, v.Text, v.Since, v.Judged, v.Degraded,
                     v.Bees.Where(p => p is not null && p.State != PairStates.Ok && p.OwnLink != true).Select(p => p.Bee)),
             };
-            return (($"verdict-{target}-{v.At.Ticks:x}", verdict.ToJsonString(), v.At), null);
+            return ((IdOf("verdict", target, v.At), verdict.ToJsonString(), v.At), null);
         }
         catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException or InvalidOperationException)
         {
             return (null, $"not JSON as the verdict entities write it: {e.Message}");
         }
     }
+
+    /// <summary>
+    /// An id within Elasticsearch's 512 bytes whatever the subject (a target may be a 2,048-character URL): a hash of
+    /// it, and the verdict's time. The same retained verdict delivered twice gets the same id: stored once.
+    /// </summary>
+    private static string IdOf(string kind, string subject, DateTime at) =>
+        $"{kind}-{System.IO.Hashing.XxHash3.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(subject)):x16}-{at.Ticks:x}";
 
     private static JsonObject Base(DateTime at, string kind, string dataset, string action) => new()
     {

@@ -16,8 +16,8 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
     private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
     private const int MaxEarlyMessages = 10_000;
     private readonly List<Subscription> _handlers = [];
-    private readonly Dictionary<string, uint> _ids = []; // effective filter → its MQTT 5 subscription identifier
-    private readonly Queue<(string Topic, byte[] Payload, Func<CancellationToken, Task>? Ack)> _early = new();
+    private bool _identifiers; // the broker takes MQTT 5 subscription identifiers (CONNACK)
+    private readonly Queue<(string Topic, byte[] Payload, IReadOnlyList<uint>? Ids, Func<CancellationToken, Task>? Ack)> _early = new();
     private readonly CancellationTokenSource _stopping = new();
     private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
@@ -55,29 +55,33 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
 
     private async Task AddAsync(Subscription subscription)
     {
-        List<(string Topic, byte[] Payload, Func<CancellationToken, Task>? Ack)> early;
+        List<(string Topic, byte[] Payload, IReadOnlyList<uint>? Ids, Func<CancellationToken, Task>? Ack)> early;
         lock (_handlers)
         {
             _handlers.Add(subscription);
-            early = _early.Where(m => Matches(m.Topic, subscription.Filter)).ToList();
+            // A message that came through another subscription (its identifier says so) waits for that one's handler.
+            bool Mine((string Topic, byte[] Payload, IReadOnlyList<uint>? Ids, Func<CancellationToken, Task>? Ack) m) =>
+                Matches(m.Topic, subscription.Filter) && (m.Ids is not { Count: > 0 } || m.Ids.Contains(IdOf(FilterFor(subscription))));
+            early = _early.Where(Mine).ToList();
             if (early.Count > 0)
             {
-                var rest = _early.Where(m => !Matches(m.Topic, subscription.Filter)).ToList();
+                var rest = _early.Where(m => !Mine(m)).ToList();
                 _early.Clear();
                 foreach (var m in rest) _early.Enqueue(m);
             }
         }
-        foreach (var (topic, payload, ack) in early) await Deliver(subscription, topic, payload, ack);
+        foreach (var (topic, payload, _, ack) in early) await Deliver(subscription, topic, payload, ack);
         if (_client.IsConnected) await SubscribeOneAsync(FilterFor(subscription), _stopping.Token);
     }
 
     /// <summary>Subscribes at QoS 1; a SUBACK that refuses (not authorized, say) is an error, not a silent nothing.</summary>
     private async Task SubscribeOneAsync(string filter, CancellationToken ct)
     {
-        var options = new MqttClientSubscribeOptionsBuilder()
-            .WithTopicFilter(f => f.WithTopic(filter).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
-            .WithSubscriptionIdentifier(IdOf(filter))
-            .Build();
+        var builder = new MqttClientSubscribeOptionsBuilder()
+            .WithTopicFilter(f => f.WithTopic(filter).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce));
+        // Only to a broker that offers them: to one that does not, an identifier is a protocol error that drops the connection.
+        if (_identifiers) builder.WithSubscriptionIdentifier(IdOf(filter));
+        var options = builder.Build();
         var result = await _client.SubscribeAsync(options, ct);
         foreach (var item in result.Items)
         {
@@ -89,15 +93,10 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
     /// <summary>
     /// One identifier per subscribed filter: a message says which subscriptions it came through, so a node subscribed
     /// to both <c>ping/+</c> and <c>$share/…/ping/+</c> (two copies of each result) hands each copy to its own handlers.
+    /// A hash of the filter, not a counter: a resumed session delivers what it queued with the identifiers the last
+    /// process gave, and they must mean the same filters in this one.
     /// </summary>
-    private uint IdOf(string filter)
-    {
-        lock (_ids)
-        {
-            if (!_ids.TryGetValue(filter, out var id)) _ids[filter] = id = (uint)_ids.Count + 1;
-            return id;
-        }
-    }
+    private static uint IdOf(string filter) => System.IO.Hashing.XxHash32.HashToUInt32(System.Text.Encoding.UTF8.GetBytes(filter)) % 268_435_454 + 1;
 
     private string FilterFor(Subscription s) =>
         s.ShareGroup is not null && SharedSubscriptionsAvailable ? $"$share/{s.ShareGroup}/{s.Filter}" : s.Filter;
@@ -146,6 +145,7 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
                 _disconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 var connected = await _client.ConnectAsync(BuildOptions(broker), ct);
                 SharedSubscriptionsAvailable = connected.SharedSubscriptionAvailable;
+                _identifiers = connected.SubscriptionIdentifiersAvailable;
                 ConnectedBroker = broker;
                 Interlocked.Increment(ref _connections);
                 await ResubscribeAsync(ct);
@@ -191,15 +191,17 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
         var ids = e.ApplicationMessage.SubscriptionIdentifiers;
         lock (_handlers)
         {
-            handlers = ids is { Count: > 0 }
-                ? _handlers.Where(h => Matches(topic, h.Filter) && ids.Contains(IdOf(FilterFor(h)))).ToArray()
-                : _handlers.Where(h => Matches(topic, h.Filter)).ToArray();
+            handlers = _handlers.Where(h => Matches(topic, h.Filter)).ToArray();
+            // Through a subscription this process knows: to its handlers only. With no identifier, or only unknown ones
+            // (a subscription a former run made), to every handler whose filter matches.
+            if (ids is { Count: > 0 } && handlers.Any(h => ids.Contains(IdOf(FilterFor(h)))))
+                handlers = handlers.Where(h => ids.Contains(IdOf(FilterFor(h)))).ToArray();
             if (handlers.Length == 0)
             {
                 // A resumed session delivers what the broker queued at once, before the actors have registered their
                 // handlers: keep it for them rather than drop it (it is already acknowledged).
                 if (_early.Count >= MaxEarlyMessages) _early.Dequeue();
-                _early.Enqueue((topic, payload, null));
+                _early.Enqueue((topic, payload, ids is { Count: > 0 } ? ids.ToArray() : null, null));
                 return;
             }
         }

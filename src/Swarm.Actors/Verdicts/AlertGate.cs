@@ -34,6 +34,12 @@ public sealed class AlertGate(VerdictSettings settings)
         return null;
     }
 
+    /// <summary>Takes up an alert raised before (by this subject's entity on another queen, or before a restart).</summary>
+    public void Resume(string verdict, DateTime since)
+    {
+        (Raised, _degraded, _candidateSince, _lastDegraded) = (true, true, since, verdict);
+    }
+
     /// <summary>When the current run of degraded (or ok) began.</summary>
     public DateTime CandidateSince => _candidateSince;
 

@@ -31,7 +31,7 @@ public sealed class AlertWebhook : ReceiveActor, IWithTimers
     private readonly SwarmMetrics _metrics;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Queue<Alert> _queue = new();
-    private bool _inFlight;
+    private bool _inFlight, _waiting; // a post in flight; a retry waiting out its backoff
     private int _attempt;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -56,14 +56,18 @@ public sealed class AlertWebhook : ReceiveActor, IWithTimers
             Next();
         });
         Receive<Answered>(OnAnswer);
-        Receive<Retry>(_ => Next());
+        Receive<Retry>(_ =>
+        {
+            _waiting = false;
+            Next();
+        });
     }
 
     private string Target => _settings.Url.GetLeftPart(UriPartial.Path); // no query: it may carry a secret
 
     private void Next()
     {
-        if (_inFlight || !_queue.TryPeek(out var alert)) return;
+        if (_inFlight || _waiting || !_queue.TryPeek(out var alert)) return; // a new alert does not cut a backoff short
         _inFlight = true;
         _attempt++;
         var body = JsonSerializer.SerializeToUtf8Bytes(alert, SwarmJson.Wire.Alert);
@@ -112,6 +116,7 @@ public sealed class AlertWebhook : ReceiveActor, IWithTimers
         var delay = TimeSpan.FromTicks(Math.Min(_settings.MaxBackoff.Ticks, _settings.MinBackoff.Ticks << Math.Min(_attempt - 1, 20)));
         _log.Warning("webhook: {0} failed for alert {1} ({2}); attempt {3} of {4} in {5:0.0}s", Target, alert.Id, why, _attempt + 1,
             _settings.MaxAttempts, delay.TotalSeconds);
+        _waiting = true;
         Timers.StartSingleTimer("retry", Retry.Instance, delay);
     }
 

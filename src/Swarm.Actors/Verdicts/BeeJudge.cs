@@ -8,7 +8,7 @@ namespace Swarm.Verdicts;
 /// </summary>
 public sealed class BeeJudge(string bee, VerdictSettings settings)
 {
-    private readonly Dictionary<string, (string State, bool Shared, DateTime Heard)> _targets = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string State, bool Shared, int Peers, DateTime Heard)> _targets = new(StringComparer.Ordinal);
     private string _verdict = VerdictKinds.Ok;
     private DateTime _since;
     private string? _signature;
@@ -25,7 +25,7 @@ public sealed class BeeJudge(string bee, VerdictSettings settings)
     public void Update(PairUpdate u, DateTime now)
     {
         if (u.State == PairUpdate.Gone) _targets.Remove(u.Target);
-        else _targets[u.Target] = (u.State, u.Shared, now);
+        else _targets[u.Target] = (u.State, u.Shared, u.Peers, now);
     }
 
     /// <summary>Forgets targets whose judge has not spoken for <see cref="VerdictSettings.StaleAfter"/> (it refreshes far more often).</summary>
@@ -37,9 +37,11 @@ public sealed class BeeJudge(string bee, VerdictSettings settings)
     public (BeeVerdict Verdict, bool Changed) Evaluate(DateTime now)
     {
         var degraded = _targets.Where(t => t.Value.State != PairStates.Ok).ToList();
+        // Its own link: most of its targets degraded, and at least one of those seen fine by other bees (a target no
+        // other bee probes says nothing either way: its gateway down is not this bee's link).
         var ownLink = _targets.Count >= VerdictSettings.MinTargetsForLink
             && degraded.Count > _targets.Count * settings.MostFraction
-            && degraded.Any(t => !t.Value.Shared);
+            && degraded.Any(t => !t.Value.Shared && t.Value.Peers > 0);
         var verdict = ownLink ? VerdictKinds.OneBee : VerdictKinds.Ok;
         if (verdict != _verdict) (_verdict, _since) = (verdict, now);
         if (_since == default) _since = now;

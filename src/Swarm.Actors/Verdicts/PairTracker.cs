@@ -12,7 +12,7 @@ public sealed class PairTracker
     private readonly float[] _loss;
     private readonly float[] _rtt; // NaN: no answer that round
     private readonly float[] _history; // RTTs of answered rounds, for the baseline
-    private int _rounds, _next, _historyCount, _historyNext, _sinceBaseline;
+    private int _rounds, _next, _historyCount, _historyNext, _sinceBaseline, _slowRounds;
     private float _baseline = float.NaN;
     private long _lastSeq;
 
@@ -48,7 +48,10 @@ public sealed class PairTracker
         _rtt[_next] = rtt;
         _next = (_next + 1) % _loss.Length;
         _rounds++;
-        if (!float.IsNaN(rtt))
+        // While slow, only every fourth round joins the baseline: a slowdown that lasts an hour stays slow; one that
+        // lasts about four times BaselineRounds becomes the new normal (a new route is not an outage forever).
+        _slowRounds = State == PairStates.Slow ? _slowRounds + 1 : 0;
+        if (!float.IsNaN(rtt) && (_slowRounds == 0 || _slowRounds % 4 == 0))
         {
             _history[_historyNext] = rtt;
             _historyNext = (_historyNext + 1) % _history.Length;
@@ -100,7 +103,10 @@ public sealed class PairTracker
                 if (float.IsNaN(_rtt[(_next - k + _rtt.Length) % _rtt.Length])) silent++;
             if (silent == _settings.DownRounds) return PairStates.Down;
         }
-        if (Loss >= _settings.LossyPercent) return PairStates.Lossy;
+        // Lossy wants loss in two rounds at least: one request that timed out (an HTTP or TCP round has one) is a blip.
+        var lossyRounds = 0;
+        for (var i = 0; i < n; i++) if (_loss[i] > 0) lossyRounds++;
+        if (Loss >= _settings.LossyPercent && lossyRounds >= 2) return PairStates.Lossy;
         if (Baseline is { } baseline && Rtt is { } rtt && rtt > baseline * _settings.SlowFactor && rtt > baseline + _settings.SlowMinMs)
             return PairStates.Slow;
         return PairStates.Ok;

@@ -28,19 +28,23 @@ public sealed class RoundHistory(int maxSeries, int points)
         var key = (r.Target, r.Bee);
         if (!_series.TryGetValue(key, out var series))
         {
-            if (_series.Count >= maxSeries) EvictOldest();
+            // Full: a series silent for ten minutes makes room; when none is, the new one is not kept (a flood of
+            // made-up bee names cannot push out the series people watch).
+            if (_series.Count >= maxSeries && !EvictSilent()) return;
             series = _series.GetOrAdd(key, _ => new Series(points));
         }
+        if (!series.Takes(r.Seq)) return; // a redelivery, or the second copy of a round
         var point = new RoundPoint(new DateTimeOffset(r.Timestamp.ToUniversalTime()).ToUnixTimeSeconds(),
             (float?)(r.MedianMs ?? r.TotalMs), (float?)r.MinMs, (float?)r.P95Ms, (float?)(r.MaxMs ?? r.TotalMs), (float)r.LossPercent);
         series.Add(point);
         Added?.Invoke(r.Target, r.Bee, point);
     }
 
-    private void EvictOldest()
+    private bool EvictSilent()
     {
         var oldest = _series.MinBy(s => s.Value.LastAdded);
-        _series.TryRemove(oldest.Key, out _);
+        if (Environment.TickCount64 - oldest.Value.LastAdded < 600_000) return false;
+        return _series.TryRemove(oldest.Key, out _);
     }
 
     /// <summary>The bees with a series for this target.</summary>
@@ -56,8 +60,20 @@ public sealed class RoundHistory(int maxSeries, int points)
         private readonly Half[] _median = new Half[capacity], _min = new Half[capacity], _p95 = new Half[capacity], _max = new Half[capacity];
         private readonly byte[] _loss = new byte[capacity]; // percent, rounded
         private int _next, _count;
+        private long _lastSeq;
 
         public long LastAdded;
+
+        /// <summary>Whether a round of this sequence is new here (a bee that lost its outbox starts again far below: taken).</summary>
+        public bool Takes(long seq)
+        {
+            lock (this)
+            {
+                if (seq > 0 && seq <= _lastSeq && _lastSeq - seq < 100_000) return false;
+                _lastSeq = seq;
+                return true;
+            }
+        }
 
         private static readonly long Epoch = new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds();
 
@@ -89,7 +105,8 @@ public sealed class RoundHistory(int maxSeries, int points)
             }
         }
 
-        private static Half Pack(float? value) => value is { } v ? (Half)v : Half.NaN;
+        // Half's largest value is 65,504: a round slower than 65 s is charted at 65 s (no Infinity, which JSON cannot carry).
+        private static Half Pack(float? value) => value is { } v ? (Half)Math.Min(v, 65_504f) : Half.NaN;
 
         private static float? Unpack(Half value) => Half.IsNaN(value) ? null : (float)value;
     }

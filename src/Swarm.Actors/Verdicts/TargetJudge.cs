@@ -11,10 +11,13 @@ public sealed class TargetJudge(string target, VerdictSettings settings)
 {
     private readonly Dictionary<string, PairTracker> _pairs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTime> _badLinks = new(StringComparer.Ordinal); // bee → when its judge last said so
-    private readonly Dictionary<string, (string State, bool Shared)> _told = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string State, bool Shared, int Peers)> _told = new(StringComparer.Ordinal);
     private string _verdict = VerdictKinds.Ok;
     private DateTime _since;
     private string? _signature;
+
+    /// <summary>Whether something a verdict shows changed since the last <see cref="Evaluate"/>: a pair came, went or changed state, or a link mark did.</summary>
+    public bool Dirty { get; private set; } = true;
 
     public string Target => target;
 
@@ -30,7 +33,7 @@ public sealed class TargetJudge(string target, VerdictSettings settings)
         if (isNew)
         {
             _pairs[r.Bee] = pair = new PairTracker(r.Bee, settings);
-            _signature = null;
+            Dirty = true;
         }
         // A new pair is news to its bee's judge even while ok: the bee's link is judged over all its targets.
         return pair!.Observe(r, now) || isNew ? Changes(all: false) : [];
@@ -41,12 +44,12 @@ public sealed class TargetJudge(string target, VerdictSettings settings)
     {
         if (degraded)
         {
-            if (!_badLinks.ContainsKey(bee)) _signature = null;
+            if (!_badLinks.ContainsKey(bee)) Dirty = true;
             _badLinks[bee] = now;
         }
         else if (_badLinks.Remove(bee))
         {
-            _signature = null;
+            Dirty = true;
         }
     }
 
@@ -60,15 +63,19 @@ public sealed class TargetJudge(string target, VerdictSettings settings)
             _told.Remove(bee);
             gone.Add(new PairUpdate(bee, target, PairUpdate.Gone, false));
         }
-        foreach (var bee in _badLinks.Where(l => now - l.Value > settings.StaleAfter).Select(l => l.Key).ToList()) _badLinks.Remove(bee);
-        if (gone.Count > 0) _signature = null;
+        foreach (var bee in _badLinks.Where(l => now - l.Value > settings.StaleAfter).Select(l => l.Key).ToList())
+        {
+            _badLinks.Remove(bee);
+            Dirty = true;
+        }
+        if (gone.Count > 0) Dirty = true;
         return [.. gone, .. Changes(all: true)];
     }
 
     /// <summary>Per bee: its state, and whether most of the other bees see this target degraded too.</summary>
     private List<PairUpdate> Changes(bool all)
     {
-        _signature = null;
+        if (!all) Dirty = true; // a pair's state changed (or a pair is new)
         var degraded = _pairs.Values.Count(p => p.State != PairStates.Ok);
         var updates = new List<PairUpdate>();
         foreach (var pair in _pairs.Values)
@@ -76,9 +83,9 @@ public sealed class TargetJudge(string target, VerdictSettings settings)
             var others = _pairs.Count - 1;
             var othersDegraded = degraded - (pair.State != PairStates.Ok ? 1 : 0);
             var shared = others > 0 && othersDegraded > others * settings.MostFraction;
-            if (!all && _told.TryGetValue(pair.Bee, out var told) && told == (pair.State, shared)) continue;
-            _told[pair.Bee] = (pair.State, shared);
-            updates.Add(new PairUpdate(pair.Bee, target, pair.State, shared));
+            if (!all && _told.TryGetValue(pair.Bee, out var told) && told == (pair.State, shared, others)) continue;
+            _told[pair.Bee] = (pair.State, shared, others);
+            updates.Add(new PairUpdate(pair.Bee, target, pair.State, shared) { Peers = others });
         }
         return updates;
     }
@@ -89,6 +96,7 @@ public sealed class TargetJudge(string target, VerdictSettings settings)
     /// </summary>
     public (TargetVerdict Verdict, bool Changed) Evaluate(DateTime now)
     {
+        Dirty = false;
         var fresh = _pairs.Values.Where(p => now - p.LastSeen <= settings.StaleAfter).ToList();
         var judged = fresh.Where(p => !_badLinks.ContainsKey(p.Bee)).ToList();
         var degraded = judged.Where(p => p.State != PairStates.Ok).ToList();

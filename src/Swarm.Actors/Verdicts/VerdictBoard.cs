@@ -6,6 +6,9 @@ using Swarm.Serialization;
 
 namespace Swarm.Verdicts;
 
+/// <summary>A verdict cleared from the broker (its subject is no longer probed): what the page drops.</summary>
+public sealed record VerdictGone(string Subject, bool IsBee);
+
 /// <summary>
 /// The latest verdicts as this node hears them on <c>verdict/#</c> (retained, so a node that starts sees them all at
 /// once): what <c>/api/verdicts</c>, <c>swarm verdict</c> and the verdict metrics read, on any node. A payload that
@@ -20,6 +23,8 @@ public sealed class VerdictBoard
 
     private readonly ConcurrentDictionary<string, TargetVerdict> _targets = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, BeeVerdict> _bees = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Alert> _alerts = new(StringComparer.Ordinal); // by topic
+    private readonly ConcurrentDictionary<string, ulong> _payloads = new(StringComparer.Ordinal); // topic → hash of what it last carried
 
     /// <summary>Verdict payloads ignored: malformed, for another subject than their topic says, or past the cap.</summary>
     public long Ignored => Interlocked.Read(ref _ignored);
@@ -31,20 +36,30 @@ public sealed class VerdictBoard
 
     public void Heard(string topic, byte[] payload)
     {
-        if (topic.StartsWith(SwarmNames.Topics.BeeVerdictPrefix, StringComparison.Ordinal))
+        // A retained message delivered again (a reconnect, a second subscription) changes nothing: no event for it.
+        var hash = System.IO.Hashing.XxHash3.HashToUInt64(payload);
+        if (_payloads.TryGetValue(topic, out var last) && last == hash) return;
+        if (topic.StartsWith(SwarmNames.Topics.AlertPrefix, StringComparison.Ordinal))
+        {
+            if (payload.Length == 0) _alerts.TryRemove(topic, out _);
+            else if (Parse(payload, SwarmJson.Wire.Alert) is { State: Alert.Raised or Alert.Cleared, Verdict: not null } a && Fits(_alerts, topic)) _alerts[topic] = a;
+            else Interlocked.Increment(ref _ignored);
+        }
+        else if (topic.StartsWith(SwarmNames.Topics.BeeVerdictPrefix, StringComparison.Ordinal))
         {
             var bee = Topics.Unescape(topic[SwarmNames.Topics.BeeVerdictPrefix.Length..]);
-            if (payload.Length == 0) _bees.TryRemove(bee, out _);
+            if (payload.Length == 0) { if (_bees.TryRemove(bee, out _)) Changed?.Invoke(bee, new VerdictGone(bee, IsBee: true)); }
             else if (Parse(payload, SwarmJson.Wire.BeeVerdict) is { } v && v.Bee == bee && v.Text is not null && v.Evidence is not null && v.Evidence.All(e => e is { Target: not null, State: not null }) && Kinds.Contains(v.Verdict) && Fits(_bees, bee)) Take(_bees, bee, v);
             else Interlocked.Increment(ref _ignored);
         }
         else if (topic.StartsWith(SwarmNames.Topics.VerdictPrefix, StringComparison.Ordinal))
         {
             var target = Topics.Unescape(topic[SwarmNames.Topics.VerdictPrefix.Length..]);
-            if (payload.Length == 0) _targets.TryRemove(target, out _);
+            if (payload.Length == 0) { if (_targets.TryRemove(target, out _)) Changed?.Invoke(target, new VerdictGone(target, IsBee: false)); }
             else if (Parse(payload, SwarmJson.Wire.TargetVerdict) is { } v && v.Target == target && v.Text is not null && WellFormed(v.Bees) && Kinds.Contains(v.Verdict) && Fits(_targets, target)) Take(_targets, target, v);
             else Interlocked.Increment(ref _ignored);
         }
+        if (_payloads.Count < MaxEntries * 3 || _payloads.ContainsKey(topic)) _payloads[topic] = hash;
     }
 
     private static bool WellFormed(IReadOnlyList<PairView>? bees) =>
@@ -55,6 +70,9 @@ public sealed class VerdictBoard
         map[key] = verdict;
         Changed?.Invoke(key, verdict);
     }
+
+    /// <summary>The latest alert heard on <paramref name="topic"/>, or null.</summary>
+    public Alert? LastAlert(string topic) => _alerts.TryGetValue(topic, out var a) ? a : null;
 
     private static bool Fits<T>(ConcurrentDictionary<string, T> map, string key) where T : notnull => map.ContainsKey(key) || map.Count < MaxEntries;
 

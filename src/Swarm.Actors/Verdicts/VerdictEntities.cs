@@ -30,6 +30,12 @@ public sealed class VerdictMessageExtractor(int shardCount = 60) : HashCodeMessa
 /// <summary>What a verdict entity is given: its settings, where it publishes, where alerts also go, and the region to reach its peers.</summary>
 public sealed record VerdictContext(VerdictSettings Settings, IMqttPublisher Broker, SwarmMetrics Metrics)
 {
+    /// <summary>
+    /// The latest alert on a topic as this node heard it (retained on <c>alert/#</c>): an entity that starts anew
+    /// (moved to another queen, restarted) takes up a raised alert instead of raising it twice or never clearing it.
+    /// </summary>
+    public Func<string, Alert?> LastAlert { get; init; } = _ => null;
+
     /// <summary>The node's webhook deliverer (<see cref="AlertWebhook"/>), or null when no webhook is set.</summary>
     public IActorRef? Webhook { get; init; }
 
@@ -54,7 +60,7 @@ public abstract class VerdictEntity : ReceiveActor, IWithTimers
 {
     private readonly Queue<(string Topic, byte[] Payload)> _alerts = new();
     private (string Topic, byte[] Payload)? _verdict;
-    private bool _inFlight, _failing;
+    private bool _inFlight, _failing, _leaving;
     private readonly Func<IActorRef> _region;
     private readonly AlertGate _gate;
     protected readonly ILoggingAdapter Log = Context.GetLogger();
@@ -80,6 +86,7 @@ public abstract class VerdictEntity : ReceiveActor, IWithTimers
             if (_failing) Log.Info("verdicts: the broker takes publications again");
             _failing = false;
             Flush();
+            if (_leaving && Idle) Context.Parent.Tell(new Passivate(PoisonPill.Instance));
         });
         Receive<NotSent>(n =>
         {
@@ -94,7 +101,17 @@ public abstract class VerdictEntity : ReceiveActor, IWithTimers
     {
         Timers.StartPeriodicTimer("refresh", Tick.Instance, Ctx.Settings.Refresh);
         Timers.StartPeriodicTimer("gate", GateTick.Instance, Ctx.Settings.Interval);
+        if (Ctx.LastAlert(AlertTopic) is { State: Alert.Raised } raised)
+        {
+            _gate.Resume(raised.Verdict, raised.Since);
+            Log.Info("verdicts: {0} was raised since {1:HH:mm:ss} UTC; the alert goes on here", AlertTopic, raised.Since);
+        }
     }
+
+    /// <summary>Where this subject's alerts are published.</summary>
+    protected abstract string AlertTopic { get; }
+
+    private bool Idle => !_inFlight && _verdict is null && _alerts.Count == 0;
 
     protected IActorRef Region => _region();
 
@@ -154,12 +171,19 @@ public abstract class VerdictEntity : ReceiveActor, IWithTimers
             failure: e => new NotSent(topic, payload, e.GetBaseException().Message, isAlert));
     }
 
-    /// <summary>Passivates when nothing is left to judge and nothing waits to be published.</summary>
-    protected void PassivateWhenIdle(bool empty)
+    /// <summary>
+    /// When nothing is left to judge (every pair stale) and no alert is raised: clears the retained verdict (an empty
+    /// payload), then passivates once the broker has that.
+    /// </summary>
+    protected void LeaveWhenEmpty(bool empty, string verdictTopic)
     {
-        if (empty && !_inFlight && _verdict is null && _alerts.Count == 0 && !_gate.Raised)
-            Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+        if (!empty || _gate.Raised || _leaving) return;
+        _leaving = true;
+        PublishVerdict(verdictTopic, []);
     }
+
+    /// <summary>Something came to judge again: the entity stays.</summary>
+    protected void Stay() => _leaving = false;
 
     private sealed record Tick
     {
@@ -203,6 +227,7 @@ public sealed class TargetVerdictEntity : VerdictEntity
                 return;
             }
             ctx.Metrics.VerdictResult("judged");
+            Stay();
             Tell(_judge.Observe(r, now));
             Evaluate(now, force: false);
         });
@@ -216,6 +241,8 @@ public sealed class TargetVerdictEntity : VerdictEntity
 
     protected override string CurrentVerdict => _judge.Verdict;
 
+    protected override string AlertTopic => _alertTopic;
+
     protected override (string, string, string, string) AlertFor(string state, string verdict) =>
         (_judge.Target, Alert.AboutTarget, _alertTopic, state == Alert.Raised
             ? _latest?.Text ?? $"{_judge.Target}: {verdict}"
@@ -224,9 +251,13 @@ public sealed class TargetVerdictEntity : VerdictEntity
     protected override void OnRefresh(DateTime now)
     {
         Tell(_judge.Refresh(now));
+        if (_judge.Pairs == 0)
+        {
+            LeaveWhenEmpty(true, _topic);
+            return;
+        }
         // Degraded: published at each refresh too, so the figures on verdict/<target> stay current.
         Evaluate(now, force: _judge.Verdict != VerdictKinds.Ok);
-        PassivateWhenIdle(_judge.Pairs == 0);
     }
 
     private void Tell(IReadOnlyList<PairUpdate> updates)
@@ -234,11 +265,15 @@ public sealed class TargetVerdictEntity : VerdictEntity
         foreach (var u in updates) Region.Tell(u);
     }
 
+    /// <summary>A verdict is made only when something it shows changed (or <paramref name="force"/>): most rounds change nothing.</summary>
     private void Evaluate(DateTime now, bool force)
     {
-        var (verdict, changed) = _judge.Evaluate(now);
-        _latest = verdict;
-        if (changed || force) PublishVerdict(_topic, JsonSerializer.SerializeToUtf8Bytes(verdict, SwarmJson.Wire.TargetVerdict));
+        if (_judge.Dirty || force)
+        {
+            var (verdict, changed) = _judge.Evaluate(now);
+            _latest = verdict;
+            if (changed || force) PublishVerdict(_topic, JsonSerializer.SerializeToUtf8Bytes(verdict, SwarmJson.Wire.TargetVerdict));
+        }
         Gate(now);
     }
 }
@@ -260,12 +295,15 @@ public sealed class BeeVerdictEntity : VerdictEntity
         Receive<PairUpdate>(u =>
         {
             var now = DateTime.UtcNow;
+            if (u.State != PairUpdate.Gone) Stay();
             _judge.Update(u, now);
             Evaluate(now);
         });
     }
 
     protected override string CurrentVerdict => _judge.LinkDegraded ? VerdictKinds.OneBee : VerdictKinds.Ok;
+
+    protected override string AlertTopic => _alertTopic;
 
     protected override (string, string, string, string) AlertFor(string state, string verdict) =>
         (_judge.Bee, Alert.AboutBee, _alertTopic, state == Alert.Raised ? _latest?.Text ?? $"bee {_judge.Bee}: {verdict}" : $"bee {_judge.Bee}: its link is fine again");
@@ -276,7 +314,7 @@ public sealed class BeeVerdictEntity : VerdictEntity
         Evaluate(now);
         // Targets' judges forget a bad-link mark not heard again within StaleAfter: say it again while it holds.
         if (_judge.LinkDegraded) TellTargets(true);
-        PassivateWhenIdle(_judge.Targets == 0);
+        LeaveWhenEmpty(_judge.Targets == 0, _topic);
     }
 
     private void Evaluate(DateTime now)

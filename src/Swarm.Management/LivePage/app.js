@@ -18,6 +18,9 @@ const state = {
   stream: null,
   dirty: new Set(),      // targets whose row changed since the last frame
   frame: 0,
+  loading: false,        // the matrix is being fetched: events are held in `held` meanwhile
+  held: [],
+  lost: false,           // the stream broke: when it is back, the matrix is fetched again
 };
 
 // What a test or a benchmark reads: how long the first load took, and each frame's render time.
@@ -69,7 +72,7 @@ function setMatrix(view) {
   }
 }
 
-function rowHtml(row, index) {
+function rowHtml(row) {
   const cells = new Array(state.bees.length);
   for (let i = 0; i < cells.length; i++) cells[i] = '<span class="cell none" data-state="none"></span>';
   for (const [bee, s] of Object.entries(row.states)) {
@@ -80,7 +83,7 @@ function rowHtml(row, index) {
     cells[i] = `<span class="cell ${kind}" data-bee="${esc(bee)}" data-state="${kind}"${own ? ' data-own="1"' : ''} title="${esc(bee)}: ${esc(s)}"></span>`;
   }
   const selected = state.chart && state.chart.target === row.target ? ' selected' : '';
-  return `<div class="row${selected}" style="transform:translateY(${index * ROW}px);position:absolute;left:0;right:0" data-target="${esc(row.target)}" data-verdict="${esc(row.verdict)}">`
+  return `<div class="row${selected}" data-target="${esc(row.target)}" data-verdict="${esc(row.verdict)}">`
     + `<span class="name" title="${esc(row.text)}">${esc(row.target)}</span><span class="verdict ${esc(row.verdict)}">${esc(row.verdict)}</span>`
     + `<span class="cells">${cells.join('')}</span></div>`;
 }
@@ -96,7 +99,10 @@ function renderMatrix() {
   const t0 = performance.now();
   const [first, last] = visibleRange();
   const html = [];
-  for (let i = first; i < last; i++) html.push(rowHtml(state.rows.get(state.order[i]), i));
+  for (let i = first; i < last; i++) html.push(rowHtml(state.rows.get(state.order[i])));
+  // Rows flow from the first one drawn; the block is moved to where that row is. Set through the CSSOM: the page's
+  // Content-Security-Policy refuses style attributes in markup.
+  $('matrix-rows').style.transform = `translateY(${first * ROW}px)`;
   $('matrix-rows').innerHTML = html.join('');
   return performance.now() - t0;
 }
@@ -112,8 +118,9 @@ function renderDirty() {
     if (index < first || index >= last) continue;
     const old = container.querySelector(`[data-target="${CSS.escape(target)}"]`);
     const fresh = document.createElement('template');
-    fresh.innerHTML = rowHtml(state.rows.get(target), index);
-    if (old) old.replaceWith(fresh.content.firstChild); else container.appendChild(fresh.content.firstChild);
+    if (!old) { renderMatrix(); break; } // a row new to the view: draw the view again
+    fresh.innerHTML = rowHtml(state.rows.get(target));
+    old.replaceWith(fresh.content.firstChild);
   }
   state.dirty.clear();
   renderVerdicts();
@@ -128,10 +135,9 @@ function schedule() {
 $('matrix').addEventListener('scroll', () => requestAnimationFrame(renderMatrix), { passive: true });
 $('matrix').addEventListener('click', (e) => {
   const row = e.target.closest('.row');
-  if (!row) return;
+  if (!row || !state.rows.has(row.dataset.target)) return;
   const target = row.dataset.target;
-  const bee = e.target.dataset.bee || worstBee(state.rows.get(target));
-  openChart(target, bee);
+  openChart(target, e.target.dataset.bee || worstBee(state.rows.get(target)));
 });
 
 function worstBee(row) {
@@ -172,13 +178,23 @@ async function loadBees() {
 
 // ---- the chart --------------------------------------------------------------------------------------------------
 
+let chartRequest = 0;
 async function openChart(target, bee) {
-  const view = await api(`api/history?target=${encodeURIComponent(target)}${bee ? `&bee=${encodeURIComponent(bee)}` : ''}`);
-  state.chart = { target, bee: view.bee, points: view.points };
-  $('chart-title').textContent = view.bee ? `${target} from ${view.bee}` : `${target}: no rounds kept on this node yet`;
-  renderMatrix();
-  drawChart();
-  connect(); // the stream now carries this series' rounds too
+  const request = ++chartRequest;
+  try {
+    const view = await api(`api/history?target=${encodeURIComponent(target)}${bee ? `&bee=${encodeURIComponent(bee)}` : ''}`);
+    if (request !== chartRequest) return; // a newer click won
+    state.chart = { target, bee: view.bee, points: view.points };
+    $('chart-title').textContent = view.bee ? `${target} from ${view.bee}`
+      : `${target}: no rounds kept on this node (Swarm:History:MaxSeries; a queen keeps them)`;
+    renderMatrix();
+    drawChart();
+  } catch (e) {
+    if (request !== chartRequest) return;
+    $('chart-title').textContent = `${target}: ${e.message}`;
+  } finally {
+    if (request === chartRequest) connect(); // the stream now carries this series' rounds too
+  }
 }
 
 function lossClass(loss) { return loss <= 0 ? 0 : loss < 5 ? 1 : loss < 20 ? 2 : 3; }
@@ -218,18 +234,39 @@ function drawChart() {
 
 // ---- the event stream ---------------------------------------------------------------------------------------------
 
+let failures = 0;
+function backoff(retryAfter) {
+  // 1 s doubling to 30 s, ±50 %: a node that restarts is not met by every page at once.
+  const base = retryAfter ? retryAfter * 1000 : Math.min(30000, 1000 * 2 ** Math.min(failures, 5));
+  failures++;
+  return base * (0.5 + Math.random());
+}
+
 function connect() {
   if (state.stream) state.stream.abort();
   const controller = new AbortController();
   state.stream = controller;
-  const chart = state.chart ? `?target=${encodeURIComponent(state.chart.target)}&bee=${encodeURIComponent(state.chart.bee || '')}` : '';
-  const headers = state.token ? { Authorization: `Bearer ${state.token}` } : {};
+  const chart = state.chart && state.chart.bee ? `?target=${encodeURIComponent(state.chart.target)}&bee=${encodeURIComponent(state.chart.bee)}` : '';
   (async () => {
+    let retryAfter = 0;
     try {
-      const response = await fetch(`api/events${chart}`, { headers, signal: controller.signal });
+      const headers = state.token ? { Authorization: `Bearer ${state.token}` } : {};
+      let response;
+      try {
+        response = await fetch(`api/events${chart}`, { headers, signal: controller.signal });
+      } catch (e) {
+        if (e instanceof TypeError && state.token && !controller.signal.aborted && /header/i.test(e.message)) {
+          askToken('that token has characters a request header cannot carry');
+          return;
+        }
+        throw e;
+      }
       if (response.status === 401) { askToken(); return; }
-      if (!response.ok) throw new Error(String(response.status));
+      if (!response.ok) { retryAfter = Number(response.headers.get('Retry-After')) || 0; throw new Error(String(response.status)); }
       live(true);
+      failures = 0;
+      // Whatever changed while the stream was away: the matrix again, with the events that come meanwhile held.
+      if (state.lost) { state.lost = false; reload(); }
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
       for (;;) {
@@ -246,7 +283,8 @@ function connect() {
     } catch (e) {
       if (controller.signal.aborted) return;
       live(false);
-      setTimeout(() => { if (state.stream === controller) { reload(); } }, 2000);
+      state.lost = true;
+      setTimeout(() => { if (state.stream === controller) connect(); }, backoff(retryAfter));
     }
   })();
 }
@@ -265,10 +303,26 @@ function handle(block) {
   if (!data) return;
   const event = JSON.parse(data);
   window.swarmStats.events++;
-  if (name === 'verdict') {
-    if (Object.keys(event.states).some((b) => !state.column.has(b)) || !state.rows.has(event.target)) { reloadSoon(); return; }
+  if (state.loading) { state.held.push([name, event]); return; }
+  apply(name, event);
+}
+
+function apply(name, event) {
+  if (name === 'reset') {
+    reload(); // this page read too slowly and events were dropped: the matrix again
+  } else if (name === 'verdict') {
+    const newBees = Object.keys(event.states).filter((b) => !state.column.has(b));
+    if (newBees.length > 0) addColumns(newBees); // a new bee: a column of its own, in name order
+    if (!state.rows.has(event.target)) {
+      state.order.push(event.target);
+      $('matrix-space').style.height = `${state.order.length * ROW}px`;
+    }
     state.rows.set(event.target, event);
     state.dirty.add(event.target);
+    schedule();
+  } else if (name === 'gone') {
+    if (event.bee) state.links.delete(event.subject);
+    else if (state.rows.delete(event.subject)) { state.order = state.order.filter((t) => t !== event.subject); renderMatrix(); }
     schedule();
   } else if (name === 'bee') {
     state.links.set(event.bee, event);
@@ -287,37 +341,56 @@ function beesSoon() {
   if (!beesPending) beesPending = setTimeout(() => { beesPending = 0; loadBees(); }, 1000);
 }
 
-let reloading = 0;
-function reloadSoon() {
-  if (!reloading) reloading = setTimeout(async () => { reloading = 0; setMatrix(await api('api/matrix')); }, 500);
+function addColumns(bees) {
+  state.bees = [...state.bees, ...bees].sort();
+  state.column = new Map(state.bees.map((b, i) => [b, i]));
+  $('matrix-count').textContent = `${plural(state.order.length, 'target')} × ${plural(state.bees.length, 'bee')}`;
+  $('matrix-head').lastChild.textContent = `${plural(state.bees.length, 'bee')}, in name order`;
+  renderMatrix();
 }
 
+/** The matrix from the node, then the events that came while it loaded, in order. */
 async function reload() {
-  try {
-    setMatrix(await api('api/matrix'));
-    connect();
-  } catch (e) {
-    if (e.message !== 'token wanted') { live(false); setTimeout(reload, 2000); }
-  }
-}
-
-async function start() {
-  const t0 = performance.now();
+  if (state.loading) return;
+  state.loading = true;
+  state.held = [];
   try {
     setMatrix(await api('api/matrix'));
   } catch (e) {
     if (e.message !== 'token wanted') $('verdicts').innerHTML = `<li class="everyone">${esc(e.message)}</li>`;
-    if (e.message === 'token wanted') return;
+  } finally {
+    state.loading = false;
+    const held = state.held;
+    state.held = [];
+    for (const [name, event] of held) apply(name, event);
   }
+}
+
+let started = false;
+async function start() {
+  const t0 = performance.now();
+  state.loading = true; // the stream opens first: what changes while the matrix loads is held, not lost
+  state.held = [];
+  connect();
+  try {
+    setMatrix(await api('api/matrix'));
+  } catch (e) {
+    state.loading = false;
+    if (e.message === 'token wanted') return;
+    $('verdicts').innerHTML = `<li class="everyone">${esc(e.message)}</li>`;
+  }
+  state.loading = false;
+  for (const [name, event] of state.held.splice(0)) apply(name, event);
   $('main').hidden = false;
   renderMatrix();
   window.swarmStats.loadMs = performance.now() - t0;
   window.swarmStats.loaded = true;
   window.swarmStats.loadedAt = performance.now(); // since the navigation began
   const first = state.order[0];
-  if (first) openChart(first, worstBee(state.rows.get(first))); else connect();
+  if (first) openChart(first, worstBee(state.rows.get(first)));
   loadBees();
-  setInterval(loadBees, 15000);
+  if (!started) setInterval(loadBees, 15000);
+  started = true;
 }
 
 start();

@@ -101,7 +101,7 @@ public sealed class ElasticsearchClientTests : IAsyncLifetime
         {
             VerdictDocument.Of("verdict/free.fr", JsonSerializer.SerializeToUtf8Bytes(verdict, SwarmJson.Wire.TargetVerdict)),
             VerdictDocument.Of("alert/free.fr", JsonSerializer.SerializeToUtf8Bytes(alert, SwarmJson.Wire.Alert)),
-            VerdictDocument.Of("verdict/bee/b", JsonSerializer.SerializeToUtf8Bytes(new BeeVerdict("b", "one-bee", "bee b: its own link") { Evidence = [new BeeTargetView("free.fr", "lossy")] }, SwarmJson.Wire.BeeVerdict)),
+            VerdictDocument.Of("verdict/bee/b", JsonSerializer.SerializeToUtf8Bytes(new BeeVerdict("b", "one-bee", "bee b: its own link") { At = DateTime.UtcNow, Evidence = [new BeeTargetView("free.fr", "lossy")] }, SwarmJson.Wire.BeeVerdict)),
         }.Select(d => JsonNode.Parse(d.Document!.Value.Json)!.AsObject());
         foreach (var doc in new[] { Document(Result(1)), Document(Result(2, error: "cannot resolve x")), Document(http) }.Concat(said))
         {

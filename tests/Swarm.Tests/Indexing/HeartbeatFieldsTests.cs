@@ -20,7 +20,7 @@ public sealed class HeartbeatFieldsTests
     {
         new() { Bee = "b", Seq = 1, Timestamp = At, Target = "free.fr", Kind = "icmp", Location = "paris", Geo = "48.85,2.35", Address = "212.27.48.10",
             ResolveMs = 1, Sent = 5, Received = 5, MinMs = 4, AvgMs = 4.2, MaxMs = 5, MedianMs = 4.1, P95Ms = 5, StddevMs = 0.3, JitterMs = 0.2, DurationMs = 820 },
-        new() { Bee = "b", Seq = 2, Timestamp = At, Target = "nowhere.example", Kind = "icmp", Sent = 0, Received = 0, LossPercent = 100, Error = "cannot resolve", ResolveMs = 3 },
+        new() { Bee = "b", Seq = 2, Timestamp = At, Target = "nowhere.example", Kind = "icmp", Sent = 0, Received = 0, LossPercent = 100, Error = "cannot resolve nowhere.example: Name or service not known", ResolveMs = 3 },
         new() { Bee = "b", Seq = 3, Timestamp = At, Target = "tcp://a.example:443", Kind = "tcp", Address = "::1", Sent = 3, Received = 3, ConnectMs = 1, AvgMs = 1, MinMs = 1, MaxMs = 1 },
         new() { Bee = "b", Seq = 4, Timestamp = At, Target = "https://a.example/x", Kind = "http", Address = "::1", Sent = 1, Received = 1, ConnectMs = 1, TlsMs = 2,
             TtfbMs = 3, TotalMs = 4, StatusCode = 503, Error = "HTTP 503", DurationMs = 5,

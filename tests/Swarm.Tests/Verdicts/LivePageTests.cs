@@ -55,6 +55,17 @@ public sealed class LivePageTests(ITestOutputHelper output)
         Assert.Equal("live", await Text("document.querySelector('#live').textContent"));
         Assert.Contains(peer, await Text("document.querySelector('#chart-title').textContent"));
 
+        // The same answer in a terminal.
+        var host = $"http://127.0.0.1:{port}";
+        var (code, table) = await SwarmCommand.RunAsync("verdict", "--host", host);
+        Assert.True(code == 0, table);
+        Assert.Contains($"{peer}: lossy for everyone (1 of 1 bee) since", table);
+        Assert.Contains("1 of 2 targets degraded; 0 of 1 bees with a degraded link of their own", table);
+        var (oneCode, one) = await SwarmCommand.RunAsync("verdict", peer, "--host", host);
+        Assert.True(oneCode == 0, one);
+        Assert.Matches(@"page-bee\s+lossy\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+\d+(\.\d)?%", one);
+        Assert.Equal(1, (await SwarmCommand.RunAsync("verdict", "nowhere.example", "--host", host)).Code);
+
         var shot = Path.Combine(AppContext.BaseDirectory, "artifacts", "live-page.png");
         await browser.ScreenshotAsync(shot);
         output.WriteLine($"screenshot: {shot}");
