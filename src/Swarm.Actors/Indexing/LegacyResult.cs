@@ -87,8 +87,8 @@ public static class LegacyResult
             rtt = new double[4];
             for (var i = 0; i < 4; i++)
             {
-                if (rttElement[i].ValueKind != JsonValueKind.Number || !rttElement[i].TryGetDouble(out rtt[i]) || !double.IsFinite(rtt[i]) || rtt[i] < 0)
-                    return (null, "a seed agent's \"Round trip\" holds times of 0 ms or more");
+                if (rttElement[i].ValueKind != JsonValueKind.Number || !rttElement[i].TryGetDouble(out rtt[i]) || !double.IsFinite(rtt[i]) || rtt[i] < 0 || rtt[i] > ResultCheck.MaxMs)
+                    return (null, "a seed agent's \"Round trip\" holds times from 0 ms to an hour");
             }
         }
         var received = (int)Math.Round(EchoesPerRound * (1 - loss / 100));

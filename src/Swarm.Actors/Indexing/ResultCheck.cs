@@ -15,7 +15,7 @@ public static class ResultCheck
     private const int MaxText = 4096;
 
     /// <summary>An hour: no round takes longer, and larger figures would overflow what charts and documents keep.</summary>
-    private const double MaxMs = 3_600_000;
+    public const double MaxMs = 3_600_000;
 
     /// <summary>Why this result cannot become a document, or null when it can.</summary>
     public static string? Problem(ProbeResult? r, string topic)

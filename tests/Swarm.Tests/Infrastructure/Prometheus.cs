@@ -22,7 +22,9 @@ public sealed class PrometheusServer : IAsyncDisposable
     public static Task<PrometheusServer> StartAsync(params string[] targets) => StartAsync(null, targets);
 
     /// <summary>With <paramref name="rules"/>, a rules file's text, evaluated every second.</summary>
-    public static async Task<PrometheusServer> StartAsync(string? rules, params string[] targets)
+    public static Task<PrometheusServer> StartWithRulesAsync(string rules, params string[] targets) => StartAsync(rules, targets);
+
+    private static async Task<PrometheusServer> StartAsync(string? rules, string[] targets)
     {
         var server = new PrometheusServer();
         var config = server._dir.File("prometheus.yml");

@@ -41,7 +41,7 @@ public sealed class PrometheusRulesTests
         var port = Ports.Free();
         await using var node = NodeProcess.StartProbing("rules-bee", data.Path, port, $"127.0.0.1 {peer}");
         var rules = Regex.Replace(await File.ReadAllTextAsync(RulesFile), @"for: \d+[smhd]", "for: 1s");
-        await using var prometheus = await PrometheusServer.StartAsync(rules, $"127.0.0.1:{port}");
+        await using var prometheus = await PrometheusServer.StartWithRulesAsync(rules, $"127.0.0.1:{port}");
 
         IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)> firing = [];
         await Eventually.True(async () =>
