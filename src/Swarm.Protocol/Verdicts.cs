@@ -22,7 +22,7 @@ public static class VerdictKinds
     /// <summary>Several bees see it degraded, the others are fine; the evidence names what the degraded ones share.</summary>
     public const string SomePlaces = "some-places";
 
-    /// <summary>One bee sees this target degraded while its other targets are fine: the path between them.</summary>
+    /// <summary>One bee sees this target degraded while the others see it fine and its own link is fine: the path between them.</summary>
     public const string OnePath = "one-path";
 
     /// <summary>A bee sees most of its targets degraded where others do not: its own link ("it's just you").</summary>

@@ -148,7 +148,7 @@ public sealed class TargetJudge(string target, VerdictSettings settings)
         return verdict switch
         {
             VerdictKinds.Everyone => $"{target}: {word} for everyone ({degraded.Count} of {Bees(judged)}) {since}",
-            VerdictKinds.OnePath => $"{target}: {word} only from bee {degraded[0].Bee} (its other targets are fine) {since}",
+            VerdictKinds.OnePath => $"{target}: {word} only from bee {degraded[0].Bee} (the other bees see it fine) {since}",
             VerdictKinds.SomePlaces when shared is not null =>
                 $"{target}: {word} from {string.Join(", ", shared.Select(s => $"{s.Key} {s.Value}"))} ({degraded.Count} of {judged} bees) {since}",
             VerdictKinds.SomePlaces => $"{target}: {word} for {degraded.Count} of {judged} bees ({string.Join(", ", degraded.Select(p => p.Bee))}) {since}",

@@ -92,6 +92,27 @@ public sealed class InProcessClusterTests : IAsyncLifetime
         throw new InvalidOperationException($"no queen hosts list {list}");
     }
 
+    [Fact]
+    public async Task With_two_queens_each_verdict_change_is_published_once_by_the_one_entity_that_judges_its_target()
+    {
+        await using var verdicts = await MqttCollector.ConnectAsync(_broker.Port, "verdict/#");
+        await BothBeesProbe("127.0.0.1", TimeSpan.FromSeconds(60));
+        // Both bees judged: the verdict names them both (the queens split ping/+ between them, the entity is one).
+        await verdicts.WaitForAsync((t, j) => t == "verdict/127.0.0.1" && j.GetProperty("judged").GetInt32() == 2, TimeSpan.FromSeconds(30), "both bees judged");
+        var first = verdicts.Messages.Count(m => m.Topic == "verdict/127.0.0.1" && m.Payload.Contains("\"judged\":2"));
+        for (var i = 0; i < 3; i++) // more rounds from both: nothing new to say
+        {
+            _client.Clear();
+            await BothBeesProbe("127.0.0.1", TimeSpan.FromSeconds(10));
+        }
+        Assert.Equal(1, first);
+        Assert.Equal(1, verdicts.Messages.Count(m => m.Topic == "verdict/127.0.0.1" && m.Payload.Contains("\"judged\":2")));
+        var region = await _queen1.Registry.Get<VerdictRegion>().Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(10));
+        var other = await _queen2.Registry.Get<VerdictRegion>().Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(10));
+        var entities = region.Shards.Concat(other.Shards).SelectMany(s => s.EntityIds).Where(e => e == "target:127.0.0.1").ToList();
+        Assert.Single(entities); // one entity for the target across both queens
+    }
+
     public async Task DisposeAsync()
     {
         foreach (var host in Enumerable.Reverse(_hosts)) await host.DisposeAsync();
