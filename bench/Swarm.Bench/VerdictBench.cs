@@ -139,10 +139,13 @@ public static class VerdictBench
                 foreach (var bee in new[] { b1, b2, b3 })
                     for (var i = 0; i < 3; i++) await Round(target, bee, 0);
                 await Tools.Until(() => Task.FromResult(verdicts.TryGetValue(target, out var v) && v.Verdict == VerdictKinds.Ok), TimeSpan.FromSeconds(30), $"{target} ok");
-                await Round(target, b1, 100); // one bee of three: one-path
+                await Round(target, b1, 100); // two lost rounds make a pair lossy (one is a blip): one bee of three, one-path
+                await Round(target, b1, 100);
                 await Tools.Until(() => Task.FromResult(verdicts[target].Verdict == VerdictKinds.OnePath), TimeSpan.FromSeconds(30), $"{target} one-path");
+                await Round(target, b2, 100);
+                await Task.Delay(50);
                 var deciding = DateTime.UtcNow;
-                await Round(target, b2, 100); // two of three: everyone
+                await Round(target, b2, 100); // the deciding round: two of three, everyone
                 await Tools.Until(() => Task.FromResult(verdicts[target].Verdict == VerdictKinds.Everyone), TimeSpan.FromSeconds(30), $"{target} everyone");
                 latencies.Add((verdicts[target].At - deciding).TotalMilliseconds);
             }
