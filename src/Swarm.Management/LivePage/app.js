@@ -61,7 +61,7 @@ function setMatrix(view) {
   state.order = view.rows.map((r) => r.target);
   state.links = new Map(view.links.map((l) => [l.bee, l]));
   $('matrix-space').style.height = `${state.order.length * ROW}px`;
-  $('matrix-count').textContent = `${plural(state.order.length, 'target')} × ${plural(state.bees.length, 'bee')}`;
+  counts();
   $('matrix-head').innerHTML = `<span>target</span><span>verdict</span><span title="${esc(state.bees.join(', '))}">${plural(state.bees.length, 'bee')}, in name order</span>`;
   renderMatrix();
   renderVerdicts();
@@ -316,13 +316,14 @@ function apply(name, event) {
     if (!state.rows.has(event.target)) {
       state.order.push(event.target);
       $('matrix-space').style.height = `${state.order.length * ROW}px`;
+      counts();
     }
     state.rows.set(event.target, event);
     state.dirty.add(event.target);
     schedule();
   } else if (name === 'gone') {
     if (event.bee) state.links.delete(event.subject);
-    else if (state.rows.delete(event.subject)) { state.order = state.order.filter((t) => t !== event.subject); renderMatrix(); }
+    else if (state.rows.delete(event.subject)) { state.order = state.order.filter((t) => t !== event.subject); counts(); renderMatrix(); }
     schedule();
   } else if (name === 'bee') {
     state.links.set(event.bee, event);
@@ -341,10 +342,14 @@ function beesSoon() {
   if (!beesPending) beesPending = setTimeout(() => { beesPending = 0; loadBees(); }, 1000);
 }
 
+function counts() {
+  $('matrix-count').textContent = `${plural(state.order.length, 'target')} × ${plural(state.bees.length, 'bee')}`;
+}
+
 function addColumns(bees) {
   state.bees = [...state.bees, ...bees].sort();
   state.column = new Map(state.bees.map((b, i) => [b, i]));
-  $('matrix-count').textContent = `${plural(state.order.length, 'target')} × ${plural(state.bees.length, 'bee')}`;
+  counts();
   $('matrix-head').lastChild.textContent = `${plural(state.bees.length, 'bee')}, in name order`;
   renderMatrix();
 }

@@ -38,6 +38,7 @@ public sealed class LivePageTests(ITestOutputHelper output)
         Assert.Equal("ok", await Text("document.querySelector('.row[data-target=\"127.0.0.1\"]').dataset.verdict"));
         Assert.Equal("rgb(46, 158, 79)", await Text("getComputedStyle(document.querySelector('.row[data-target=\"127.0.0.1\"] .cell')).backgroundColor"));
         Assert.StartsWith($"{peer}: lossy for everyone (1 of 1 bee) since", await Text("document.querySelector('#verdicts li.everyone').textContent"));
+        Assert.Equal("2 targets × 1 bee", await Text("document.querySelector('#matrix-count').textContent"));
 
         // The bees: this node's bee, where it stands and how it is linked.
         await Eventually.True(async () => await Text("document.querySelector('#bees tr[data-bee=\"page-bee\"]')?.textContent ?? ''") is { } t
