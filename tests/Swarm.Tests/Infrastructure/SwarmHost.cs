@@ -42,6 +42,22 @@ public sealed class SwarmHost : IAsyncDisposable
 
     public Task StopAsync() => _host!.StopAsync();
 
+    /// <summary>
+    /// A queen alone on <paramref name="brokerUrl"/>, judging rounds of a 1 s interval, ready (its feeds subscribed)
+    /// when this returns: what the verdict tests publish results to. <paramref name="more"/> adds or overrides keys.
+    /// </summary>
+    public static async Task<SwarmHost> StartQueenAsync(string brokerUrl, params (string Key, string Value)[] more)
+    {
+        (string, string)[] settings =
+        [
+            ("Swarm:Roles", "queen"), ("Swarm:Bee:Id", "queen-1"), ("Swarm:Mqtt:Brokers:0", brokerUrl),
+            ("Swarm:Probe:Interval", "1s"), ("Swarm:Probe:Count", "1"), ("Swarm:Probe:Timeout", "500ms"),
+        ];
+        var queen = await StartAsync([.. settings.Where(s => more.All(m => m.Key != s.Item1)), .. more]);
+        await Eventually.True(() => queen.Health.Problems.Count == 0, TimeSpan.FromSeconds(60), () => string.Join("; ", queen.Health.Problems));
+        return queen;
+    }
+
     public static async Task<SwarmHost> StartAsync(params (string Key, string Value)[] settings)
     {
         var node = new SwarmHost();

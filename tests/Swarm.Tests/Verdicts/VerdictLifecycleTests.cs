@@ -27,18 +27,8 @@ public sealed class VerdictLifecycleTests : IAsyncLifetime
 
     private async Task<SwarmHost> Queen()
     {
-        _queen = await SwarmHost.StartAsync(
-            ("Swarm:Roles", "queen"),
-            ("Swarm:Bee:Id", "queen-1"),
-            ("Swarm:Mqtt:Brokers:0", _broker.Url),
-            ("Swarm:Probe:Interval", "1s"),
-            ("Swarm:Probe:Count", "1"),
-            ("Swarm:Probe:Timeout", "500ms"),
-            ("Swarm:Verdict:StaleAfter", "4s"),
-            ("Swarm:Alerts:EnterRounds", "2"),
-            ("Swarm:Alerts:LeaveRounds", "2"));
-        await Eventually.True(() => _queen.Health.Problems.Count == 0, Deadline, () => string.Join("; ", _queen.Health.Problems));
-        return _queen;
+        return _queen = await SwarmHost.StartQueenAsync(_broker.Url,
+            ("Swarm:Verdict:StaleAfter", "4s"), ("Swarm:Alerts:EnterRounds", "2"), ("Swarm:Alerts:LeaveRounds", "2"));
     }
 
     private async Task Rounds(string target, int count, double loss, params string[] bees)

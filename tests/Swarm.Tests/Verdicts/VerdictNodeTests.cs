@@ -26,18 +26,12 @@ public sealed class VerdictNodeTests : IAsyncLifetime
         _broker = await Mosquitto.StartAsync();
         _client = await MqttCollector.ConnectAsync(_broker.Port, "verdict/#", "alert/#");
         _receiver = new TestHttpServer { Status = 503 }; // fails until the test lets it answer
-        _queen = await SwarmHost.StartAsync(
-            ("Swarm:Roles", "queen"),
-            ("Swarm:Bee:Id", "queen-1"),
-            ("Swarm:Mqtt:Brokers:0", _broker.Url),
-            ("Swarm:Probe:Interval", "1s"),
-            ("Swarm:Probe:Count", "1"),
-            ("Swarm:Probe:Timeout", "500ms"),
+        _queen = await SwarmHost.StartQueenAsync(_broker.Url,
             ("Swarm:Verdict:StaleAfter", "30s"),
-            ("Swarm:Alerts:EnterRounds", "2"),
+            // Three rounds: bee c's link verdict (which takes its view out of b.example's) lands within one, even on a loaded machine.
+            ("Swarm:Alerts:EnterRounds", "3"),
             ("Swarm:Alerts:LeaveRounds", "2"),
             ("Swarm:Alerts:Webhook", $"http://127.0.0.1:{_receiver.Port}/hooks/swarm?key=secret"));
-        await Eventually.True(() => _queen.Health.Problems.Count == 0, Deadline, () => string.Join("; ", _queen.Health.Problems));
     }
 
     /// <summary>One round from every bee against every target, at the loss the fault gives it.</summary>

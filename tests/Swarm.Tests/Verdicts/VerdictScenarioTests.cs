@@ -28,10 +28,7 @@ public sealed class VerdictScenarioTests : IAsyncLifetime
         _broker = await Mosquitto.StartAsync(m => $"listener {m.Port} 127.0.0.1\nlistener {port} {_net.Outside}\nallow_anonymous true");
         _client = await MqttCollector.ConnectAsync(_broker.Port, "verdict/#", "alert/#");
         string[] probe = ["Swarm:Probe:Interval=1s", "Swarm:Probe:Count=10", "Swarm:Probe:Spacing=20ms", "Swarm:Probe:Timeout=500ms"];
-        _queen = await SwarmHost.StartAsync([
-            ("Swarm:Roles", "queen"),
-            ("Swarm:Bee:Id", "queen-1"),
-            ("Swarm:Mqtt:Brokers:0", _broker.Url),
+        _queen = await SwarmHost.StartQueenAsync(_broker.Url, [
             ("Swarm:Targets:Default", $"{_net.TargetAddress(0)} {_net.TargetAddress(1)}"),
             ("Swarm:Verdict:StaleAfter", "60s"),
             // A bee's pairs degrade a round or two apart as its windows fill and empty: held 4 rounds, a verdict is no transient.
