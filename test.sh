@@ -54,6 +54,8 @@ set -e
 count() { grep -aE "^\s+$1: +[0-9]+" "$log" | awk '{ n += $2 } END { print n + 0 }'; }
 total=$(grep -aE '^Total tests: +[0-9]+' "$log" | awk '{ n += $3 } END { print n + 0 }')
 if [ "$total" -gt 0 ]; then
+  # The failures again, at the end where a truncated log still shows them: the test's name and its message.
+  awk '/^  Failed [A-Za-z]/ { n = 12 } n > 0 { print; n-- }' "$log" | sed 's/^/  >> /'
   echo "$(count Passed) passed, $(count Failed) failed, $(count Skipped) skipped"
 fi
 exit "$status"
