@@ -17,7 +17,8 @@ internal static class ProbeCommand
         var json = new Option<bool>("--json") { Description = "One JSON result per target, as published on ping/<target>." };
         var targets = new Argument<string[]>("targets")
         {
-            Description = "Hosts or IP addresses (ICMP), tcp://host:port (TCP connect), http(s)://... (HTTP GET).",
+            Description = "Hosts or IP addresses (ICMP), tcp://host:port (TCP connect), http(s)://... (HTTP GET), " +
+                          "dns://server/name?type=A|AAAA|MX|TXT|NS (a DNS question; dns:///name asks the system's resolver).",
             Arity = ArgumentArity.OneOrMore,
         };
         var command = new Command("probe", "Probe targets once and print one summary line per target, as fping -c does. " +

@@ -23,6 +23,12 @@ public static class ProbeReport
             if (s.JitterMs is { } jitter) line += $", jitter = {F(jitter)}";
         }
         if (o.StatusCode is { } status) line += $", status = {status}";
+        if (o.Dns is { Rcode: { } rcode } dns)
+        {
+            var answers = dns.Answers ?? [];
+            var shown = string.Join(" ", answers.Take(4).Select(a => a.Data));
+            line += $", {rcode} via {dns.Server}/{dns.Transport}: {(answers.Count == 0 ? "no answers" : shown)}{(answers.Count > 4 ? $" (+{answers.Count - 4} more)" : "")}";
+        }
         if (o.Error is not null) line += $" ({o.Error})";
         return line;
     }

@@ -25,6 +25,7 @@ public sealed record ProbeOutcome(
     public double? TotalMs { get; init; }
     public int? StatusCode { get; init; }
     public TlsCertificateInfo? Certificate { get; init; }
+    public DnsInfo? Dns { get; init; }
 
     /// <summary>The result as published: this outcome with the identity a bee gives it from birth.</summary>
     public ProbeResult ToResult(string bee, long seq, DateTime timestamp, string? location, string? geo = null) => new()
@@ -55,6 +56,7 @@ public sealed record ProbeOutcome(
         StatusCode = StatusCode,
         Error = Error,
         Certificate = Certificate,
+        Dns = Dns,
     };
 
     /// <summary>A round that could not run (no address, no route): reported as total loss, because for the user it is.</summary>

@@ -4,12 +4,25 @@ using System.Net.Sockets;
 
 namespace Swarm.Probing;
 
-/// <summary>What a target string asks for: an ICMP host, a TCP port (<c>tcp://host:port</c>) or an HTTP(S) URL.</summary>
+/// <summary>
+/// What a target string asks for: an ICMP host, a TCP port (<c>tcp://host:port</c>), an HTTP(S) URL, or a DNS question
+/// to a resolver (<c>dns://server/name?type=A</c>; no server: the system's resolver).
+/// </summary>
 public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
 {
     public const string Icmp = "icmp";
     public const string Tcp = "tcp";
     public const string Http = "http";
+    public const string Dns = "dns";
+
+    /// <summary>The forms a target takes, as refusals name them.</summary>
+    public const string Forms = "not a host, tcp://host:port, http(s):// URL or dns://server/name?type=A";
+
+    /// <summary>For <c>dns://</c>: the name asked about (canonical: lower case, no final dot).</summary>
+    public string? Name { get; init; }
+
+    /// <summary>For <c>dns://</c>: the record type asked for (A, AAAA, MX, TXT, NS, …), upper case.</summary>
+    public string? RecordType { get; init; }
 
     /// <summary>
     /// The longest target taken, in characters. A host name is at most 253 (RFC 1035); a URL at most this, which keeps
@@ -21,6 +34,7 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
     public static ProbeTarget? Parse(string target)
     {
         if (target.Length > MaxLength) return null;
+        if (target.StartsWith("dns://", StringComparison.OrdinalIgnoreCase)) return ParseDns(target["dns://".Length..]);
         if (!target.Contains("://")) return IsHost(target) ? new ProbeTarget(Icmp, Unbracket(target), 0, null) : null;
         if (!Uri.TryCreate(target, UriKind.Absolute, out var uri) || !IsHost(uri.Host) || uri.UserInfo.Length > 0) return null;
         return uri.Scheme switch
@@ -38,7 +52,7 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
         if (entry.Length > MaxLength) return $"{entry.Length} characters, over the limit of {MaxLength}";
         if (entry.Contains("://") && Uri.TryCreate(entry.Trim(), UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0)
             return "a URL with credentials is refused: they would travel in topics, documents and metrics";
-        if (Normalize(entry) is not { } normal) return "not a host, tcp://host:port or http(s):// URL";
+        if (Normalize(entry) is not { } normal) return entry.Trim().StartsWith("dns://", StringComparison.OrdinalIgnoreCase) ? DnsProblem : Forms;
         return policy?.LiteralRefusal(Parse(normal)!);
     }
 
@@ -67,14 +81,64 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
     {
         var parsed = Parse(target.Trim());
         if (parsed is null) return null;
-        var host = NormalizeHost(parsed.Host);
+        var host = parsed is { Kind: Dns, Host: "" } ? "" : NormalizeHost(parsed.Host); // no server: the system's resolver
         if (host is null) return null;
         return parsed.Kind switch
         {
             Icmp => host,
-            Tcp => $"tcp://{(host.Contains(':') ? $"[{host}]" : host)}:{parsed.Port}",
+            Tcp => $"tcp://{Bracket(host)}:{parsed.Port}",
+            Dns => $"dns://{(host.Length == 0 ? "" : Bracket(host))}{(parsed.Port == DnsPort ? "" : $":{parsed.Port}")}/{parsed.Name}?type={parsed.RecordType}",
             _ => parsed.Url!.AbsoluteUri,
         };
+    }
+
+    private const int DnsPort = 53;
+    private const string DnsProblem = "a DNS target is dns://server[:port]/name?type=A|AAAA|CNAME|MX|NS|PTR|SOA|TXT (dns:///name asks the system's resolver)";
+
+    private static string Bracket(string host) => host.Contains(':') ? $"[{host}]" : host;
+
+    /// <summary><c>[server[:port]]/name[?type=T]</c>, after the scheme; null when any part is wrong.</summary>
+    private static ProbeTarget? ParseDns(string rest)
+    {
+        var slash = rest.IndexOf('/');
+        if (slash < 0) return null;
+        var (authority, path) = (rest[..slash], rest[(slash + 1)..]);
+        var type = "A";
+        if (path.IndexOf('?') is var q and >= 0)
+        {
+            foreach (var parameter in path[(q + 1)..].Split('&'))
+            {
+                if (!parameter.StartsWith("type=", StringComparison.OrdinalIgnoreCase)) return null;
+                type = parameter["type=".Length..].ToUpperInvariant();
+            }
+            path = path[..q];
+        }
+        if (!DnsWire.Types.ContainsKey(type) || NormalizeDnsName(path) is not { } name) return null;
+        var (host, port) = ("", DnsPort);
+        if (authority.Length > 0)
+        {
+            var colon = authority.StartsWith('[') ? authority.IndexOf("]:", StringComparison.Ordinal) + 1 : authority.IndexOf(':');
+            if (colon > 0)
+            {
+                if (!int.TryParse(authority[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is 0 or > 65535) return null;
+                authority = authority[..colon];
+            }
+            if (authority.Contains(':') && !authority.StartsWith('[')) return null; // an IPv6 server goes in brackets
+            if (NormalizeHost(Unbracket(authority)) is not { } server) return null;
+            host = server;
+        }
+        return new ProbeTarget(Dns, host, port, null) { Name = name, RecordType = type };
+    }
+
+    /// <summary>
+    /// A name a DNS question may carry: like a host name, but labels may hold '_' (<c>_dmarc.example.com</c>) and
+    /// need not be a host; lower case, no final dot. Null when it is not one.
+    /// </summary>
+    public static string? NormalizeDnsName(string name)
+    {
+        name = name.TrimEnd('.').ToLowerInvariant();
+        if (name.Length is 0 or > 253) return null;
+        return name.Split('.').All(l => l.Length is > 0 and <= 63 && l.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')) ? name : null;
     }
 
     private static bool IsHost(string host) => NormalizeHost(Unbracket(host)) is not null;

@@ -40,6 +40,34 @@ public sealed record ProbeResult : ISwarmMessage
 
     /// <summary>The certificate an HTTPS target presented (also when it was not accepted).</summary>
     [JsonPropertyName("tls_cert")] public TlsCertificateInfo? Certificate { get; init; }
+
+    /// <summary>What a <c>dns://</c> round asked and was answered (the last answer of the round).</summary>
+    [JsonPropertyName("dns")] public DnsInfo? Dns { get; init; }
+}
+
+/// <summary>A DNS round's question and the reply it got: the resolver, the response code, the answers, UDP or TCP.</summary>
+public sealed record DnsInfo
+{
+    /// <summary>The resolver asked, as address:port (the system's own when the target names none).</summary>
+    [JsonPropertyName("server")] public required string Server { get; init; }
+    [JsonPropertyName("name")] public required string Name { get; init; }
+    [JsonPropertyName("type")] public required string Type { get; init; }
+
+    /// <summary>NOERROR, NXDOMAIN, SERVFAIL, …; null when no reply came.</summary>
+    [JsonPropertyName("rcode")] public string? Rcode { get; init; }
+
+    /// <summary><c>udp</c>, or <c>tcp</c> when the UDP reply was truncated and the question was asked again over TCP.</summary>
+    [JsonPropertyName("transport")] public string? Transport { get; init; }
+    [JsonPropertyName("answers")] public IReadOnlyList<DnsAnswer>? Answers { get; init; }
+}
+
+/// <summary>One answer record, its data as <c>dig</c> prints it.</summary>
+public sealed record DnsAnswer
+{
+    [JsonPropertyName("name")] public required string Name { get; init; }
+    [JsonPropertyName("type")] public required string Type { get; init; }
+    [JsonPropertyName("ttl")] public uint Ttl { get; init; }
+    [JsonPropertyName("data")] public required string Data { get; init; }
 }
 
 /// <summary>What a result says of a server's certificate: enough for Kibana's certificates page and an expiry alert.</summary>

@@ -47,11 +47,13 @@ public static class HeartbeatDocument
         var target = ProbeTarget.Parse(r.Target);
         var up = r.Received > 0 && r.Error is null;
         // url.full as the target was written (Uri would add a trailing slash: http://a.example becomes http://a.example/).
-        var (full, url) = target?.Kind switch
+        var (full, scheme, domain, port) = target?.Kind switch
         {
-            ProbeTarget.Http => (r.Target, target.Url!),
-            ProbeTarget.Tcp => ($"tcp://{Bracket(target.Host)}:{target.Port}", new Uri($"tcp://{Bracket(target.Host)}:{target.Port}")),
-            _ => ($"icmp://{Bracket(target?.Host ?? r.Target)}", new Uri($"icmp://{Bracket(target?.Host ?? r.Target)}")),
+            ProbeTarget.Http => (r.Target, target.Url!.Scheme, target.Url.Host.Trim('[', ']'), target.Url.IsDefaultPort ? (int?)null : target.Url.Port),
+            ProbeTarget.Tcp => ($"tcp://{Bracket(target.Host)}:{target.Port}", "tcp", target.Host, target.Port),
+            // The resolver asked (none named: the system's, as it answered); the name asked about is in dns.question.name.
+            ProbeTarget.Dns => (r.Target, "dns", target.Host.Length > 0 ? target.Host : r.Address ?? target.Name!, target.Port == 53 ? null : target.Port),
+            _ => ($"icmp://{Bracket(target?.Host ?? r.Target)}", "icmp", target?.Host ?? r.Target, null),
         };
         var at = r.Timestamp.ToUniversalTime();
 
@@ -85,9 +87,9 @@ public static class HeartbeatDocument
 
         w.WriteStartObject("url");
         w.WriteString("full", full);
-        w.WriteString("scheme", url.Scheme);
-        w.WriteString("domain", url.Host.Trim('[', ']'));
-        if (!url.IsDefaultPort && url.Port > 0) w.WriteNumber("port", url.Port);
+        w.WriteString("scheme", scheme);
+        w.WriteString("domain", domain);
+        if (port is > 0) w.WriteNumber("port", port.Value);
         w.WriteEndObject();
 
         w.WriteStartObject("observer");
@@ -176,6 +178,9 @@ public static class HeartbeatDocument
                     w.WriteEndObject();
                 }
                 break;
+            case ProbeTarget.Dns when r.Dns is { } dns:
+                Dns(w, dns);
+                break;
         }
         if (r.Error is not null)
         {
@@ -215,6 +220,38 @@ public static class HeartbeatDocument
             w.WriteStartObject("hash");
             w.WriteString("sha256", cert.Sha256);
             w.WriteEndObject();
+        }
+        w.WriteEndObject();
+    }
+
+    /// <summary>ECS's <c>dns.*</c>: the question, the response code, the answers, and the addresses they resolve to.</summary>
+    private static void Dns(Utf8JsonWriter w, DnsInfo dns)
+    {
+        w.WriteStartObject("dns");
+        w.WriteString("type", "answer");
+        w.WriteStartObject("question");
+        w.WriteString("name", dns.Name);
+        w.WriteString("type", dns.Type);
+        w.WriteEndObject();
+        if (dns.Rcode is not null) w.WriteString("response_code", dns.Rcode);
+        if (dns.Answers is { Count: > 0 } answers)
+        {
+            w.WriteStartArray("answers");
+            foreach (var a in answers)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", a.Name);
+                w.WriteString("type", a.Type);
+                w.WriteString("class", "IN");
+                w.WriteNumber("ttl", a.Ttl);
+                w.WriteString("data", a.Data);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("resolved_ip");
+            foreach (var a in answers)
+                if (a.Type is "A" or "AAAA" && System.Net.IPAddress.TryParse(a.Data, out _)) w.WriteStringValue(a.Data);
+            w.WriteEndArray();
         }
         w.WriteEndObject();
     }

@@ -32,6 +32,9 @@ public static class IndexTemplate
             ["icmp"] = Object(("requests", Long), ("rtt", Us)),
             ["tcp"] = Object(("rtt", Object(("connect", Us)))),
             ["http"] = Object(("rtt", Object(("total", Us), ("response_header", Us))), ("response", Object(("status_code", Long)))),
+            ["dns"] = Object(("type", Keyword), ("question", Object(("name", Keyword), ("type", Keyword))), ("response_code", Keyword),
+                ("answers", Object(("name", Keyword), ("type", Keyword), ("class", Keyword), ("ttl", Long), ("data", Keyword))),
+                ("resolved_ip", new JsonObject { ["type"] = "ip" })),
             ["tls"] = Object(("rtt", Object(("handshake", Us))), ("server", Object(
                 ("x509", Object(("not_before", Date), ("not_after", Date), ("subject", Object(("common_name", Keyword))), ("issuer", Object(("common_name", Keyword))))),
                 ("hash", Object(("sha256", Keyword)))))),

@@ -27,7 +27,7 @@ public static class ResultCheck
         if (r.Timestamp == default) return "ts: a UTC time expected";
         if (string.IsNullOrEmpty(r.Target)) return "target: missing";
         if (r.Target.Length > ProbeTarget.MaxLength) return $"target: {r.Target.Length} characters, at most {ProbeTarget.MaxLength}";
-        if (ProbeTarget.Parse(r.Target) is not { } target) return $"target {Quote(r.Target)}: not a host, tcp://host:port or http(s) URL";
+        if (ProbeTarget.Parse(r.Target) is not { } target) return $"target {Quote(r.Target)}: {ProbeTarget.Forms}";
         if (r.Kind != target.Kind) return $"kind {Quote(r.Kind)}: the target {Quote(r.Target)} is probed as {target.Kind}";
         if (topic != Topics.ForResult(r.Target)) return $"topic {Quote(topic)}: a result for {Quote(r.Target)} belongs on {Topics.ForResult(r.Target)}";
         if (r.Sent is < 0 or > MaxEchoes || r.Received < 0 || r.Received > r.Sent)
@@ -45,8 +45,26 @@ public static class ResultCheck
                 return $"tls_cert.sha256: 64 lowercase hex digits expected";
             if (cert.Subject is { Length: > 256 } || cert.Issuer is { Length: > 256 }) return "tls_cert: a subject or issuer of at most 256 characters expected";
         }
+        if (r.Dns is { } dns && DnsProblem(dns, target) is { } dnsProblem) return dnsProblem;
         if (r.Connection is not null && !WatchPayload.IsListName(r.Connection))
             return $"connection {Quote(r.Connection)}: one word of letters, digits, '-' or '_' expected (at most 64)";
+        return null;
+    }
+
+    /// <summary>A DNS answer is the bee's report of what a resolver said: bounded, and about the target's question.</summary>
+    private static string? DnsProblem(DnsInfo dns, ProbeTarget target)
+    {
+        if (target.Kind != ProbeTarget.Dns) return $"dns: only a dns:// result carries one";
+        if (dns.Name != target.Name || dns.Type != target.RecordType) return $"dns: the question {Quote(dns.Name)} {Quote(dns.Type)} is not the target's";
+        if (dns.Server is not { Length: <= 64 } || !System.Net.IPEndPoint.TryParse(dns.Server, out _)) return $"dns.server {Quote(dns.Server)}: address:port expected";
+        if (dns.Rcode is { Length: > 16 } || dns.Transport is not (null or "udp" or "tcp")) return "dns: an rcode of at most 16 characters and a transport udp or tcp expected";
+        if (dns.Answers is { } answers)
+        {
+            if (answers.Count > DnsWire.MaxAnswers) return $"dns.answers: {answers.Count}, at most {DnsWire.MaxAnswers}";
+            foreach (var a in answers)
+                if (a is null || a.Name is not { Length: <= 1024 } || a.Type is not { Length: <= 16 } || a.Data is not { Length: <= DnsWire.MaxData })
+                    return $"dns.answers: each a name, a type of at most 16 characters and data of at most {DnsWire.MaxData}";
+        }
         return null;
     }
 

@@ -41,7 +41,8 @@ public sealed class PairTracker
         _lastSeq = r.Seq;
         LastSeen = now;
         (Location, Connection, Address) = (r.Location, r.Connection, r.Address ?? Address);
-        var answered = r.Received > 0 && (r.StatusCode is null or < 500);
+        // A server error is no answer: HTTP 5xx, and a resolver's SERVFAIL or REFUSED (NXDOMAIN is an answer).
+        var answered = r.Received > 0 && r.StatusCode is null or < 500 && r.Dns?.Rcode is null or "NOERROR" or "NXDOMAIN";
         var loss = r.Sent > 0 ? (float)r.LossPercent : answered ? 0f : 100f;
         var rtt = answered ? (float)(r.MedianMs ?? r.TotalMs ?? r.AvgMs ?? double.NaN) : float.NaN;
         _loss[_next] = loss;

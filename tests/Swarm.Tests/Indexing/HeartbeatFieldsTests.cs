@@ -25,6 +25,16 @@ public sealed class HeartbeatFieldsTests
         new() { Bee = "b", Seq = 4, Timestamp = At, Target = "https://a.example/x", Kind = "http", Address = "::1", Sent = 1, Received = 1, ConnectMs = 1, TlsMs = 2,
             TtfbMs = 3, TotalMs = 4, StatusCode = 503, Error = "HTTP 503", DurationMs = 5,
             Certificate = new TlsCertificateInfo { Subject = "a.example", Issuer = "CA", NotBefore = At, NotAfter = At.AddDays(90), Sha256 = new string('f', 64) } },
+        new() { Bee = "b", Seq = 5, Timestamp = At, Target = "dns://127.0.0.1/alias.swarm.test?type=A", Kind = "dns", Address = "127.0.0.1", Sent = 1, Received = 1,
+            MinMs = 0.2, AvgMs = 0.2, MaxMs = 0.2, DurationMs = 0.3,
+            Dns = new DnsInfo { Server = "127.0.0.1:53", Name = "alias.swarm.test", Type = "A", Rcode = "NOERROR", Transport = "udp", Answers =
+            [
+                new DnsAnswer { Name = "alias.swarm.test", Type = "CNAME", Ttl = 0, Data = "www.swarm.test." },
+                new DnsAnswer { Name = "www.swarm.test", Type = "A", Ttl = 0, Data = "192.0.2.10" },
+            ] } },
+        new() { Bee = "b", Seq = 6, Timestamp = At, Target = "dns:///nope.swarm.test?type=TXT", Kind = "dns", Address = "127.0.0.53", Sent = 1, Received = 1,
+            MinMs = 0.2, AvgMs = 0.2, MaxMs = 0.2, Error = "nope.swarm.test TXT: NXDOMAIN from 127.0.0.53:53",
+            Dns = new DnsInfo { Server = "127.0.0.53:53", Name = "nope.swarm.test", Type = "TXT", Rcode = "NXDOMAIN", Transport = "udp", Answers = [] } },
     }.Select(r => JsonNode.Parse(HeartbeatDocument.ToJson(r))!.AsObject());
 
     private static readonly string[] UptimeNeeds =
@@ -52,7 +62,8 @@ public sealed class HeartbeatFieldsTests
             }
         }
         Assert.True(checkedFields.Count >= 25, $"only {checkedFields.Count} fields checked: {string.Join(", ", checkedFields)}");
-        foreach (var needed in new[] { "monitor.check_group", "monitor.timespan", "tls.server.x509.not_after", "tls.server.hash.sha256", "error.code", "monitor.id", "url.full" })
+        foreach (var needed in new[] { "monitor.check_group", "monitor.timespan", "tls.server.x509.not_after", "tls.server.hash.sha256", "error.code", "monitor.id", "url.full",
+                     "dns.question.name", "dns.response_code", "dns.answers.data", "dns.answers.ttl", "dns.resolved_ip" })
             Assert.Contains(needed, checkedFields);
     }
 
@@ -140,6 +151,8 @@ public sealed class HeartbeatFieldsTests
         foreach (var (key, value) in node)
         {
             if (value is JsonObject child) foreach (var leaf in Leaves(child, $"{prefix}{key}.")) yield return leaf;
+            else if (value is JsonArray { Count: > 0 } array && array.All(item => item is JsonObject))
+                foreach (var item in array) foreach (var leaf in Leaves(item!.AsObject(), $"{prefix}{key}.")) yield return leaf; // dns.answers
             else yield return ($"{prefix}{key}", value!);
         }
     }
