@@ -18,7 +18,8 @@ internal static class ProbeCommand
         var targets = new Argument<string[]>("targets")
         {
             Description = "Hosts or IP addresses (ICMP), tcp://host:port (TCP connect), http(s)://... (HTTP GET), " +
-                          "dns://server/name?type=A|AAAA|MX|TXT|NS (a DNS question; dns:///name asks the system's resolver).",
+                          "dns://server/name?type=A|AAAA|MX|TXT|NS (a DNS question; dns:///name asks the system's resolver). " +
+                          "One family: icmp4://host, icmp6://host, or ?family=4|6; ?family=both measures the two in the same round.",
             Arity = ArgumentArity.OneOrMore,
         };
         var command = new Command("probe", "Probe targets once and print one summary line per target, as fping -c does. " +
@@ -59,8 +60,10 @@ internal static class ProbeCommand
             var prober = ProberRouter.For(engine, AddressPolicy.Operator);
             var list = result.GetValue(targets)!.Select(t => ProbeTarget.Normalize(t)!).Distinct().ToList();
             var started = DateTime.UtcNow;
-            var outcomes = await Task.WhenAll(list.Select(t => prober.ProbeAsync(t, settings, cancellationToken)));
-            var width = list.Max(t => t.Length);
+            var rounds = await Task.WhenAll(list.Select(t => prober.ProbeAsync(t, settings, cancellationToken)));
+            // A family=both target prints two lines, IPv4's then IPv6's, side by side.
+            var outcomes = rounds.SelectMany(o => o.OtherFamily is { } v6 ? [o, v6] : new[] { o }).ToArray();
+            var width = outcomes.Max(o => o.Target.Length);
             for (var n = 0; n < outcomes.Length; n++)
             {
                 Console.Out.WriteLine(result.GetValue(json)

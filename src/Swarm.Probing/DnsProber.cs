@@ -31,7 +31,7 @@ public sealed class DnsProber(ProbePacer pacer, AddressPolicy? policy = null, Fu
         }
         else
         {
-            var (address, ms, error) = await HostResolver.ResolveAsync(parsed.Host, Kind, policy ?? AddressPolicy.Default, cancellationToken);
+            var (address, ms, error) = await HostResolver.ResolveAsync(parsed.Host, Kind, policy ?? AddressPolicy.Default, cancellationToken, parsed.Family);
             if (address is null) return ProbeOutcome.Failed(target, Kind, error!, ms);
             (server, resolveMs) = (new IPEndPoint(address, parsed.Port), ms);
         }

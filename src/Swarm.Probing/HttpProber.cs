@@ -23,7 +23,7 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
     {
         var parsed = ProbeTarget.Parse(target) ?? throw new ArgumentException($"not an http(s):// target: {target}");
         var url = parsed.Url!;
-        var (address, resolveMs, error) = await HostResolver.ResolveAsync(parsed.Host, ProbeTarget.Http, policy ?? AddressPolicy.Default, cancellationToken);
+        var (address, resolveMs, error) = await HostResolver.ResolveAsync(parsed.Host, ProbeTarget.Http, policy ?? AddressPolicy.Default, cancellationToken, parsed.Family);
         if (address is null) return ProbeOutcome.Failed(target, ProbeTarget.Http, error!, resolveMs);
         await pacer.WaitTurnAsync(IcmpEngine.Key(address), cancellationToken);
 
@@ -72,7 +72,7 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
             phase = "response";
             await using (stream)
             {
-                var request = $"GET {url.PathAndQuery} HTTP/1.1\r\nHost: {url.Authority}\r\nUser-Agent: swarm-bee\r\nAccept: */*\r\nConnection: close\r\n\r\n";
+                var request = $"GET {parsed.RequestPath} HTTP/1.1\r\nHost: {url.Authority}\r\nUser-Agent: swarm-bee\r\nAccept: */*\r\nConnection: close\r\n\r\n";
                 await stream.WriteAsync(Encoding.ASCII.GetBytes(request), deadline.Token);
                 var requestSent = Stopwatch.GetTimestamp();
                 var (status, ttfb) = await ReadResponseAsync(stream, requestSent, deadline.Token);

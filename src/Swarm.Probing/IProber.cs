@@ -27,6 +27,9 @@ public sealed record ProbeOutcome(
     public TlsCertificateInfo? Certificate { get; init; }
     public DnsInfo? Dns { get; init; }
 
+    /// <summary>For a <c>family=both</c> target: the same round over IPv6 (this outcome is the IPv4 one).</summary>
+    public ProbeOutcome? OtherFamily { get; init; }
+
     /// <summary>The result as published: this outcome with the identity a bee gives it from birth.</summary>
     public ProbeResult ToResult(string bee, long seq, DateTime timestamp, string? location, string? geo = null) => new()
     {
@@ -38,6 +41,7 @@ public sealed record ProbeOutcome(
         Location = location,
         Geo = geo,
         Address = Address,
+        Family = System.Net.IPAddress.TryParse(Address, out var ip) ? ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 6 : 4 : null,
         ResolveMs = ResolveMs,
         Sent = Stats.Sent,
         Received = Stats.Received,

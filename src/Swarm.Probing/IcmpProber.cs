@@ -7,7 +7,8 @@ public sealed class IcmpProber(IcmpEngine engine, AddressPolicy? policy = null) 
 
     public async Task<ProbeOutcome> ProbeAsync(string target, RoundSettings settings, CancellationToken cancellationToken)
     {
-        var (address, resolveMs, error) = await HostResolver.ResolveAsync(target, Kind, policy ?? AddressPolicy.Default, cancellationToken);
+        var parsed = ProbeTarget.Parse(target) is { Kind: Kind } p ? p : throw new ArgumentException($"not an ICMP target: {target}");
+        var (address, resolveMs, error) = await HostResolver.ResolveAsync(parsed.Host, Kind, policy ?? AddressPolicy.Default, cancellationToken, parsed.Family);
         if (address is null) return ProbeOutcome.Failed(target, Kind, error!, resolveMs);
 
         var replies = await engine.RoundAsync(address, settings.Count, settings.Spacing, settings.Timeout, cancellationToken);

@@ -18,6 +18,12 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
     /// <summary>The forms a target takes, as refusals name them.</summary>
     public const string Forms = "not a host, tcp://host:port, http(s):// URL or dns://server/name?type=A";
 
+    /// <summary>Which IP family the target asks for: <c>icmp4://</c>, <c>icmp6://</c> or <c>?family=4|6|both</c>; by default IPv4 first.</summary>
+    public IpFamily Family { get; init; }
+
+    /// <summary>For HTTP: the path and query sent, without the <c>family</c> parameter, which is ours, not the server's.</summary>
+    public string? RequestPath { get; init; }
+
     /// <summary>For <c>dns://</c>: the name asked about (canonical: lower case, no final dot).</summary>
     public string? Name { get; init; }
 
@@ -30,20 +36,79 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
     /// </summary>
     public const int MaxLength = 2048;
 
-    /// <summary>Parses and validates a target; null when it is none of the three forms, too long, or carries credentials.</summary>
+    /// <summary>Parses and validates a target; null when it is none of the forms, too long, or carries credentials.</summary>
     public static ProbeTarget? Parse(string target)
     {
         if (target.Length > MaxLength) return null;
         if (target.StartsWith("dns://", StringComparison.OrdinalIgnoreCase)) return ParseDns(target["dns://".Length..]);
         if (!target.Contains("://")) return IsHost(target) ? new ProbeTarget(Icmp, Unbracket(target), 0, null) : null;
+        foreach (var (scheme, family) in IcmpSchemes)
+            if (target.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)) return ParseIcmp(target[scheme.Length..], family);
         if (!Uri.TryCreate(target, UriKind.Absolute, out var uri) || !IsHost(uri.Host) || uri.UserInfo.Length > 0) return null;
+        var (asked, rest) = TakeFamily(uri.Query);
+        if (asked is null || Contradicts(uri.Host, asked.Value)) return null;
         return uri.Scheme switch
         {
-            "tcp" when uri.Port is > 0 and <= 65535 && uri.AbsolutePath == "/" && uri.Query == "" && target.Count(c => c == ':') >= 2
-                => new ProbeTarget(Tcp, Unbracket(uri.Host), uri.Port, null),
-            "http" or "https" => new ProbeTarget(Http, Unbracket(uri.Host), uri.Port, uri),
+            "tcp" when uri.Port is > 0 and <= 65535 && uri.AbsolutePath == "/" && rest == "" && target.Count(c => c == ':') >= 2
+                => new ProbeTarget(Tcp, Unbracket(uri.Host), uri.Port, null) { Family = asked.Value },
+            "http" or "https" => new ProbeTarget(Http, Unbracket(uri.Host), uri.Port, uri) { Family = asked.Value, RequestPath = uri.AbsolutePath + rest },
             _ => null,
         };
+    }
+
+    private static readonly (string Scheme, IpFamily Family)[] IcmpSchemes = [("icmp://", IpFamily.Any), ("icmp4://", IpFamily.V4), ("icmp6://", IpFamily.V6)];
+
+    /// <summary><c>host[?family=…]</c> after an icmp scheme; the scheme's own family may not be contradicted.</summary>
+    private static ProbeTarget? ParseIcmp(string rest, IpFamily schemeFamily)
+    {
+        var q = rest.IndexOf('?');
+        var (host, query) = q < 0 ? (rest, "") : (rest[..q], rest[q..]);
+        var (asked, left) = TakeFamily(query);
+        if (asked is null || left != "" || !IsHost(host) || Contradicts(host, asked.Value)) return null;
+        if (schemeFamily != IpFamily.Any && (asked != IpFamily.Any || Contradicts(host, schemeFamily))) return null;
+        return new ProbeTarget(Icmp, Unbracket(host), 0, null) { Family = schemeFamily != IpFamily.Any ? schemeFamily : asked.Value };
+    }
+
+    /// <summary>
+    /// The <c>family</c> parameter of a query (<c>?a=1&amp;family=6</c>) and the query without it; a null family when
+    /// the parameter is given but is not 4, 6 or both, or is given twice.
+    /// </summary>
+    private static (IpFamily? Family, string Remaining) TakeFamily(string query)
+    {
+        if (query.Length <= 1) return (IpFamily.Any, "");
+        IpFamily? family = IpFamily.Any;
+        var kept = new List<string>();
+        var seen = false;
+        foreach (var parameter in query[1..].Split('&'))
+        {
+            if (!parameter.StartsWith("family=", StringComparison.Ordinal))
+            {
+                kept.Add(parameter);
+                continue;
+            }
+            family = seen ? null : parameter["family=".Length..] switch { "4" => IpFamily.V4, "6" => IpFamily.V6, "both" => IpFamily.Both, _ => null };
+            seen = true;
+        }
+        return (family, kept.Count == 0 ? "" : "?" + string.Join('&', kept));
+    }
+
+    /// <summary>An IP literal of the other family (<c>icmp6://192.0.2.1</c>), or a literal asked over both: never probeable.</summary>
+    private static bool Contradicts(string host, IpFamily family) =>
+        family != IpFamily.Any && IPAddress.TryParse(Unbracket(host), out var literal)
+        && (family == IpFamily.Both || (literal.AddressFamily == AddressFamily.InterNetwork) != (family == IpFamily.V4));
+
+    /// <summary>The parameter value of a family: <c>4</c>, <c>6</c> or <c>both</c>.</summary>
+    public static string FamilyText(IpFamily family) => family switch { IpFamily.V4 => "4", IpFamily.V6 => "6", IpFamily.Both => "both", _ => "" };
+
+    /// <summary>
+    /// The target of one family from a <c>both</c> target: <c>icmp://h?family=both</c> → <c>icmp6://h</c>,
+    /// <c>tcp://h:443?family=both</c> → <c>tcp://h:443?family=6</c>. Both are measured in the same round.
+    /// </summary>
+    public static string ForFamily(string canonical, IpFamily family)
+    {
+        var parsed = Parse(canonical) ?? throw new ArgumentException($"not a target: {canonical}");
+        if (parsed.Kind == Icmp) return $"icmp{FamilyText(family)}://{Bracket(parsed.Host)}";
+        return canonical.Replace("family=both", $"family={FamilyText(family)}", StringComparison.Ordinal);
     }
 
     /// <summary>Why an entry is not a target, in words an operator can act on; null when it is one.</summary>
@@ -52,7 +117,11 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
         if (entry.Length > MaxLength) return $"{entry.Length} characters, over the limit of {MaxLength}";
         if (entry.Contains("://") && Uri.TryCreate(entry.Trim(), UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0)
             return "a URL with credentials is refused: they would travel in topics, documents and metrics";
-        if (Normalize(entry) is not { } normal) return entry.Trim().StartsWith("dns://", StringComparison.OrdinalIgnoreCase) ? DnsProblem : Forms;
+        if (Normalize(entry) is not { } normal)
+        {
+            if (entry.Trim().StartsWith("dns://", StringComparison.OrdinalIgnoreCase)) return DnsProblem;
+            return entry.Contains("family=", StringComparison.Ordinal) || entry.Trim().StartsWith("icmp", StringComparison.OrdinalIgnoreCase) ? FamilyProblem : Forms;
+        }
         return policy?.LiteralRefusal(Parse(normal)!);
     }
 
@@ -83,17 +152,25 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
         if (parsed is null) return null;
         var host = parsed is { Kind: Dns, Host: "" } ? "" : NormalizeHost(parsed.Host); // no server: the system's resolver
         if (host is null) return null;
+        var family = FamilyText(parsed.Family);
         return parsed.Kind switch
         {
-            Icmp => host,
-            Tcp => $"tcp://{Bracket(host)}:{parsed.Port}",
-            Dns => $"dns://{(host.Length == 0 ? "" : Bracket(host))}{(parsed.Port == DnsPort ? "" : $":{parsed.Port}")}/{parsed.Name}?type={parsed.RecordType}",
+            Icmp => parsed.Family switch
+            {
+                IpFamily.Any => host,
+                IpFamily.Both => $"icmp://{Bracket(host)}?family=both",
+                _ => $"icmp{family}://{Bracket(host)}",
+            },
+            Tcp => $"tcp://{Bracket(host)}:{parsed.Port}{(family == "" ? "" : $"?family={family}")}",
+            Dns => $"dns://{(host.Length == 0 ? "" : Bracket(host))}{(parsed.Port == DnsPort ? "" : $":{parsed.Port}")}/{parsed.Name}?type={parsed.RecordType}" +
+                   (family == "" ? "" : $"&family={family}"),
             _ => parsed.Url!.AbsoluteUri,
         };
     }
 
     private const int DnsPort = 53;
-    private const string DnsProblem = "a DNS target is dns://server[:port]/name?type=A|AAAA|CNAME|MX|NS|PTR|SOA|TXT (dns:///name asks the system's resolver)";
+    private const string FamilyProblem = "a family is asked as icmp4://host, icmp6://host, or ?family=4|6|both (icmp://host?family=both, tcp://host:port?family=6, …)";
+    private const string DnsProblem = "a DNS target is dns://server[:port]/name?type=A|AAAA|CNAME|MX|NS|PTR|SOA|TXT[&family=4|6|both] (dns:///name asks the system's resolver)";
 
     private static string Bracket(string host) => host.Contains(':') ? $"[{host}]" : host;
 
@@ -104,9 +181,12 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
         if (slash < 0) return null;
         var (authority, path) = (rest[..slash], rest[(slash + 1)..]);
         var type = "A";
+        IpFamily? family = IpFamily.Any;
         if (path.IndexOf('?') is var q and >= 0)
         {
-            foreach (var parameter in path[(q + 1)..].Split('&'))
+            (family, var others) = TakeFamily(path[q..]);
+            if (family is null) return null;
+            foreach (var parameter in others.Length > 1 ? others[1..].Split('&') : [])
             {
                 if (!parameter.StartsWith("type=", StringComparison.OrdinalIgnoreCase)) return null;
                 type = parameter["type=".Length..].ToUpperInvariant();
@@ -127,7 +207,9 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
             if (NormalizeHost(Unbracket(authority)) is not { } server) return null;
             host = server;
         }
-        return new ProbeTarget(Dns, host, port, null) { Name = name, RecordType = type };
+        if (host.Length == 0 && family != IpFamily.Any) return null; // the system's resolver has its own address
+        if (Contradicts(host, family.Value)) return null;
+        return new ProbeTarget(Dns, host, port, null) { Name = name, RecordType = type, Family = family.Value };
     }
 
     /// <summary>
@@ -171,3 +253,6 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
         && label[0] != '-' && label[^1] != '-'
         && label.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
 }
+
+/// <summary>The IP family a target is probed over; <see cref="Any"/> takes IPv4 when the name has both.</summary>
+public enum IpFamily { Any, V4, V6, Both }

@@ -6,7 +6,16 @@ namespace Swarm.Probing;
 /// </summary>
 public sealed class ProberRouter(IProber icmp, IProber tcp, IProber http, IProber dns) : IProber
 {
-    public Task<ProbeOutcome> ProbeAsync(string target, RoundSettings settings, CancellationToken cancellationToken) =>
+    public async Task<ProbeOutcome> ProbeAsync(string target, RoundSettings settings, CancellationToken cancellationToken)
+    {
+        if (ProbeTarget.Parse(target) is not { Family: IpFamily.Both }) return await ProbeOneAsync(target, settings, cancellationToken);
+        // Both families in the same round, side by side: one outcome each, under its own family's target.
+        var v4 = ProbeOneAsync(ProbeTarget.ForFamily(target, IpFamily.V4), settings, cancellationToken);
+        var v6 = ProbeOneAsync(ProbeTarget.ForFamily(target, IpFamily.V6), settings, cancellationToken);
+        return (await v4) with { OtherFamily = await v6 };
+    }
+
+    private Task<ProbeOutcome> ProbeOneAsync(string target, RoundSettings settings, CancellationToken cancellationToken) =>
         ProbeTarget.Parse(target)?.Kind switch
         {
             ProbeTarget.Icmp => icmp.ProbeAsync(target, settings, cancellationToken),

@@ -10,7 +10,7 @@ public sealed class TcpProber(ProbePacer pacer, AddressPolicy? policy = null) : 
     public async Task<ProbeOutcome> ProbeAsync(string target, RoundSettings settings, CancellationToken cancellationToken)
     {
         var parsed = ProbeTarget.Parse(target) ?? throw new ArgumentException($"not a tcp:// target: {target}");
-        var (address, resolveMs, error) = await HostResolver.ResolveAsync(parsed.Host, ProbeTarget.Tcp, policy ?? AddressPolicy.Default, cancellationToken);
+        var (address, resolveMs, error) = await HostResolver.ResolveAsync(parsed.Host, ProbeTarget.Tcp, policy ?? AddressPolicy.Default, cancellationToken, parsed.Family);
         if (address is null) return ProbeOutcome.Failed(target, ProbeTarget.Tcp, error!, resolveMs);
 
         var endpoint = new IPEndPoint(address, parsed.Port);

@@ -17,6 +17,9 @@ public sealed record ProbeResult : ISwarmMessage
     [JsonPropertyName("geo")] public string? Geo { get; init; }
     [JsonPropertyName("connection")] public string? Connection { get; init; }
     [JsonPropertyName("address")] public string? Address { get; init; }
+
+    /// <summary>4 or 6: the IP family the round went over (absent when nothing was probed).</summary>
+    [JsonPropertyName("family")] public int? Family { get; init; }
     [JsonPropertyName("resolve_ms")] public double? ResolveMs { get; init; }
     [JsonPropertyName("sent")] public int Sent { get; init; }
     [JsonPropertyName("received")] public int Received { get; init; }

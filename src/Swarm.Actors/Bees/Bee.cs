@@ -224,8 +224,8 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         _prober.ProbeAsync(target, _settings.Round, _stopping.Token)
             .PipeTo(Self,
-                success: outcome => new RoundFinished(startedAt, started, outcome),
-                failure: e => new RoundFinished(startedAt, started, ProbeOutcome.Failed(target, ProbeTarget.Parse(target)?.Kind ?? "unknown", $"probe failed: {e.Message}")));
+                success: outcome => new RoundFinished(target, startedAt, started, outcome),
+                failure: e => new RoundFinished(target, startedAt, started, ProbeOutcome.Failed(target, ProbeTarget.Parse(target)?.Kind ?? "unknown", $"probe failed: {e.Message}")));
     }
 
     private TimeSpan NextDue(TimeSpan phase)
@@ -239,13 +239,18 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
 
     private void Finish(RoundFinished round)
     {
-        _inFlight.Remove(round.Outcome.Target);
-        // Sequence 0: the outbox gives the number, from what its disk holds, so numbering survives any crash gaplessly.
-        _results.Tell(round.Outcome.ToResult(_settings.BeeId, 0, round.StartedAt, _settings.Location, _settings.Geo) with
+        _inFlight.Remove(round.Target);
+        var duration = Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(round.Started).TotalMilliseconds, 3);
+        // A family=both target's round is two results, IPv4's and IPv6's, each under its own family's target.
+        for (var outcome = round.Outcome; outcome is not null; outcome = outcome.OtherFamily)
         {
-            Connection = _settings.Connection,
-            DurationMs = Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(round.Started).TotalMilliseconds, 3),
-        });
+            // Sequence 0: the outbox gives the number, from what its disk holds, so numbering survives any crash gaplessly.
+            _results.Tell(outcome.ToResult(_settings.BeeId, 0, round.StartedAt, _settings.Location, _settings.Geo) with
+            {
+                Connection = _settings.Connection,
+                DurationMs = duration,
+            });
+        }
     }
 
     private void SnapshotIfDue()
@@ -288,5 +293,5 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         public static readonly ProbeDue Instance = new();
     }
 
-    private sealed record RoundFinished(DateTime StartedAt, long Started, ProbeOutcome Outcome);
+    private sealed record RoundFinished(string Target, DateTime StartedAt, long Started, ProbeOutcome Outcome);
 }

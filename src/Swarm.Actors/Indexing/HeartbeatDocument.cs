@@ -109,6 +109,7 @@ public static class HeartbeatDocument
         if (legacy) w.WriteBoolean("legacy", true); // a seed agent's: no sequence
         else w.WriteNumber("seq", r.Seq);
         if (r.Connection is not null) w.WriteString("connection", r.Connection);
+        if (r.Family is { } family) w.WriteNumber("family", family);
         w.WriteNumber("sent", r.Sent);
         w.WriteNumber("received", r.Received);
         w.WriteNumber("loss", r.LossPercent);

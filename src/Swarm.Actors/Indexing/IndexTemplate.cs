@@ -43,7 +43,7 @@ public static class IndexTemplate
             ["swarm"] = Object(("bee", Keyword), ("seq", Long), ("sent", Long), ("received", Long), ("loss", Float),
                 ("rtt", Object(("min_ms", Float), ("avg_ms", Float), ("max_ms", Float), ("stddev_ms", Float), ("median_ms", Float), ("p95_ms", Float))),
                 ("jitter_ms", Float), ("conflict", new JsonObject { ["type"] = "boolean" }), ("legacy", new JsonObject { ["type"] = "boolean" }),
-                ("connection", Keyword),
+                ("connection", Keyword), ("family", Long),
                 ("verdict", Object(("subject", Keyword), ("about", Keyword), ("kind", Keyword), ("text", new JsonObject { ["type"] = "text" }), ("since", Date),
                     ("judged", Long), ("degraded", Long), ("degraded_names", Keyword))),
                 ("alert", Object(("id", Keyword), ("subject", Keyword), ("about", Keyword), ("state", Keyword), ("verdict", Keyword),

@@ -36,6 +36,8 @@ public static class ResultCheck
         foreach (var (name, value) in Figures(r))
             if (value is { } v && (!double.IsFinite(v) || v < 0 || v > MaxMs)) return $"{name} {v}: a time from 0 to {MaxMs} ms (an hour) expected";
         if (r.Address is not null && !System.Net.IPAddress.TryParse(r.Address, out _)) return $"address {Quote(r.Address)}: an IP address expected";
+        if (r.Family is not null && (r.Address is null || r.Family != (System.Net.IPAddress.Parse(r.Address).AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 6 : 4)))
+            return $"family {r.Family}: 4 or 6, the family of the address";
         if (r.StatusCode is < 100 or > 599) return $"status {r.StatusCode}: an HTTP status from 100 to 599 expected";
         foreach (var (name, text) in new[] { ("location", r.Location), ("geo", r.Geo), ("address", r.Address), ("error", r.Error) })
             if (text is { Length: > MaxText }) return $"{name}: {text.Length} characters, at most {MaxText}";

@@ -62,6 +62,20 @@ public abstract class BeeTests : JournalTestKit
     }
 
     [Fact]
+    public void A_target_asked_over_both_families_gives_one_result_per_family_from_the_same_round()
+    {
+        var bee = Sys.ActorOf(Bee.Props(Settings(), new ProberRouter(_prober, _prober, _prober, _prober), _lists.Ref, _results.Ref, _mediator.Ref));
+        bee.Tell(new CurrentTargets("default", 1, ["icmp://a.example?family=both"], true));
+
+        var results = Enumerable.Range(0, 4).Select(_ => _results.ExpectMsg<ProbeResult>(TimeSpan.FromSeconds(30))).ToList();
+
+        Assert.Equal(["icmp4://a.example", "icmp6://a.example", "icmp4://a.example", "icmp6://a.example"], results.Select(r => r.Target));
+        Assert.Equal(results[0].Timestamp, results[1].Timestamp); // one round, two families
+        Assert.NotEqual(results[0].Timestamp, results[2].Timestamp);
+        Assert.Equal(["icmp4://a.example", "icmp6://a.example"], _prober.Probed.Distinct().Order()); // each family probed under its own target
+    }
+
+    [Fact]
     public void A_newer_version_replaces_the_targets_and_an_older_one_is_ignored()
     {
         var bee = Spawn();
