@@ -12,6 +12,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)       
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)                           # scrapes a node, fires the shipped rules
 command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-dejavu-core)            # the live page, in a real browser
 [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)                                      # a real DNS server for dns:// probes
+command -v mtr >/dev/null 2>&1 || need+=(mtr-tiny)                                    # the reference trace:// is compared with
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)                                 # validates Kubernetes manifests offline
 command -v clang >/dev/null 2>&1 || need+=(clang)                                     # links the NativeAOT swarm
 [ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)

@@ -15,17 +15,19 @@ internal static class ProbeCommand
         var interval = new Option<int>("--interval", "-i") { Description = "Least milliseconds between any two probes; 0 = as fast as possible (fping -i).", DefaultValueFactory = _ => 10 };
         var timeout = new Option<int>("--timeout", "-t") { Description = "Milliseconds to wait for each reply (HTTP: for the whole request).", DefaultValueFactory = _ => 500 };
         var json = new Option<bool>("--json") { Description = "One JSON result per target, as published on ping/<target>." };
+        var noNames = new Option<bool>("--no-names", "-n") { Description = "trace://: show hop addresses only, no reverse lookups (mtr -n)." };
         var targets = new Argument<string[]>("targets")
         {
             Description = "Hosts or IP addresses (ICMP), tcp://host:port (TCP connect), http(s)://... (HTTP GET), " +
                           "dns://server/name?type=A|AAAA|MX|TXT|NS (a DNS question; dns:///name asks the system's resolver). " +
-                          "One family: icmp4://host, icmp6://host, or ?family=4|6; ?family=both measures the two in the same round.",
+                          "One family: icmp4://host, icmp6://host, or ?family=4|6; ?family=both measures the two in the same round. " +
+                          "trace://host[?proto=udp&max=30]: the path hop by hop, as mtr --report (-c probes per hop).",
             Arity = ArgumentArity.OneOrMore,
         };
         var command = new Command("probe", "Probe targets once and print one summary line per target, as fping -c does. " +
                                            "Exit code: 0 all answered, 1 some never answered, 2 a name did not resolve, 3 bad arguments, 4 no ICMP rights.")
         {
-            count, period, interval, timeout, json, targets,
+            count, period, interval, timeout, json, noNames, targets,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -57,7 +59,7 @@ internal static class ProbeCommand
             using var _ = engine;
             var settings = new RoundSettings(result.GetValue(count), TimeSpan.FromMilliseconds(result.GetValue(period)),
                 TimeSpan.FromMilliseconds(result.GetValue(timeout))) { RequestTimeout = TimeSpan.FromMilliseconds(result.GetValue(timeout)) };
-            var prober = ProberRouter.For(engine, AddressPolicy.Operator);
+            var prober = ProberRouter.For(engine, AddressPolicy.Operator, names: !result.GetValue(noNames));
             var list = result.GetValue(targets)!.Select(t => ProbeTarget.Normalize(t)!).Distinct().ToList();
             var started = DateTime.UtcNow;
             var rounds = await Task.WhenAll(list.Select(t => prober.ProbeAsync(t, settings, cancellationToken)));
@@ -69,6 +71,8 @@ internal static class ProbeCommand
                 Console.Out.WriteLine(result.GetValue(json)
                     ? JsonSerializer.Serialize(outcomes[n].ToResult(Environment.MachineName.ToLowerInvariant(), n + 1, started, null), SwarmJson.Wire.ProbeResult)
                     : ProbeReport.SummaryLine(outcomes[n], width));
+                if (!result.GetValue(json))
+                    foreach (var line in ProbeReport.PathLines(outcomes[n])) Console.Out.WriteLine(line);
             }
             return ProbeReport.ExitCode(outcomes);
         });

@@ -33,6 +33,28 @@ public static class ProbeReport
         return line;
     }
 
+    /// <summary>
+    /// A path as <c>mtr --report</c> prints it: one line per hop with Loss%, Snt, Last, Avg, Best, Wrst and StDev (ms,
+    /// one decimal), <c>???</c> for a hop where no router answered, then where loss or delay starts, if anywhere.
+    /// </summary>
+    public static IEnumerable<string> PathLines(ProbeOutcome o)
+    {
+        if (o.Path is not { } path) yield break;
+        var hosts = path.Hops.Select(h => h.Address is null ? "???" : h.Name is null ? h.Address : $"{h.Name} ({h.Address})").ToList();
+        var width = Math.Max(25, hosts.Count == 0 ? 0 : hosts.Max(h => h.Length));
+        yield return $"  {"HOST".PadRight(width + 7)} Loss%   Snt   Last   Avg  Best  Wrst StDev";
+        for (var i = 0; i < path.Hops.Count; i++)
+        {
+            var h = path.Hops[i];
+            yield return $"{h.Hop,3}.|-- {hosts[i].PadRight(width)} {F(h.LossPercent, "0.0"),5}% {h.Sent,5} {M(h.LastMs),6} {M(h.AvgMs),5} {M(h.BestMs),5} {M(h.WorstMs),5} {M(h.StddevMs),5}";
+            foreach (var other in h.Others ?? []) yield return $"    |   {other}";
+        }
+        if (path.LossFrom is { } loss) yield return $"  loss starts at hop {loss}";
+        if (path.DelayFrom is { } delay) yield return $"  delay starts at hop {delay}";
+    }
+
+    private static string M(double? ms) => ms?.ToString("0.0", CultureInfo.InvariantCulture) ?? "";
+
     /// <summary>0 when every target answered at least once, 2 when a name did not resolve, else 1 when one never answered.</summary>
     public static int ExitCode(IReadOnlyCollection<ProbeOutcome> outcomes)
     {

@@ -26,6 +26,7 @@ public sealed record ProbeOutcome(
     public int? StatusCode { get; init; }
     public TlsCertificateInfo? Certificate { get; init; }
     public DnsInfo? Dns { get; init; }
+    public PathInfo? Path { get; init; }
 
     /// <summary>For a <c>family=both</c> target: the same round over IPv6 (this outcome is the IPv4 one).</summary>
     public ProbeOutcome? OtherFamily { get; init; }
@@ -61,6 +62,7 @@ public sealed record ProbeOutcome(
         Error = Error,
         Certificate = Certificate,
         Dns = Dns,
+        Path = Path,
     };
 
     /// <summary>A round that could not run (no address, no route): reported as total loss, because for the user it is.</summary>

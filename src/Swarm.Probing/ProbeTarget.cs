@@ -14,9 +14,19 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
     public const string Tcp = "tcp";
     public const string Http = "http";
     public const string Dns = "dns";
+    public const string Trace = "trace";
+
+    /// <summary>For <c>trace://</c>: the most hops tried (TTL 1 to this), 30 unless <c>?max=</c> says.</summary>
+    public int MaxHops { get; init; } = DefaultMaxHops;
+
+    /// <summary>For <c>trace://</c>: icmp (TTL-limited echoes, the default) or udp (datagrams to closed ports, as traceroute).</summary>
+    public string? Protocol { get; init; }
+
+    public const int DefaultMaxHops = 30;
+    public const int MostHops = 64;
 
     /// <summary>The forms a target takes, as refusals name them.</summary>
-    public const string Forms = "not a host, tcp://host:port, http(s):// URL or dns://server/name?type=A";
+    public const string Forms = "not a host, tcp://host:port, http(s):// URL, dns://server/name?type=A or trace://host";
 
     /// <summary>Which IP family the target asks for: <c>icmp4://</c>, <c>icmp6://</c> or <c>?family=4|6|both</c>; by default IPv4 first.</summary>
     public IpFamily Family { get; init; }
@@ -41,6 +51,7 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
     {
         if (target.Length > MaxLength) return null;
         if (target.StartsWith("dns://", StringComparison.OrdinalIgnoreCase)) return ParseDns(target["dns://".Length..]);
+        if (target.StartsWith("trace://", StringComparison.OrdinalIgnoreCase)) return ParseTrace(target["trace://".Length..]);
         if (!target.Contains("://")) return IsHost(target) ? new ProbeTarget(Icmp, Unbracket(target), 0, null) : null;
         foreach (var (scheme, family) in IcmpSchemes)
             if (target.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)) return ParseIcmp(target[scheme.Length..], family);
@@ -67,6 +78,24 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
         if (asked is null || left != "" || !IsHost(host) || Contradicts(host, asked.Value)) return null;
         if (schemeFamily != IpFamily.Any && (asked != IpFamily.Any || Contradicts(host, schemeFamily))) return null;
         return new ProbeTarget(Icmp, Unbracket(host), 0, null) { Family = schemeFamily != IpFamily.Any ? schemeFamily : asked.Value };
+    }
+
+    /// <summary><c>host[?proto=icmp|udp][&amp;max=N][&amp;family=…]</c> after <c>trace://</c>.</summary>
+    private static ProbeTarget? ParseTrace(string rest)
+    {
+        var q = rest.IndexOf('?');
+        var (host, query) = q < 0 ? (rest, "") : (rest[..q], rest[q..]);
+        var (family, others) = TakeFamily(query);
+        if (family is null || !IsHost(host) || Contradicts(host, family.Value)) return null;
+        var (protocol, max) = ("icmp", DefaultMaxHops);
+        foreach (var parameter in others.Length > 1 ? others[1..].Split('&') : [])
+        {
+            if (parameter is "proto=icmp" or "proto=udp") protocol = parameter[6..];
+            else if (parameter.StartsWith("max=", StringComparison.Ordinal)
+                     && int.TryParse(parameter[4..], NumberStyles.None, CultureInfo.InvariantCulture, out max) && max is >= 1 and <= MostHops) { }
+            else return null;
+        }
+        return new ProbeTarget(Trace, Unbracket(host), 0, null) { Family = family.Value, Protocol = protocol, MaxHops = max };
     }
 
     /// <summary>
@@ -120,6 +149,7 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
         if (Normalize(entry) is not { } normal)
         {
             if (entry.Trim().StartsWith("dns://", StringComparison.OrdinalIgnoreCase)) return DnsProblem;
+            if (entry.Trim().StartsWith("trace://", StringComparison.OrdinalIgnoreCase)) return TraceProblem;
             return entry.Contains("family=", StringComparison.Ordinal) || entry.Trim().StartsWith("icmp", StringComparison.OrdinalIgnoreCase) ? FamilyProblem : Forms;
         }
         return policy?.LiteralRefusal(Parse(normal)!);
@@ -162,6 +192,10 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
                 _ => $"icmp{family}://{Bracket(host)}",
             },
             Tcp => $"tcp://{Bracket(host)}:{parsed.Port}{(family == "" ? "" : $"?family={family}")}",
+            Trace => $"trace://{Bracket(host)}" + Query(
+                (parsed.Protocol == "icmp" ? "" : $"proto={parsed.Protocol}"),
+                (parsed.MaxHops == DefaultMaxHops ? "" : $"max={parsed.MaxHops}"),
+                (family == "" ? "" : $"family={family}")),
             Dns => $"dns://{(host.Length == 0 ? "" : Bracket(host))}{(parsed.Port == DnsPort ? "" : $":{parsed.Port}")}/{parsed.Name}?type={parsed.RecordType}" +
                    (family == "" ? "" : $"&family={family}"),
             _ => parsed.Url!.AbsoluteUri,
@@ -169,6 +203,10 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
     }
 
     private const int DnsPort = 53;
+
+    private static string Query(params string[] parameters) =>
+        parameters.Any(p => p.Length > 0) ? "?" + string.Join('&', parameters.Where(p => p.Length > 0)) : "";
+    private const string TraceProblem = $"a path target is trace://host[?proto=icmp|udp][&max=1..64][&family=4|6|both]";
     private const string FamilyProblem = "a family is asked as icmp4://host, icmp6://host, or ?family=4|6|both (icmp://host?family=both, tcp://host:port?family=6, …)";
     private const string DnsProblem = "a DNS target is dns://server[:port]/name?type=A|AAAA|CNAME|MX|NS|PTR|SOA|TXT[&family=4|6|both] (dns:///name asks the system's resolver)";
 

@@ -4,7 +4,7 @@ namespace Swarm.Probing;
 /// Sends each target to the prober of its kind: host → ICMP, <c>tcp://</c> → TCP connect, <c>http(s)://</c> → HTTP,
 /// <c>dns://</c> → a DNS question.
 /// </summary>
-public sealed class ProberRouter(IProber icmp, IProber tcp, IProber http, IProber dns) : IProber
+public sealed class ProberRouter(IProber icmp, IProber tcp, IProber http, IProber dns, IProber? trace = null) : IProber
 {
     public async Task<ProbeOutcome> ProbeAsync(string target, RoundSettings settings, CancellationToken cancellationToken)
     {
@@ -22,11 +22,13 @@ public sealed class ProberRouter(IProber icmp, IProber tcp, IProber http, IProbe
             ProbeTarget.Tcp => tcp.ProbeAsync(target, settings, cancellationToken),
             ProbeTarget.Http => http.ProbeAsync(target, settings, cancellationToken),
             ProbeTarget.Dns => dns.ProbeAsync(target, settings, cancellationToken),
+            ProbeTarget.Trace when trace is not null => trace.ProbeAsync(target, settings, cancellationToken),
             _ => Task.FromResult(ProbeOutcome.Failed(target, "unknown", $"'{target}' is {ProbeTarget.Forms}")),
         };
 
     /// <summary>The probers over one engine, each checking every resolved address against <paramref name="policy"/>.</summary>
-    public static ProberRouter For(IcmpEngine engine, AddressPolicy policy) =>
+    /// <param name="names">Whether path probes name their hops (reverse lookups through the system's resolver).</param>
+    public static ProberRouter For(IcmpEngine engine, AddressPolicy policy, bool names = true) =>
         new(new IcmpProber(engine, policy), new TcpProber(engine.Pacer, policy), new HttpProber(engine.Pacer, policy: policy),
-            new DnsProber(engine.Pacer, policy));
+            new DnsProber(engine.Pacer, policy), new TraceProber(engine.Pacer, policy, names ? HopNames.LookupAsync : null));
 }

@@ -44,6 +44,9 @@ public sealed record ProbeResult : ISwarmMessage
     /// <summary>The certificate an HTTPS target presented (also when it was not accepted).</summary>
     [JsonPropertyName("tls_cert")] public TlsCertificateInfo? Certificate { get; init; }
 
+    /// <summary>A <c>trace://</c> round's path, hop by hop, as <c>mtr --report</c> shows it.</summary>
+    [JsonPropertyName("path")] public PathInfo? Path { get; init; }
+
     /// <summary>What a <c>dns://</c> round asked and was answered (the last answer of the round).</summary>
     [JsonPropertyName("dns")] public DnsInfo? Dns { get; init; }
 }
@@ -83,4 +86,42 @@ public sealed record TlsCertificateInfo
 
     /// <summary>SHA-256 of the certificate's DER bytes, lowercase hex.</summary>
     [JsonPropertyName("sha256")] public string? Sha256 { get; init; }
+}
+
+/// <summary>The path to a target: each hop's figures, whether the target answered, and where loss or delay starts.</summary>
+public sealed record PathInfo
+{
+    /// <summary>icmp (TTL-limited echoes) or udp (TTL-limited datagrams to closed ports).</summary>
+    [JsonPropertyName("protocol")] public required string Protocol { get; init; }
+
+    [JsonPropertyName("reached")] public bool Reached { get; init; }
+    [JsonPropertyName("hops")] public required IReadOnlyList<HopInfo> Hops { get; init; }
+
+    /// <summary>The first hop from which loss lasts to the end of the path (loss at one router only is its ICMP rate limit, not the path's).</summary>
+    [JsonPropertyName("loss_from")] public int? LossFrom { get; init; }
+
+    /// <summary>The first hop from which the RTT stays well above the hops before it, to the end of the path.</summary>
+    [JsonPropertyName("delay_from")] public int? DelayFrom { get; init; }
+}
+
+/// <summary>One hop: who answered at that TTL, and mtr's columns (Loss%, Snt, Last, Avg, Best, Wrst, StDev).</summary>
+public sealed record HopInfo
+{
+    [JsonPropertyName("hop")] public int Hop { get; init; }
+
+    /// <summary>The address that answered most at this TTL; null when none did (mtr's <c>???</c>).</summary>
+    [JsonPropertyName("address")] public string? Address { get; init; }
+
+    /// <summary>Every other address that answered at this TTL (load-balanced paths).</summary>
+    [JsonPropertyName("others")] public IReadOnlyList<string>? Others { get; init; }
+
+    [JsonPropertyName("name")] public string? Name { get; init; }
+    [JsonPropertyName("sent")] public int Sent { get; init; }
+    [JsonPropertyName("received")] public int Received { get; init; }
+    [JsonPropertyName("loss")] public double LossPercent { get; init; }
+    [JsonPropertyName("rtt_last_ms")] public double? LastMs { get; init; }
+    [JsonPropertyName("rtt_avg_ms")] public double? AvgMs { get; init; }
+    [JsonPropertyName("rtt_best_ms")] public double? BestMs { get; init; }
+    [JsonPropertyName("rtt_worst_ms")] public double? WorstMs { get; init; }
+    [JsonPropertyName("rtt_stddev_ms")] public double? StddevMs { get; init; }
 }

@@ -52,6 +52,7 @@ public static class HeartbeatDocument
             ProbeTarget.Http => (r.Target, target.Url!.Scheme, target.Url.Host.Trim('[', ']'), target.Url.IsDefaultPort ? (int?)null : target.Url.Port),
             ProbeTarget.Tcp => ($"tcp://{Bracket(target.Host)}:{target.Port}", "tcp", target.Host, target.Port),
             // The resolver asked (none named: the system's, as it answered); the name asked about is in dns.question.name.
+            ProbeTarget.Trace => (r.Target, "trace", target.Host, null),
             ProbeTarget.Dns => (r.Target, "dns", target.Host.Length > 0 ? target.Host : r.Address ?? target.Name!, target.Port == 53 ? null : target.Port),
             _ => ($"icmp://{Bracket(target?.Host ?? r.Target)}", "icmp", target?.Host ?? r.Target, null),
         };
@@ -126,6 +127,7 @@ public static class HeartbeatDocument
         }
         Number(w, "jitter_ms", r.JitterMs);
         if (conflict) w.WriteBoolean("conflict", true);
+        if (r.Path is { } path) Path(w, path);
         w.WriteEndObject();
 
         if (r.Address is not null || r.ResolveMs is not null)
@@ -222,6 +224,39 @@ public static class HeartbeatDocument
             w.WriteString("sha256", cert.Sha256);
             w.WriteEndObject();
         }
+        w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// <c>swarm.path</c>: the hops as nested objects, so a query can ask for one hop's figures together ("hop 3 with
+    /// loss"), and where loss and delay start, to filter and chart rounds by.
+    /// </summary>
+    private static void Path(Utf8JsonWriter w, PathInfo path)
+    {
+        w.WriteStartObject("path");
+        w.WriteString("protocol", path.Protocol);
+        w.WriteBoolean("reached", path.Reached);
+        w.WriteNumber("hop_count", path.Hops.Count);
+        if (path.LossFrom is { } loss) w.WriteNumber("loss_from", loss);
+        if (path.DelayFrom is { } delay) w.WriteNumber("delay_from", delay);
+        w.WriteStartArray("hops");
+        foreach (var h in path.Hops)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("hop", h.Hop);
+            if (h.Address is not null) w.WriteString("ip", h.Address);
+            if (h.Name is not null) w.WriteString("name", h.Name);
+            w.WriteNumber("sent", h.Sent);
+            w.WriteNumber("received", h.Received);
+            w.WriteNumber("loss", h.LossPercent);
+            Number(w, "last_ms", h.LastMs);
+            Number(w, "avg_ms", h.AvgMs);
+            Number(w, "best_ms", h.BestMs);
+            Number(w, "worst_ms", h.WorstMs);
+            Number(w, "stddev_ms", h.StddevMs);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
         w.WriteEndObject();
     }
 

@@ -16,6 +16,13 @@ public static class IndexTemplate
     private static JsonObject Object(params (string Name, JsonNode Type)[] fields) =>
         new() { ["properties"] = new JsonObject(fields.Select(f => KeyValuePair.Create(f.Name, (JsonNode?)f.Type))) };
 
+    private static JsonObject Nested(params (string Name, JsonNode Type)[] fields)
+    {
+        var nested = Object(fields);
+        nested["type"] = "nested";
+        return nested;
+    }
+
     /// <summary>The mappings of every field <see cref="HeartbeatDocument"/> writes.</summary>
     public static JsonObject Mappings() => new()
     {
@@ -44,6 +51,9 @@ public static class IndexTemplate
                 ("rtt", Object(("min_ms", Float), ("avg_ms", Float), ("max_ms", Float), ("stddev_ms", Float), ("median_ms", Float), ("p95_ms", Float))),
                 ("jitter_ms", Float), ("conflict", new JsonObject { ["type"] = "boolean" }), ("legacy", new JsonObject { ["type"] = "boolean" }),
                 ("connection", Keyword), ("family", Long),
+                ("path", Object(("protocol", Keyword), ("reached", new JsonObject { ["type"] = "boolean" }), ("hop_count", Long), ("loss_from", Long),
+                    ("delay_from", Long), ("hops", Nested(("hop", Long), ("ip", new JsonObject { ["type"] = "ip" }), ("name", Keyword), ("sent", Long),
+                        ("received", Long), ("loss", Float), ("last_ms", Float), ("avg_ms", Float), ("best_ms", Float), ("worst_ms", Float), ("stddev_ms", Float))))),
                 ("verdict", Object(("subject", Keyword), ("about", Keyword), ("kind", Keyword), ("text", new JsonObject { ["type"] = "text" }), ("since", Date),
                     ("judged", Long), ("degraded", Long), ("degraded_names", Keyword))),
                 ("alert", Object(("id", Keyword), ("subject", Keyword), ("about", Keyword), ("state", Keyword), ("verdict", Keyword),

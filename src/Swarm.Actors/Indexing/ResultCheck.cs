@@ -48,8 +48,32 @@ public static class ResultCheck
             if (cert.Subject is { Length: > 256 } || cert.Issuer is { Length: > 256 }) return "tls_cert: a subject or issuer of at most 256 characters expected";
         }
         if (r.Dns is { } dns && DnsProblem(dns, target) is { } dnsProblem) return dnsProblem;
+        if (r.Path is { } path && PathProblem(path, target) is { } pathProblem) return pathProblem;
         if (r.Connection is not null && !WatchPayload.IsListName(r.Connection))
             return $"connection {Quote(r.Connection)}: one word of letters, digits, '-' or '_' expected (at most 64)";
+        return null;
+    }
+
+    /// <summary>A path is a list of hops, numbered upward within what a trace can send, each with sane figures.</summary>
+    private static string? PathProblem(PathInfo path, ProbeTarget target)
+    {
+        if (target.Kind != ProbeTarget.Trace) return "path: only a trace:// result carries one";
+        if (path.Protocol is not ("icmp" or "udp")) return $"path.protocol {Quote(path.Protocol)}: icmp or udp expected";
+        if (path.Hops is null || path.Hops.Count > ProbeTarget.MostHops) return $"path.hops: at most {ProbeTarget.MostHops} expected";
+        var previous = 0;
+        foreach (var h in path.Hops)
+        {
+            if (h is null || h.Hop <= previous || h.Hop > ProbeTarget.MostHops) return "path.hops: hop numbers from 1 to 64, rising, expected";
+            previous = h.Hop;
+            if (h.Address is not null && !System.Net.IPAddress.TryParse(h.Address, out _)) return $"path hop {h.Hop}: address {Quote(h.Address)} is not an IP address";
+            if (h.Others is { } others && (others.Count > 16 || others.Any(o => !System.Net.IPAddress.TryParse(o, out _)))) return $"path hop {h.Hop}: at most 16 other IP addresses expected";
+            if (h.Name is { Length: > 253 }) return $"path hop {h.Hop}: a name of at most 253 characters expected";
+            if (h.Sent is < 0 or > MaxEchoes || h.Received < 0 || h.Received > h.Sent || h.LossPercent is < 0 or > 100 || double.IsNaN(h.LossPercent))
+                return $"path hop {h.Hop}: 0 ≤ received ≤ sent and a loss percentage expected";
+            foreach (var v in new[] { h.LastMs, h.AvgMs, h.BestMs, h.WorstMs, h.StddevMs })
+                if (v is { } ms && (!double.IsFinite(ms) || ms < 0 || ms > MaxMs)) return $"path hop {h.Hop}: times from 0 to {MaxMs} ms expected";
+        }
+        if (path.LossFrom is < 1 or > ProbeTarget.MostHops || path.DelayFrom is < 1 or > ProbeTarget.MostHops) return "path: loss_from and delay_from are hop numbers";
         return null;
     }
 

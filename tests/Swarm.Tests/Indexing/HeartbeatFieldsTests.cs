@@ -35,6 +35,13 @@ public sealed class HeartbeatFieldsTests
         new() { Bee = "b", Seq = 6, Timestamp = At, Target = "dns:///nope.swarm.test?type=TXT", Kind = "dns", Address = "127.0.0.53", Sent = 1, Received = 1,
             MinMs = 0.2, AvgMs = 0.2, MaxMs = 0.2, Error = "nope.swarm.test TXT: NXDOMAIN from 127.0.0.53:53",
             Dns = new DnsInfo { Server = "127.0.0.53:53", Name = "nope.swarm.test", Type = "TXT", Rcode = "NXDOMAIN", Transport = "udp", Answers = [] } },
+        new() { Bee = "b", Seq = 7, Timestamp = At, Target = "trace://free.fr", Kind = "trace", Address = "212.27.48.10", Sent = 5, Received = 4, LossPercent = 20,
+            MinMs = 4, AvgMs = 5, MaxMs = 6, DurationMs = 900,
+            Path = new PathInfo { Protocol = "icmp", Reached = true, LossFrom = 2, Hops =
+            [
+                new HopInfo { Hop = 1, Address = "192.168.1.1", Sent = 5, Received = 5, AvgMs = 1, BestMs = 1, WorstMs = 1, LastMs = 1, StddevMs = 0 },
+                new HopInfo { Hop = 2, Address = "212.27.48.10", Sent = 5, Received = 4, LossPercent = 20, AvgMs = 5, BestMs = 4, WorstMs = 6, LastMs = 5, StddevMs = 1 },
+            ] } },
     }.Select(r => JsonNode.Parse(HeartbeatDocument.ToJson(r))!.AsObject());
 
     private static readonly string[] UptimeNeeds =

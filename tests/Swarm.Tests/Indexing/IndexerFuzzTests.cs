@@ -144,18 +144,40 @@ public sealed class IndexerFuzzTests(ITestOutputHelper output) : Akka.TestKit.Xu
     {
         var good = Gen.Choose(1, 4000).Select(seq =>
         {
-            var target = $"127.0.{seq % 200}.1";
+            // ICMP rounds, DNS rounds with their answers, and paths with their hops: each kind's own fields are fuzzed too.
+            var address = $"127.0.{seq % 200}.1";
+            var (target, kind) = (seq % 3) switch
+            {
+                0 => (address, "icmp"),
+                1 => ($"dns://{address}/n{seq % 50}.example?type=A", "dns"),
+                _ => ($"trace://{address}", "trace"),
+            };
             var payload = Payload(new ProbeResult
             {
                 Bee = "good", Seq = seq, Timestamp = new DateTime(2026, 12, 1, 0, 0, 0, DateTimeKind.Utc).AddSeconds(seq), Target = target,
-                Kind = "icmp", Address = target, Sent = 5, Received = 4, LossPercent = 20, MinMs = 0.1, AvgMs = 0.2, MaxMs = 0.4,
+                Kind = kind, Address = address, Family = 4, Sent = 5, Received = 4, LossPercent = 20, MinMs = 0.1, AvgMs = 0.2, MaxMs = 0.4,
+                Dns = kind != "dns" ? null : new DnsInfo
+                {
+                    Server = $"{address}:53", Name = $"n{seq % 50}.example", Type = "A", Rcode = "NOERROR", Transport = "udp",
+                    Answers = [new DnsAnswer { Name = $"n{seq % 50}.example", Type = "A", Ttl = 60, Data = "192.0.2.1" }],
+                },
+                Path = kind != "trace" ? null : new PathInfo
+                {
+                    Protocol = "icmp", Reached = true, LossFrom = 2, Hops =
+                    [
+                        new HopInfo { Hop = 1, Address = "10.0.0.1", Sent = 5, Received = 5, AvgMs = 0.1, BestMs = 0.1, WorstMs = 0.1, LastMs = 0.1, StddevMs = 0 },
+                        new HopInfo { Hop = 2, Sent = 5, Received = 0, LossPercent = 100 },
+                        new HopInfo { Hop = 3, Address = address, Sent = 5, Received = 4, LossPercent = 20, AvgMs = 0.2, BestMs = 0.1, WorstMs = 0.4, LastMs = 0.2, StddevMs = 0.1 },
+                    ],
+                },
             });
             return new Message(Topics.ForResult(target), payload, true, "none");
         });
         return Gen.Frequency((1, good), (1, good.SelectMany(Mutate)));
     }
 
-    private static readonly string[] Fields = ["bee", "seq", "ts", "target", "kind", "sent", "received", "loss", "rtt_avg_ms", "address", "status", "error"];
+    private static readonly string[] Fields = ["bee", "seq", "ts", "target", "kind", "sent", "received", "loss", "rtt_avg_ms", "address", "status", "error",
+        "family", "dns", "path"];
 
     private static readonly JsonNode?[] Hostile =
     [
