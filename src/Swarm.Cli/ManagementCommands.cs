@@ -155,28 +155,45 @@ internal static class ManagementCommands
         }));
 
     /// <summary>Each list at the version the bee adopted (<c>web@v3</c>); "-" for a seed agent, which follows none.</summary>
-    private static string Lists(BeeReport b) => b.Lists.Count == 0 ? "-" : string.Join(",", b.Lists.Select(l => $"{l.List}@v{l.Version}"));
+    private static string Lists(BeeReport b) =>
+        b.Lists.Count == 0 ? "-" : string.Join(",", b.Lists.Select(l => $"{l.List}@v{l.Version}{(l.Probe is null ? "" : $" ({l.Probe})")}"));
 
     private static Command Targets()
     {
         var targets = new Argument<string[]>("targets")
         {
-            Description = "Hosts or IP addresses (ICMP), tcp://host:port, http(s)://...",
-            Arity = ArgumentArity.OneOrMore,
+            Description = "Hosts or IP addresses (ICMP), tcp://host:port, http(s)://..., dns://server/name?type=A, trace://host " +
+                          "(none with add --probe: a change of settings alone).",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var probe = new Option<string>("--probe")
+        {
+            Description = "The list's own probe settings, as JSON: '{\"interval\": \"30s\", \"count\": 3, \"spacing\": \"200ms\", \"timeout\": \"2s\", " +
+                          "\"http\": {\"status\": [\"200-299\"], \"body\": \"Welcome\", \"method\": \"HEAD\", \"follow_redirects\": true}}'; '{}' returns to the node's.",
         };
         Command Change(string name, string description, Func<string, (HttpMethod, string)> route) =>
-            Sub(name, description, [ListName, targets], async (c, r, ct) =>
+            Sub(name, description, [ListName, targets, probe], async (c, r, ct) =>
             {
                 var list = r.GetValue(ListName)!;
                 var (method, path) = route(Uri.EscapeDataString(list));
-                var view = await c.SendAsync<TargetsView>(method, path, new TargetsChange(r.GetValue(targets)), ct);
-                return Print(c, r, () => $"list {view.List} is now version {view.Version}: {string.Join(" ", view.Targets)}");
+                System.Text.Json.JsonElement? settings = null;
+                if (r.GetValue(probe) is { } text)
+                {
+                    try { settings = System.Text.Json.JsonDocument.Parse(text).RootElement.Clone(); }
+                    catch (System.Text.Json.JsonException e) { throw new ManagementError(Exit.BadArguments, $"--probe is not JSON: {e.Message}"); }
+                }
+                var given = r.GetValue(targets) ?? [];
+                if (given.Length == 0 && (name != "add" || settings is null)) throw new ManagementError(Exit.BadArguments, $"targets {name} needs at least one target");
+                var view = await c.SendAsync<TargetsView>(method, path, new TargetsChange(given) { Probe = settings }, ct);
+                return Print(c, r, () => $"list {view.List} is now version {view.Version}: {string.Join(" ", view.Targets)}" +
+                                          (view.Probe is null ? "" : $"\nprobe: {Swarm.Probing.ProbeSettingsCheck.Describe(view.Probe)}"));
             });
         return Verb("targets", "Show or change a target list (as mosquitto_pub -t watch does, with an answer).",
             Sub("show", "The list's version and targets.", [ListName], async (c, r, ct) =>
             {
                 var view = await c.GetAsync<TargetsView>($"api/targets/{Uri.EscapeDataString(r.GetValue(ListName)!)}", ct);
-                return Print(c, r, () => $"list {view.List}, version {view.Version}, {view.Targets.Count} targets\n{string.Join('\n', view.Targets)}");
+                return Print(c, r, () => $"list {view.List}, version {view.Version}, {view.Targets.Count} targets, probed with " +
+                                          $"{Swarm.Probing.ProbeSettingsCheck.Describe(view.Probe)}\n{string.Join('\n', view.Targets)}");
             }),
             Change("set", "Replace the whole list.", list => (HttpMethod.Put, $"api/targets/{list}")),
             Change("add", "Add targets to the list.", list => (HttpMethod.Post, $"api/targets/{list}/add")),

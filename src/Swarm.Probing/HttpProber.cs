@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using System.Text.RegularExpressions;
 using Swarm.Protocol;
 
 namespace Swarm.Probing;
@@ -18,13 +19,84 @@ namespace Swarm.Probing;
 public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? trustedRoots = null, AddressPolicy? policy = null) : IProber
 {
     private const int MaxBodyBytes = 1 << 20;
+    private const int MaxHeaderBytes = 16 * 1024;
+    private const int MaxRedirects = 10;
+
+    /// <summary>How much of the body a <c>body</c> or <c>body_regex</c> expectation reads.</summary>
+    public const int CheckedBodyBytes = 64 * 1024;
 
     public async Task<ProbeOutcome> ProbeAsync(string target, RoundSettings settings, CancellationToken cancellationToken)
     {
         var parsed = ProbeTarget.Parse(target) ?? throw new ArgumentException($"not an http(s):// target: {target}");
+        var expect = settings.Http;
+        var start = Stopwatch.GetTimestamp();
         var url = parsed.Url!;
-        var (address, resolveMs, error) = await HostResolver.ResolveAsync(parsed.Host, ProbeTarget.Http, policy ?? AddressPolicy.Default, cancellationToken, parsed.Family);
-        if (address is null) return ProbeOutcome.Failed(target, ProbeTarget.Http, error!, resolveMs);
+        var path = parsed.RequestPath!;
+        var redirects = new List<HttpRedirect>();
+        while (true)
+        {
+            var (outcome, answer) = await RequestAsync(target, url, path, parsed.Family, settings, expect, start, cancellationToken);
+            if (answer is null) return outcome with { Redirects = redirects.Count > 0 ? redirects : null };
+            // A redirect the list asked to follow: the next request goes where it points, past the same address policy.
+            if (expect?.FollowRedirects == true && answer.Status is 301 or 302 or 303 or 307 or 308)
+            {
+                if (answer.Location is null || !Uri.TryCreate(url, answer.Location, out var next) || next.Scheme is not ("http" or "https")
+                    || next.UserInfo.Length > 0)
+                    return Failed(outcome with { Redirects = redirects }, start,
+                        $"HTTP {answer.Status} from {url.Host} redirects to '{ProbeTarget.Printable(answer.Location ?? "")}', which is not an http(s) URL");
+                redirects.Add(new HttpRedirect { Url = url.AbsoluteUri, Status = answer.Status.Value });
+                if (redirects.Count > MaxRedirects)
+                    return Failed(outcome with { Redirects = redirects }, start, $"more than {MaxRedirects} redirects (the last to {next.AbsoluteUri})");
+                (url, path) = (next, next.PathAndQuery);
+                continue;
+            }
+            var total = HostResolver.Elapsed(start);
+            outcome = outcome with { Redirects = redirects.Count > 0 ? redirects : null, TotalMs = total, Stats = RoundStats.Of(1, [total]) };
+            return Judge(outcome, answer, expect, url);
+        }
+    }
+
+    /// <summary>The answer against the list's expectations; a failed expectation is a down round (nothing received), with the reason.</summary>
+    private static ProbeOutcome Judge(ProbeOutcome outcome, Answer answer, HttpExpectations? expect, Uri url)
+    {
+        if (answer.Status is not { } status) return outcome with { Error = "the server closed the connection without an HTTP status line" };
+        if (expect?.Status is { } wanted)
+        {
+            var ranges = wanted.Select(ProbeSettingsCheck.StatusRange).OfType<(int From, int To)>().ToList();
+            if (!ranges.Any(r => status >= r.From && status <= r.To))
+                return Down(outcome, $"HTTP {status} from {url.Host}, expected {string.Join(", ", wanted)}");
+        }
+        else if (status >= 400) return outcome with { Error = $"HTTP {status}" };
+        if (expect?.Body is { } text && !answer.Body.Contains(text, StringComparison.Ordinal))
+            return Down(outcome, $"the body does not contain \"{ProbeTarget.Printable(text)}\" (its first {answer.BodyBytes} bytes read)");
+        if (expect?.BodyRegex is { } pattern)
+        {
+            try
+            {
+                if (!new Regex(pattern, RegexOptions.None, ProbeSettingsCheck.RegexTimeout).IsMatch(answer.Body))
+                    return Down(outcome, $"the body does not match /{ProbeTarget.Printable(pattern)}/ (its first {answer.BodyBytes} bytes read)");
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                return Down(outcome, $"the body regex /{ProbeTarget.Printable(pattern)}/ gave up after {ProbeSettingsCheck.RegexTimeout.TotalMilliseconds:0} ms: " +
+                                     "it backtracks too much; write it without nested repetition");
+            }
+        }
+        return outcome;
+    }
+
+    private static ProbeOutcome Down(ProbeOutcome outcome, string why) => outcome with { Error = why, Stats = RoundStats.Of(1, []) };
+
+    /// <summary>What one response said: its status, where it redirects, and the start of its body as text.</summary>
+    private sealed record Answer(int? Status, string? Location, string Body, int BodyBytes);
+
+    /// <summary>One request to <paramref name="url"/>, timed phase by phase; the answer, or null with the failure in the outcome.</summary>
+    private async Task<(ProbeOutcome Outcome, Answer? Answer)> RequestAsync(string target, Uri url, string path, IpFamily family, RoundSettings settings,
+        HttpExpectations? expect, long roundStart, CancellationToken cancellationToken)
+    {
+        var host = url.Host.Trim('[', ']');
+        var (address, resolveMs, error) = await HostResolver.ResolveAsync(host, ProbeTarget.Http, policy ?? AddressPolicy.Default, cancellationToken, family);
+        if (address is null) return (ProbeOutcome.Failed(target, ProbeTarget.Http, error!, resolveMs), null);
         await pacer.WaitTurnAsync(IcmpEngine.Key(address), cancellationToken);
 
         var endpoint = new IPEndPoint(address, url.Port);
@@ -56,7 +128,7 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
                 {
                     await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
                     {
-                        TargetHost = parsed.Host,
+                        TargetHost = host,
                         ApplicationProtocols = [SslApplicationProtocol.Http11],
                         CertificateChainPolicy = ChainPolicy(),
                     }, deadline.Token);
@@ -64,7 +136,7 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
                 catch (AuthenticationException e)
                 {
                     var why = certificateErrors != SslPolicyErrors.None ? $"certificate not accepted ({certificateErrors})" : e.Message;
-                    return Failed(outcome with { Certificate = presented }, start, $"TLS handshake with {url.Host} failed: {why}");
+                    return (Failed(outcome with { Certificate = presented }, roundStart, $"TLS handshake with {url.Host} failed: {why}"), null);
                 }
                 outcome = outcome with { TlsMs = HostResolver.Elapsed(tlsStart), Certificate = presented };
             }
@@ -72,34 +144,30 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
             phase = "response";
             await using (stream)
             {
-                var request = $"GET {parsed.RequestPath} HTTP/1.1\r\nHost: {url.Authority}\r\nUser-Agent: swarm-bee\r\nAccept: */*\r\nConnection: close\r\n\r\n";
-                await stream.WriteAsync(Encoding.ASCII.GetBytes(request), deadline.Token);
+                var method = expect?.Method ?? "GET";
+                // The list's headers replace the defaults of the same name; Host and Connection are ours (the check refuses them).
+                var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["User-Agent"] = "swarm-bee", ["Accept"] = "*/*" };
+                foreach (var (name, value) in expect?.Headers ?? new Dictionary<string, string>()) headers[name] = value;
+                var request = new StringBuilder($"{method} {path} HTTP/1.1\r\nHost: {url.Authority}\r\n");
+                foreach (var (name, value) in headers) request.Append($"{name}: {value}\r\n");
+                request.Append("Connection: close\r\n\r\n");
+                await stream.WriteAsync(Encoding.ASCII.GetBytes(request.ToString()), deadline.Token);
                 var requestSent = Stopwatch.GetTimestamp();
-                var (status, ttfb) = await ReadResponseAsync(stream, requestSent, deadline.Token);
-                var total = HostResolver.Elapsed(start);
-                outcome = outcome with
-                {
-                    TtfbMs = ttfb,
-                    TotalMs = total,
-                    StatusCode = status,
-                    Stats = RoundStats.Of(1, [total]),
-                    Error = status is null ? "the server closed the connection without an HTTP status line"
-                        : status >= 400 ? $"HTTP {status}" : null,
-                };
-                return outcome;
+                var (answer, ttfb) = await ReadResponseAsync(stream, method == "HEAD", requestSent, deadline.Token);
+                return (outcome with { TtfbMs = ttfb, StatusCode = answer.Status }, answer);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return Failed(outcome, start, $"no {phase} from {endpoint} within {settings.RequestTimeout.TotalMilliseconds:0} ms");
+            return (Failed(outcome, roundStart, $"no {phase} from {endpoint} within {settings.RequestTimeout.TotalMilliseconds:0} ms"), null);
         }
         catch (SocketException e)
         {
-            return Failed(outcome, start, $"{phase} to {endpoint} failed: {TcpProber.Describe(e.SocketErrorCode)}");
+            return (Failed(outcome, roundStart, $"{phase} to {endpoint} failed: {TcpProber.Describe(e.SocketErrorCode)}"), null);
         }
         catch (IOException e)
         {
-            return Failed(outcome, start, $"{phase} from {endpoint} failed: {e.GetBaseException().Message}");
+            return (Failed(outcome, roundStart, $"{phase} from {endpoint} failed: {e.GetBaseException().Message}"), null);
         }
     }
 
@@ -140,34 +208,119 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
     private static ProbeOutcome Failed(ProbeOutcome outcome, long start, string error) =>
         outcome with { Error = error, TotalMs = HostResolver.Elapsed(start), Stats = RoundStats.Of(1, []) };
 
-    /// <summary>Reads the status line (stamping the first byte), then drains the response up to a cap.</summary>
-    private static async Task<(int? Status, double? TtfbMs)> ReadResponseAsync(Stream stream, long requestSent, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the head (stamping the first byte), then the body as the head says it comes (Content-Length, chunked, or
+    /// to the end), keeping its first <see cref="CheckedBodyBytes"/> decoded for the expectations and draining the rest
+    /// up to a cap.
+    /// </summary>
+    private static async Task<(Answer Answer, double? TtfbMs)> ReadResponseAsync(Stream stream, bool head, long requestSent, CancellationToken cancellationToken)
     {
-        var buffer = new byte[16 * 1024];
-        var head = new StringBuilder();
-        double? ttfb = null;
-        int? status = null;
-        var total = 0;
-        int read;
-        while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
+        var reader = new ResponseReader(stream, cancellationToken);
+        var first = await reader.FillAsync();
+        double? ttfb = first ? HostResolver.Elapsed(requestSent) : null;
+        if (!first) return (new Answer(null, null, "", 0), ttfb);
+        var headText = await reader.ReadHeadAsync(MaxHeaderBytes);
+        if (headText is null) return (new Answer(null, null, "", 0), ttfb);
+        var lines = headText.Split("\r\n");
+        // "HTTP/1.1 200 OK": the code is the second word.
+        var parts = lines[0].Split(' ', 3);
+        if (parts.Length < 2 || !parts[0].StartsWith("HTTP/", StringComparison.Ordinal) || !int.TryParse(parts[1], out var status) || status is < 100 or > 599)
+            return (new Answer(null, null, "", 0), ttfb);
+        string? Header(string name) => lines.Skip(1).Select(l => l.Split(':', 2)).Where(h => h.Length == 2 && h[0].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
+            .Select(h => h[1].Trim()).FirstOrDefault();
+        var body = new MemoryStream();
+        if (!head && status is not (204 or 304) && status >= 200)
         {
-            ttfb ??= HostResolver.Elapsed(requestSent);
-            total += read;
-            if (status is null && head.Length < 1024)
-            {
-                head.Append(Encoding.ASCII.GetString(buffer, 0, Math.Min(read, 1024)));
-                var text = head.ToString();
-                var end = text.IndexOf("\r\n", StringComparison.Ordinal);
-                if (end > 0)
-                {
-                    // "HTTP/1.1 200 OK": the code is the second word.
-                    var parts = text[..end].Split(' ', 3);
-                    if (parts.Length >= 2 && parts[0].StartsWith("HTTP/", StringComparison.Ordinal) && int.TryParse(parts[1], out var code)) status = code;
-                    else return (null, ttfb);
-                }
-            }
-            if (total >= MaxBodyBytes) break;
+            if (Header("Transfer-Encoding")?.Contains("chunked", StringComparison.OrdinalIgnoreCase) == true) await reader.ReadChunkedAsync(body, CheckedBodyBytes, MaxBodyBytes);
+            else if (long.TryParse(Header("Content-Length"), out var length) && length >= 0) await reader.ReadBodyAsync(body, Math.Min(length, MaxBodyBytes), CheckedBodyBytes);
+            else await reader.ReadBodyAsync(body, MaxBodyBytes, CheckedBodyBytes);
         }
-        return (status, ttfb);
+        var bytes = (int)body.Length;
+        return (new Answer(status, Header("Location"), Encoding.UTF8.GetString(body.GetBuffer(), 0, bytes), bytes), ttfb);
+    }
+
+    /// <summary>A response read from a buffer: the head line by line, then a body by length, by chunks, or to the end.</summary>
+    private sealed class ResponseReader(Stream stream, CancellationToken cancellationToken)
+    {
+        private readonly byte[] _buffer = new byte[16 * 1024];
+        private int _start, _end;
+        private long _read;
+
+        /// <summary>Reads more into the buffer; false at the end of the stream (or the cap on what a response may send).</summary>
+        public async Task<bool> FillAsync()
+        {
+            if (_read >= MaxBodyBytes + MaxHeaderBytes) return false;
+            if (_start > 0)
+            {
+                Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+                (_end, _start) = (_end - _start, 0);
+            }
+            if (_end == _buffer.Length) return true;
+            var n = await stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
+            _end += n;
+            _read += n;
+            return n > 0;
+        }
+
+        /// <summary>The head up to its blank line (not included); null when it is over <paramref name="max"/> or the stream ends first.</summary>
+        public async Task<string?> ReadHeadAsync(int max)
+        {
+            while (true)
+            {
+                var at = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n\r\n"u8);
+                if (at >= 0)
+                {
+                    var text = Encoding.Latin1.GetString(_buffer, _start, at);
+                    _start += at + 4;
+                    return text;
+                }
+                if (_end - _start >= max || !await FillAsync()) return null;
+            }
+        }
+
+        /// <summary>Up to <paramref name="length"/> bytes of body, the first <paramref name="keep"/> of them into <paramref name="body"/>.</summary>
+        public async Task ReadBodyAsync(MemoryStream body, long length, int keep)
+        {
+            while (length > 0)
+            {
+                if (_start == _end && !await FillAsync()) return;
+                var n = (int)Math.Min(length, _end - _start);
+                var kept = (int)Math.Min(n, Math.Max(0, keep - body.Length));
+                body.Write(_buffer, _start, kept);
+                _start += n;
+                length -= n;
+            }
+        }
+
+        /// <summary>A chunked body, decoded: each chunk's size line, its bytes, its CRLF, until the zero chunk.</summary>
+        public async Task ReadChunkedAsync(MemoryStream body, int keep, long max)
+        {
+            while (max > 0)
+            {
+                var line = await ReadLineAsync();
+                if (line is null) return;
+                var size = line.Split(';')[0].Trim();
+                if (!long.TryParse(size, System.Globalization.NumberStyles.HexNumber, null, out var length) || length < 0) return;
+                if (length == 0) return;
+                await ReadBodyAsync(body, Math.Min(length, max), keep);
+                max -= length;
+                if (await ReadLineAsync() is null) return;
+            }
+        }
+
+        private async Task<string?> ReadLineAsync()
+        {
+            while (true)
+            {
+                var at = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n"u8);
+                if (at >= 0)
+                {
+                    var text = Encoding.Latin1.GetString(_buffer, _start, at);
+                    _start += at + 2;
+                    return text;
+                }
+                if (_end - _start >= 1024 || !await FillAsync()) return null;
+            }
+        }
     }
 }

@@ -13,6 +13,9 @@ public sealed record RoundSettings(int Count, TimeSpan Spacing, TimeSpan Timeout
 {
     /// <summary>How long one HTTP request may take, connect to last byte.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>What an HTTP round asks and expects (a list's <c>probe.http</c>); null: a GET, any status below 400.</summary>
+    public HttpExpectations? Http { get; init; }
 }
 
 /// <summary>What one round against one target measured; TCP and HTTP rounds add their phase timings (ms).</summary>
@@ -27,6 +30,7 @@ public sealed record ProbeOutcome(
     public TlsCertificateInfo? Certificate { get; init; }
     public DnsInfo? Dns { get; init; }
     public PathInfo? Path { get; init; }
+    public IReadOnlyList<HttpRedirect>? Redirects { get; init; }
 
     /// <summary>For a <c>family=both</c> target: the same round over IPv6 (this outcome is the IPv4 one).</summary>
     public ProbeOutcome? OtherFamily { get; init; }
@@ -63,6 +67,7 @@ public sealed record ProbeOutcome(
         Certificate = Certificate,
         Dns = Dns,
         Path = Path,
+        Redirects = Redirects,
     };
 
     /// <summary>A round that could not run (no address, no route): reported as total loss, because for the user it is.</summary>

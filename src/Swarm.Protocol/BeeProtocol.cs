@@ -1,7 +1,10 @@
 namespace Swarm.Protocol;
 
 /// <summary>Journal event: the bee took a version of one of its lists as its duty.</summary>
-public sealed record TargetsAdopted(string ListId, long Version, IReadOnlyList<string> Targets) : ISwarmMessage;
+public sealed record TargetsAdopted(string ListId, long Version, IReadOnlyList<string> Targets) : ISwarmMessage
+{
+    public ProbeSettings? Probe { get; init; }
+}
 
 /// <summary>Journal event of earlier versions (sequence reservation, now the outbox's job); read and ignored.</summary>
 public sealed record SequenceReserved(long UpTo) : ISwarmMessage;

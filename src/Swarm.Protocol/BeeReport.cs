@@ -39,4 +39,8 @@ public sealed record BeeReport(
 }
 
 /// <summary>A list a bee follows, at the version it adopted.</summary>
-public sealed record BeeListView(string List, long Version, int Targets);
+public sealed record BeeListView(string List, long Version, int Targets)
+{
+    /// <summary>The list's probe settings in words (<c>interval 30s, count 3</c>); null: the bee's own.</summary>
+    public string? Probe { get; init; }
+}

@@ -25,10 +25,20 @@ public sealed record RegionNodeEntities(string Address, IReadOnlyList<ShardEntit
 public sealed record ShardEntities(string Shard, IReadOnlyList<string> Entities);
 
 /// <summary>A target list at one version.</summary>
-public sealed record TargetsView(string List, long Version, IReadOnlyList<string> Targets);
+public sealed record TargetsView(string List, long Version, IReadOnlyList<string> Targets)
+{
+    /// <summary>The list's own probe settings; null: each bee's.</summary>
+    public ProbeSettings? Probe { get; init; }
+}
 
-/// <summary>The targets a change carries (<c>PUT</c> replaces, <c>add</c> and <c>remove</c> edit).</summary>
-public sealed record TargetsChange(IReadOnlyList<string>? Targets);
+/// <summary>
+/// The targets a change carries (<c>PUT</c> replaces, <c>add</c> and <c>remove</c> edit), and the list's probe settings
+/// (<c>"probe": {...}</c> sets them, <c>null</c> returns to the node's, absent keeps them).
+/// </summary>
+public sealed record TargetsChange(IReadOnlyList<string>? Targets)
+{
+    public System.Text.Json.JsonElement? Probe { get; init; }
+}
 
 /// <summary>An actor and its children, as far down as the walk went.</summary>
 public sealed record ActorNode(string Path, IReadOnlyList<ActorNode> Children);

@@ -44,6 +44,9 @@ public sealed record ProbeResult : ISwarmMessage
     /// <summary>The certificate an HTTPS target presented (also when it was not accepted).</summary>
     [JsonPropertyName("tls_cert")] public TlsCertificateInfo? Certificate { get; init; }
 
+    /// <summary>The redirects an HTTP round followed (its list asked to), in order; the result's figures are the final answer's.</summary>
+    [JsonPropertyName("redirects")] public IReadOnlyList<HttpRedirect>? Redirects { get; init; }
+
     /// <summary>A <c>trace://</c> round's path, hop by hop, as <c>mtr --report</c> shows it.</summary>
     [JsonPropertyName("path")] public PathInfo? Path { get; init; }
 
@@ -124,4 +127,11 @@ public sealed record HopInfo
     [JsonPropertyName("rtt_best_ms")] public double? BestMs { get; init; }
     [JsonPropertyName("rtt_worst_ms")] public double? WorstMs { get; init; }
     [JsonPropertyName("rtt_stddev_ms")] public double? StddevMs { get; init; }
+}
+
+/// <summary>One redirect followed: the URL asked and the status that sent the round on.</summary>
+public sealed record HttpRedirect
+{
+    [JsonPropertyName("url")] public required string Url { get; init; }
+    [JsonPropertyName("status")] public int Status { get; init; }
 }

@@ -12,4 +12,7 @@ public sealed record PublishedList(
     [property: JsonPropertyName("targets")] IReadOnlyList<string> Targets)
 {
     [JsonPropertyName("ts")] public DateTime? At { get; init; }
+
+    /// <summary>The list's own probe settings; absent: each bee's own.</summary>
+    [JsonPropertyName("probe")] public ProbeSettings? Probe { get; init; }
 }

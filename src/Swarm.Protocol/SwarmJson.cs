@@ -9,6 +9,7 @@ namespace Swarm.Serialization;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(ProbeResult))]
+[JsonSerializable(typeof(ProbeSettings))]
 [JsonSerializable(typeof(ReplaceTargets))]
 [JsonSerializable(typeof(GetTargets))]
 [JsonSerializable(typeof(AddTargets))]

@@ -24,6 +24,9 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, TargetsAdopted> _lists = new();
     private readonly Dictionary<string, TimeSpan> _phases = new();
+    // Each target's interval and round, from the first list (in the bee's order) that holds it: the list's own
+    // probe settings where it has them, the bee's otherwise.
+    private Dictionary<string, (TimeSpan Interval, RoundSettings Round)> _plans = new();
     // One schedule for every target, served by one timer: a timer per target cost ~3 KiB each (10,000 targets: 37 MiB).
     // A target's entry in _next is the truth; queue entries that disagree (the target was removed or rescheduled) are skipped.
     // Times on the monotonic clock (Now): a wall-clock step (NTP on a board with no RTC) neither fires every round at
@@ -77,6 +80,7 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ =>
         {
             _health.Healthy(HealthPart);
+            _plans = Plans();
             Start();
         });
 
@@ -107,7 +111,8 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
     /// <summary>Tells the status what the bee follows now.</summary>
     private void Announce() =>
         _status?.Tell(new BeeListsChanged(_lists.Values.OrderBy(l => l.ListId, StringComparer.Ordinal)
-            .Select(l => new BeeListView(l.ListId, l.Version, l.Targets.Count)).ToList(), Targets().Count));
+            .Select(l => new BeeListView(l.ListId, l.Version, l.Targets.Count) { Probe = l.Probe is null ? null : ProbeSettingsCheck.Describe(l.Probe) })
+            .ToList(), Targets().Count));
 
     private void AskLists()
     {
@@ -131,15 +136,19 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         }
 
         var before = Targets();
-        Persist(new TargetsAdopted(current.ListId, current.Version, current.Targets), e =>
+        Persist(new TargetsAdopted(current.ListId, current.Version, current.Targets) { Probe = current.Probe }, e =>
         {
             _lists[e.ListId] = e;
             var after = Targets();
+            var plans = Plans();
+            // A target whose interval changed is planned anew, at its place in the new interval.
+            var replanned = after.Intersect(before).Where(t => _plans.TryGetValue(t, out var old) && old.Interval != plans[t].Interval).ToList();
+            _plans = plans;
             var added = after.Except(before).ToList();
             var removed = before.Except(after).ToList();
-            _log.Info("bee {0}: list {1} version {2} adopted, {3} targets (+{4} -{5})",
+            _log.Info("bee {0}: list {1} version {2} adopted, {3} targets (+{4} -{5}), " + ProbeSettingsCheck.Describe(e.Probe).Replace("{", "{{").Replace("}", "}}"),
                 _settings.BeeId, e.ListId, e.Version, after.Count, added.Count, removed.Count);
-            Schedule(added, removed);
+            Schedule(added.Concat(replanned).ToList(), removed.Concat(replanned).ToList());
             Announce();
             SnapshotIfDue();
         });
@@ -173,7 +182,7 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         var window = _settings.FirstRoundsOver(added.Count);
         for (var i = 0; i < added.Count; i++)
         {
-            _phases[added[i]] = _settings.Interval * _settings.Slot(i, added.Count);
+            _phases[added[i]] = IntervalOf(added[i]) * _settings.Slot(i, added.Count);
             Plan(added[i], _epoch + window * i / added.Count + _settings.FirstRoundSpread * _settings.PhaseOffset);
         }
         Arm();
@@ -207,7 +216,7 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         {
             _due.Dequeue();
             if (!_next.TryGetValue(target, out var next) || next != due || !_phases.TryGetValue(target, out var phase)) continue; // stale
-            Plan(target, now + NextDue(phase));
+            Plan(target, now + NextDue(IntervalOf(target), phase));
             StartRound(target);
         }
         Arm();
@@ -217,20 +226,33 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
     {
         if (!_inFlight.Add(target))
         {
-            _log.Warning("bee {0}: round on {1} still running after {2}; skipping this one", _settings.BeeId, target, _settings.Interval);
+            _log.Warning("bee {0}: round on {1} still running after {2}; skipping this one", _settings.BeeId, target, IntervalOf(target));
             return;
         }
         var startedAt = DateTime.UtcNow;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        _prober.ProbeAsync(target, _settings.Round, _stopping.Token)
+        _prober.ProbeAsync(target, _plans.TryGetValue(target, out var plan) ? plan.Round : _settings.Round, _stopping.Token)
             .PipeTo(Self,
                 success: outcome => new RoundFinished(target, startedAt, started, outcome),
                 failure: e => new RoundFinished(target, startedAt, started, ProbeOutcome.Failed(target, ProbeTarget.Parse(target)?.Kind ?? "unknown", $"probe failed: {e.Message}")));
     }
 
-    private TimeSpan NextDue(TimeSpan phase)
+    private TimeSpan IntervalOf(string target) => _plans.TryGetValue(target, out var plan) ? plan.Interval : _settings.Interval;
+
+    /// <summary>Each target's interval and round settings, from the first of the bee's lists that holds it.</summary>
+    private Dictionary<string, (TimeSpan Interval, RoundSettings Round)> Plans()
     {
-        var interval = _settings.Interval;
+        var plans = new Dictionary<string, (TimeSpan, RoundSettings)>();
+        foreach (var list in _settings.Lists.Where(_lists.ContainsKey).Select(l => _lists[l]))
+        {
+            var plan = ProbeSettingsCheck.Effective(list.Probe, _settings.Interval, _settings.Round);
+            foreach (var target in list.Targets) plans.TryAdd(target, plan);
+        }
+        return plans;
+    }
+
+    private TimeSpan NextDue(TimeSpan interval, TimeSpan phase)
+    {
         var sinceAnchor = Now - (_epoch + phase);
         var periods = Math.Max(0, Math.Ceiling(sinceAnchor / interval));
         var next = _epoch + phase + interval * periods - Now;

@@ -63,7 +63,7 @@ public sealed class EdgeLists : ReceiveActor
             return;
         }
         if (!_followed.Contains(list!.List)) return; // a list this bee does not follow (subscribed by hand): not ours
-        var current = new CurrentTargets(list.List, list.Version, list.Targets, Changed: true);
+        var current = new CurrentTargets(list.List, list.Version, list.Targets, Changed: true) { Probe = list.Probe };
         if (_latest.TryGetValue(list.List, out var known) && known.Version == list.Version) return; // the same version again
         if (known is null || list.Version > known.Version) _latest[list.List] = current;
         // Older ones go to the bee too: it knows what it holds (from its journal) and says why it refuses them.
@@ -119,6 +119,14 @@ public static class PublishedListCheck
         if (ProbeTarget.Refusal(list.Targets, limits.Addresses) is { } refusal) return (list, refusal);
         if (list.Targets.Any(t => WatchPayload.NormalizeTarget(t) != t) || list.Targets.Distinct(StringComparer.Ordinal).Count() != list.Targets.Count)
             return (list, "its targets are not as a queen writes them (normalized, each once)");
+        if (list.Probe is { } probe)
+        {
+            // The settings as a queen writes them pass the same check a watch payload does, and come out unchanged.
+            using var written = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(probe, SwarmJson.Default.ProbeSettings));
+            var (read, error) = ProbeSettingsCheck.Read(written.RootElement);
+            if (error is not null) return (list, $"its probe settings are refused: {error}");
+            if (!TargetList.SameSettings(read, probe)) return (list, "its probe settings are not as a queen writes them");
+        }
         return (list, null);
     }
 

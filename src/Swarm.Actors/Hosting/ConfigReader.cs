@@ -118,23 +118,7 @@ internal sealed class ConfigReader(IConfiguration config)
         if (!ok) Errors.Add(error);
     }
 
-    internal static bool TryParseDuration(string value, out TimeSpan duration)
-    {
-        duration = default;
-        var units = new (string Suffix, double Ms)[] { ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000) };
-        foreach (var (suffix, ms) in units)
-        {
-            if (!value.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)) continue;
-            var number = value[..^suffix.Length];
-            // "5ms" also ends with "s": only accept a suffix whose remainder is a plain number.
-            if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= 0)
-            {
-                duration = TimeSpan.FromMilliseconds(n * ms);
-                return true;
-            }
-        }
-        return TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out duration);
-    }
+    internal static bool TryParseDuration(string value, out TimeSpan duration) => Swarm.Probing.Durations.TryParse(value, out duration);
 
     private static string Show(TimeSpan t) =>
         t.TotalMilliseconds < 1000 ? $"{t.TotalMilliseconds:0}ms" : t.TotalSeconds < 120 ? $"{t.TotalSeconds:0.#}s" : $"{t.TotalMinutes:0.#}m";

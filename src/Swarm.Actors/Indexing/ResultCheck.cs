@@ -49,6 +49,9 @@ public static class ResultCheck
         }
         if (r.Dns is { } dns && DnsProblem(dns, target) is { } dnsProblem) return dnsProblem;
         if (r.Path is { } path && PathProblem(path, target) is { } pathProblem) return pathProblem;
+        if (r.Redirects is { } redirects && (target.Kind != ProbeTarget.Http || redirects.Count > 11
+                || redirects.Any(x => x is null || x.Status is < 300 or > 399 || x.Url is not { Length: <= ProbeTarget.MaxLength } || !x.Url.StartsWith("http", StringComparison.Ordinal))))
+            return "redirects: at most 11 of an http(s) URL and a 3xx status, on an http(s) result";
         if (r.Connection is not null && !WatchPayload.IsListName(r.Connection))
             return $"connection {Quote(r.Connection)}: one word of letters, digits, '-' or '_' expected (at most 64)";
         return null;

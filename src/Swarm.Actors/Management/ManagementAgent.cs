@@ -27,7 +27,8 @@ public sealed class ManagementAgent : ReceiveActor
                 var duty = await source.Bee.Ask<BeeDuty>(GetBeeDuty.Instance, timeout);
                 var outbox = await source.Outbox.Ask<OutboxStatus>(GetOutboxStatus.Instance, timeout);
                 asker.Tell(new BeeReport(duty.BeeId, node, source.Location, source.Geo,
-                    duty.Lists.Select(l => new BeeListView(l.ListId, l.Version, l.Targets.Count)).ToList(),
+                    duty.Lists.Select(l => new BeeListView(l.ListId, l.Version, l.Targets.Count)
+                        { Probe = l.Probe is null ? null : Swarm.Probing.ProbeSettingsCheck.Describe(l.Probe) }).ToList(),
                     duty.Targets.Count, outbox.LastResult, outbox.Backlog + outbox.InFlight, outbox.Dropped,
                     source.Broker()?.ToString())
                 {

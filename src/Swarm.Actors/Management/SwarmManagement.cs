@@ -157,29 +157,37 @@ public sealed class SwarmManagement(ActorSystem system, Func<IActorRef?> targetL
     public async Task<TargetsView> TargetsAsync(string list)
     {
         var current = await Lists(list).Ask<CurrentTargets>(new GetTargets(list), AskTimeout);
-        return new TargetsView(current.ListId, current.Version, current.Targets);
+        return new TargetsView(current.ListId, current.Version, current.Targets) { Probe = current.Probe };
     }
 
     /// <summary>Replaces (<paramref name="verb"/> "set"), adds to or removes from a list, with the checks <c>watch</c> makes.</summary>
     public async Task<TargetsView> ChangeTargetsAsync(string list, string verb, TargetsChange? change)
     {
         var lists = Lists(list);
-        if (change?.Targets is not { } given) throw new ManagementRefused(Refusal.Invalid, "the body must be JSON: {\"targets\": [\"host\", \"tcp://host:port\", \"https://...\"]}");
+        ProbeSettings? probe = null;
+        if (change?.Probe is { } probeElement)
+        {
+            var (settings, error) = ProbeSettingsCheck.Read(probeElement);
+            probe = settings ?? throw new ManagementRefused(Refusal.Invalid, error!);
+        }
+        var given = change?.Targets ?? (probe is not null && verb == "add" ? [] : null); // add with settings alone: a change of settings
+        if (given is null)
+            throw new ManagementRefused(Refusal.Invalid, "the body must be JSON: {\"targets\": [\"host\", \"tcp://host:port\", \"https://...\"], \"probe\": {\"interval\": \"30s\"}}");
         if (ProbeTarget.Refusal(given, Addresses) is { } refusal) throw new ManagementRefused(Refusal.Invalid, refusal);
         var targets = given.Select(t => WatchPayload.NormalizeTarget(t)!).Distinct().ToList();
         if (verb == "set" && targets.Count == 0) throw new ManagementRefused(Refusal.Invalid, "an empty list would stop every bee; give at least one target");
         const string source = "management";
         ISwarmMessage command = verb switch
         {
-            "set" => new ReplaceTargets(list, targets, source),
-            "add" => new AddTargets(list, targets, source),
-            "remove" => new RemoveTargets(list, targets, source),
+            "set" => new ReplaceTargets(list, targets, source) { Probe = probe },
+            "add" => new AddTargets(list, targets, source) { Probe = probe },
+            "remove" => new RemoveTargets(list, targets, source) { Probe = probe },
             _ => throw new ManagementRefused(Refusal.NotFound, $"no such change '{verb}': use set, add or remove"),
         };
         var answer = await lists.Ask<object>(command, AskTimeout);
         return answer switch
         {
-            CurrentTargets current => new TargetsView(current.ListId, current.Version, current.Targets),
+            CurrentTargets current => new TargetsView(current.ListId, current.Version, current.Targets) { Probe = current.Probe },
             TargetsRejected rejected => throw new ManagementRefused(Refusal.Conflict, $"list '{list}' refused the change and stays at version {rejected.Version}: {rejected.Reason}"),
             _ => throw new ManagementRefused(Refusal.Failed, $"list '{list}' answered {answer.GetType().Name}"),
         };

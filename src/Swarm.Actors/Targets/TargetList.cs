@@ -37,6 +37,7 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
     private long _publishing = -1; // the version on its way to the broker: one publish at a time
     private bool _brokerFailing;
     private IReadOnlyList<string> _targets;
+    private ProbeSettings? _probe;
 
     public override string PersistenceId { get; }
     public ITimerScheduler Timers { get; set; } = null!;
@@ -61,7 +62,7 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
         Recover<TargetsReplaced>(Apply);
         Recover<SnapshotOffer>(offer =>
         {
-            if (offer.Snapshot is TargetListSnapshot s) (_version, _targets) = (s.Version, s.Targets);
+            if (offer.Snapshot is TargetListSnapshot s) (_version, _targets, _probe) = (s.Version, s.Targets, s.Probe);
         });
         // The broker may have lost its retained copy (restarted without persistence), or never got the latest.
         Recover<RecoveryCompleted>(_ =>
@@ -71,9 +72,9 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
         });
 
         Command<GetTargets>(_ => Sender.Tell(Current(changed: false)));
-        Command<ReplaceTargets>(c => Change(c.Targets, c.Source));
-        Command<AddTargets>(c => Change(_targets.Concat(c.Targets).Distinct().ToList(), c.Source));
-        Command<RemoveTargets>(c => Change(_targets.Except(c.Targets).ToList(), c.Source));
+        Command<ReplaceTargets>(c => Change(c.Targets, c.Probe, c.Source));
+        Command<AddTargets>(c => Change(_targets.Concat(c.Targets).Distinct().ToList(), c.Probe, c.Source));
+        Command<RemoveTargets>(c => Change(_targets.Except(c.Targets).ToList(), c.Probe, c.Source));
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning("target list {0}: snapshot failed ({1}); recovery replays more events", _listId, f.Cause.Message));
         Command<DeleteSnapshotsSuccess>(_ => { });
@@ -112,7 +113,7 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
         if (_publishing == _version) return;
         var version = _publishing = _version;
         var connection = _broker.Connections;
-        var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new PublishedList(_listId, version, _targets) { At = DateTime.UtcNow },
+        var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new PublishedList(_listId, version, _targets) { At = DateTime.UtcNow, Probe = _probe },
             SwarmJson.Wire.PublishedList);
         _broker.PublishAsync(SwarmNames.TargetsTopic(_listId), payload, retain: true)
             .PipeTo(Self, success: () => new Retained(version, connection), failure: e => new NotRetained(version, e.GetBaseException().Message));
@@ -132,10 +133,12 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
         public static readonly Republish Instance = new();
     }
 
-    private void Change(IReadOnlyList<string> targets, string source)
+    private void Change(IReadOnlyList<string> targets, ProbeSettings? probe, string source)
     {
+        // Settings not given are kept; an empty set means the node's own again.
+        probe = probe is null ? _probe : SameSettings(probe, new ProbeSettings()) ? null : probe;
         // Several queens may relay the same watch message: an identical list is a no-op, not a new version.
-        if (targets.SequenceEqual(_targets))
+        if (targets.SequenceEqual(_targets) && SameSettings(probe, _probe))
         {
             Sender.Tell(Current(changed: false));
             return;
@@ -157,7 +160,7 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
             return;
         }
         var replyTo = Sender;
-        Persist(new TargetsReplaced(_listId, _version + 1, targets, source, DateTime.UtcNow), e =>
+        Persist(new TargetsReplaced(_listId, _version + 1, targets, source, DateTime.UtcNow) { Probe = probe }, e =>
         {
             Apply(e);
             _log.Info("target list {0} is now version {1} with {2} targets (from {3})", _listId, _version, _targets.Count, e.Source);
@@ -165,7 +168,7 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
             _mediator.Tell(new Publish(SwarmNames.TargetsTopic(_listId), current));
             replyTo.Tell(current);
             PublishRetained();
-            if (LastSequenceNr % SnapshotEvery == 0) SaveSnapshot(new TargetListSnapshot(_listId, _version, _targets));
+            if (LastSequenceNr % SnapshotEvery == 0) SaveSnapshot(new TargetListSnapshot(_listId, _version, _targets) { Probe = _probe });
         });
     }
 
@@ -175,7 +178,12 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
     /// </summary>
     public static int SizeOf(IEnumerable<string> targets) => targets.Sum(t => System.Text.Json.JsonEncodedText.Encode(t).EncodedUtf8Bytes.Length + 1);
 
-    private void Apply(TargetsReplaced e) => (_version, _targets) = (e.Version, e.Targets);
+    private void Apply(TargetsReplaced e) => (_version, _targets, _probe) = (e.Version, e.Targets, e.Probe);
 
-    private CurrentTargets Current(bool changed) => new(_listId, _version, _targets, changed);
+    private CurrentTargets Current(bool changed) => new(_listId, _version, _targets, changed) { Probe = _probe };
+
+    /// <summary>Settings compared as they are written (records holding lists compare by reference, not content).</summary>
+    internal static bool SameSettings(ProbeSettings? a, ProbeSettings? b) =>
+        ReferenceEquals(a, b) || (a is not null && b is not null
+            && System.Text.Json.JsonSerializer.Serialize(a, SwarmJson.Default.ProbeSettings) == System.Text.Json.JsonSerializer.Serialize(b, SwarmJson.Default.ProbeSettings));
 }

@@ -55,9 +55,9 @@ public sealed class WatchBridge : ReceiveActor
             var source = $"mqtt {message.Topic}";
             Enqueue(command.Operation switch
             {
-                WatchOperation.Add => new AddTargets(command.ListId, command.Targets, source),
-                WatchOperation.Remove => new RemoveTargets(command.ListId, command.Targets, source),
-                _ => new ReplaceTargets(command.ListId, command.Targets, source),
+                WatchOperation.Add => new AddTargets(command.ListId, command.Targets, source) { Probe = command.Probe },
+                WatchOperation.Remove => new RemoveTargets(command.ListId, command.Targets, source) { Probe = command.Probe },
+                _ => new ReplaceTargets(command.ListId, command.Targets, source) { Probe = command.Probe },
             });
             return;
         }

@@ -76,6 +76,22 @@ public abstract class BeeTests : JournalTestKit
     }
 
     [Fact]
+    public async Task A_list_with_its_own_settings_is_probed_with_them_and_a_list_without_with_the_bees()
+    {
+        var bee = Sys.ActorOf(Bee.Props(Settings() with { Lists = ["default", "fast"] }, _prober, _lists.Ref, _results.Ref, _mediator.Ref));
+        bee.Tell(new CurrentTargets("default", 1, ["a.example"], true));
+        bee.Tell(new CurrentTargets("fast", 1, ["b.example"], true) { Probe = new ProbeSettings { Count = 7 } });
+
+        var results = Enumerable.Range(0, 8).Select(_ => _results.ExpectMsg<ProbeResult>(TimeSpan.FromSeconds(30))).ToList();
+
+        Assert.All(results.Where(r => r.Target == "a.example"), r => Assert.Equal(3, r.Sent)); // the bee's count
+        Assert.All(results.Where(r => r.Target == "b.example"), r => Assert.Equal(7, r.Sent)); // the list's
+        Assert.Contains(results, r => r.Target == "b.example");
+        var duty = await bee.Ask<BeeDuty>(GetBeeDuty.Instance, TimeSpan.FromSeconds(10));
+        Assert.Equal(7, duty.Lists.Single(l => l.ListId == "fast").Probe!.Count); // journaled with the list
+    }
+
+    [Fact]
     public void A_newer_version_replaces_the_targets_and_an_older_one_is_ignored()
     {
         var bee = Spawn();

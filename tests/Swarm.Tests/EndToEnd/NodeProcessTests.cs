@@ -38,7 +38,7 @@ public sealed class NodeProcessTests : IDisposable
 
             await client.PublishAsync("watch", "this is; garbage!");
             var error = await client.WaitForAsync((t, _) => t == "watch/errors", TimeSpan.FromSeconds(5), "an answer to garbage");
-            Assert.Equal("2 entries refused: 'is;': not a host, tcp://host:port, http(s):// URL or dns://server/name?type=A; 'garbage!': not a host, tcp://host:port, http(s):// URL or dns://server/name?type=A", error.GetProperty("error").GetString());
+            Assert.Equal("2 entries refused: 'is;': not a host, tcp://host:port, http(s):// URL, dns://server/name?type=A or trace://host; 'garbage!': not a host, tcp://host:port, http(s):// URL, dns://server/name?type=A or trace://host", error.GetProperty("error").GetString());
 
             Assert.Equal(0, await node.StopAsync(TimeSpan.FromSeconds(20)));
         }

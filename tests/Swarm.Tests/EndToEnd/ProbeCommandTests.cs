@@ -38,6 +38,6 @@ public class ProbeCommandTests
 
         Assert.Equal(3, await cli.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("--count must be from 1 to 100000", cli.Output);
-        Assert.Contains("1 entry refused: 'bad_host': not a host, tcp://host:port, http(s):// URL or dns://server/name?type=A", cli.Output);
+        Assert.Contains("1 entry refused: 'bad_host': not a host, tcp://host:port, http(s):// URL, dns://server/name?type=A or trace://host", cli.Output);
     }
 }

@@ -20,6 +20,9 @@ public sealed class TestHttpServer : IAsyncDisposable
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
     public int Requests;
 
+    /// <summary>A whole response of the test's own for a request (its head), or null for the usual answer.</summary>
+    public Func<string, string?>? Answer { get; set; }
+
     /// <summary>Every request's first line and body, in arrival order (for receivers such as a webhook's).</summary>
     public System.Collections.Concurrent.ConcurrentQueue<(string Line, string Body, int Answered)> Received { get; } = new();
 
@@ -91,7 +94,7 @@ public sealed class TestHttpServer : IAsyncDisposable
             Received.Enqueue((text[..text.IndexOf('\r')], body.ToString(), status));
             if (Delay > TimeSpan.Zero) await Task.Delay(Delay, _stop.Token);
             var answer = "hello from the test server\n";
-            await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(Answer?.Invoke(text[..headerEnd]) ??
                 $"HTTP/1.1 {status} Whatever\r\nContent-Length: {answer.Length}\r\nConnection: close\r\n\r\n{answer}"), _stop.Token);
         }
         catch (Exception)

@@ -102,12 +102,18 @@ public sealed class CliClusterTests : IAsyncLifetime
         Assert.Equal(0, regionsCode);
         Assert.Contains("target-list", regions.Split('\n'));
 
-        // targets set, through the bee-only node: both bees probe the new list.
-        var (setCode, set) = await SwarmCommand.RunAsync("targets", "set", "--list", "default", "127.0.0.9", "tcp://127.0.0.1:9", "--host", bee);
+        // targets set, through the bee-only node, with the list's own count: both bees probe the new list with it.
+        var (setCode, set) = await SwarmCommand.RunAsync("targets", "set", "--list", "default", "127.0.0.9", "tcp://127.0.0.1:9", "--probe", """{"count": 2}""", "--host", bee);
         Assert.True(setCode == 0, set);
         Assert.Contains("127.0.0.9", set);
-        await _results.WaitForAsync((t, j) => t == "ping/127.0.0.9" && j.GetProperty("bee").GetString() == "cli-a", TimeSpan.FromSeconds(30), "cli-a probing 127.0.0.9");
-        await _results.WaitForAsync((t, j) => t == "ping/127.0.0.9" && j.GetProperty("bee").GetString() == "cli-b", TimeSpan.FromSeconds(30), "cli-b probing 127.0.0.9");
+        Assert.Contains("probe: count 2", set);
+        await _results.WaitForAsync((t, j) => t == "ping/127.0.0.9" && j.GetProperty("bee").GetString() == "cli-a" && j.GetProperty("sent").GetInt32() == 2,
+            TimeSpan.FromSeconds(30), "cli-a probing 127.0.0.9 twice a round");
+        await _results.WaitForAsync((t, j) => t == "ping/127.0.0.9" && j.GetProperty("bee").GetString() == "cli-b" && j.GetProperty("sent").GetInt32() == 2,
+            TimeSpan.FromSeconds(30), "cli-b probing 127.0.0.9 twice a round");
+        var (shownCode, shown) = await SwarmCommand.RunAsync("targets", "show", "--host", queen);
+        Assert.True(shownCode == 0, shown);
+        Assert.Contains("2 targets, probed with count 2", shown);
 
         var entities = await Json("cluster", "sharding", "fetch-entities", "-r", "target-list", "--host", bee);
         Assert.Contains(entities.GetProperty("nodes").EnumerateArray(), n => n.GetProperty("shards").EnumerateArray()
@@ -121,6 +127,7 @@ public sealed class CliClusterTests : IAsyncLifetime
         }, TimeSpan.FromSeconds(30), "both bees report 2 targets and their broker");
         var report = (await Json("bees", "--host", queen)).EnumerateArray().Single(b => b.GetProperty("bee").GetString() == "cli-b");
         Assert.Equal("cli-b-site", report.GetProperty("location").GetString());
+        Assert.Equal("count 2", report.GetProperty("lists")[0].GetProperty("probe").GetString()); // each list's settings, as the bee follows them
         Assert.True(report.TryGetProperty("lastResult", out _));
 
         // A list exactly at the byte bound reaches the bee in the other process (over DistributedPubSub, one remoting

@@ -82,7 +82,7 @@ public sealed class ManagementEndpointTests : IAsyncLifetime
         var (status, error) = await Send(HttpMethod.Put, "/api/targets/default", body: "{\"targets\": [");
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.StartsWith("the body is not the JSON expected:", error);
-        Assert.Equal((HttpStatusCode.BadRequest, "1 entry refused: 'bad host!': not a host, tcp://host:port, http(s):// URL or dns://server/name?type=A"),
+        Assert.Equal((HttpStatusCode.BadRequest, "1 entry refused: 'bad host!': not a host, tcp://host:port, http(s):// URL, dns://server/name?type=A or trace://host"),
             await Send(HttpMethod.Put, "/api/targets/default", body: "{\"targets\": [\"127.0.0.2\", \"bad host!\"]}"));
         Assert.Equal((HttpStatusCode.BadRequest, "'bad.name' is not a list name: letters, digits, '-' and '_', up to 64 characters"),
             await Send(HttpMethod.Get, "/api/targets/bad.name"));

@@ -68,7 +68,7 @@ public sealed class MosquittoTests : IAsyncLifetime
         var named = await _client.WaitForAsync((t, j) => t == "watch/errors" && j.GetProperty("list").GetString() == "web",
             TimeSpan.FromSeconds(5), "an error for list web");
         Assert.Equal("default", notUtf8.GetProperty("list").GetString());
-        Assert.Equal("1 entry refused: 'ftp://x': not a host, tcp://host:port, http(s):// URL or dns://server/name?type=A", named.GetProperty("error").GetString());
+        Assert.Equal("1 entry refused: 'ftp://x': not a host, tcp://host:port, http(s):// URL, dns://server/name?type=A or trace://host", named.GetProperty("error").GetString());
 
         _client.Clear();
         await _client.WaitForAsync((t, _) => t == "ping/127.0.0.1", TimeSpan.FromSeconds(5), "the default list still probed");

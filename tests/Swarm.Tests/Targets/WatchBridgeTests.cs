@@ -49,7 +49,7 @@ public sealed class WatchBridgeTests : JournalTestKit
         Assert.Equal("watch/errors", topic);
         var error = JsonDocument.Parse(payload).RootElement;
         Assert.Equal("default", error.GetProperty("list").GetString());
-        Assert.Equal("1 entry refused: 'not_a_host': not a host, tcp://host:port, http(s):// URL or dns://server/name?type=A", error.GetProperty("error").GetString());
+        Assert.Equal("1 entry refused: 'not_a_host': not a host, tcp://host:port, http(s):// URL, dns://server/name?type=A or trace://host", error.GetProperty("error").GetString());
         var current = Current();
         Assert.Equal(1, current.Version);
         Assert.Equal(["127.0.0.2", "::1"], current.Targets);

@@ -29,6 +29,20 @@ public class WatchPayloadTests
     }
 
     [Fact]
+    public void Json_form_carries_the_lists_probe_settings_and_a_change_of_settings_alone()
+    {
+        var parsed = Parse("""{"list": "web", "targets": ["https://free.fr/"], "probe": {"interval": "30s", "count": 3, "http": {"status": ["200-299"]}}}""");
+        Assert.Null(parsed.Error);
+        Assert.Equal(("30s", 3, "200-299"), (parsed.Command!.Probe!.Interval, parsed.Command.Probe.Count, parsed.Command.Probe.Http!.Status![0]));
+
+        var alone = Parse("""{"list": "web", "probe": {"timeout": "2s"}}""");
+        Assert.Equal((WatchOperation.Add, 0, "2s"), (alone.Command!.Operation, alone.Command.Targets.Count, alone.Command.Probe!.Timeout));
+
+        Assert.Null(Parse("free.fr").Command!.Probe); // the seed's form keeps the list's settings
+        Assert.StartsWith("probe.count: a whole number from 1 to 100", Parse("""{"targets": ["free.fr"], "probe": {"count": 1000}}""").Error);
+    }
+
+    [Fact]
     public void Named_topic_names_the_list()
     {
         Assert.Equal("web", Parse("free.fr", "watch/web").Command!.ListId);
@@ -58,8 +72,8 @@ public class WatchPayloadTests
     [Theory]
     [InlineData("", "payload is empty")]
     [InlineData("   \n ", "payload is empty")]
-    [InlineData("free.fr bad_host", "1 entry refused: 'bad_host': not a host, tcp://host:port, http(s):// URL or dns://server/name?type=A")]
-    [InlineData("10.1 -lead.com 999.1.1.1", "3 entries refused: '10.1': not a host, tcp://host:port, http(s):// URL or dns://server/name?type=A; '-lead.com': not a host, tcp://host:port, http(s):// URL or dns://server/name?type=A; '999.1.1.1': not a host, tcp://host:port, http(s):// URL or dns://server/name?type=A")]
+    [InlineData("free.fr bad_host", "1 entry refused: 'bad_host': not a host, tcp://host:port, http(s):// URL, dns://server/name?type=A or trace://host")]
+    [InlineData("10.1 -lead.com 999.1.1.1", "3 entries refused: '10.1': not a host, tcp://host:port, http(s):// URL, dns://server/name?type=A or trace://host; '-lead.com': not a host, tcp://host:port, http(s):// URL, dns://server/name?type=A or trace://host; '999.1.1.1': not a host, tcp://host:port, http(s):// URL, dns://server/name?type=A or trace://host")]
     [InlineData("a b c d e f", "6 targets, over the limit of 5 per list")]
     [InlineData("{\"targets\": [1]}", "\"targets\" holds a number; every target must be a string")]
     [InlineData("{\"targets\": []}", "no targets given")]
