@@ -36,7 +36,8 @@ public static class HostResolver
             var addresses = await Dns.GetHostAddressesAsync(host, wanted, cancellationToken);
             var ms = Elapsed(start);
             var chosen = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && wanted != AddressFamily.InterNetworkV6)
-                         ?? addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetworkV6 && wanted != AddressFamily.InterNetwork);
+                         // An IPv4-mapped address (::ffff:a.b.c.d) is IPv4 in disguise: no answer to "is it only IPv6?".
+                         ?? addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetworkV6 && !a.IsIPv4MappedToIPv6 && wanted != AddressFamily.InterNetwork);
             var what = wanted == AddressFamily.Unspecified ? "IP" : Name(wanted);
             return chosen is null ? (null, ms, $"{CannotResolve}{host}: it has no {what} address") : (chosen, ms, null);
         }
