@@ -1,9 +1,10 @@
 using Swarm.Bench;
 
-// dotnet run -c Release --project bench/Swarm.Bench -- [rate|rtt|memory|watch|edge|indexer|outbox|verdict|page|dns|all] | outage [minutes]
+// dotnet run -c Release --project bench/Swarm.Bench -- [rate|rtt|memory|watch|edge|indexer|outbox|verdict|page|dns|path|all] | outage [minutes]
 // Needs root (raw ICMP, network namespaces) and fping (apt-get install fping). Prints a Markdown table.
 var scenario = args.FirstOrDefault() ?? "all";
 if (scenario == BeeMemory.WorkerVerb) return await BeeMemory.RunWorkerAsync(int.Parse(args[1]), TimeSpan.FromSeconds(int.Parse(args[2])));
+if (scenario == PathBench.WorkerVerb) return await PathBench.RunWorkerAsync(args[1..]);
 
 var rows = new List<Row>();
 if (scenario is "rate" or "all") rows.AddRange(await ProbeRate.RunAsync());
@@ -15,6 +16,7 @@ if (scenario is "indexer" or "all") rows.AddRange(await IndexerThroughput.RunAsy
 if (scenario is "verdict" or "all") rows.AddRange(await VerdictBench.RunAsync());
 if (scenario is "page" or "all") rows.AddRange(await PageBench.RunAsync());
 if (scenario is "dns" or "all") rows.AddRange(await DnsBench.RunAsync());
+if (scenario is "path" or "all") rows.AddRange(await PathBench.RunAsync());
 if (scenario is "outbox" or "all") rows.AddRange(await OutboxStores.RunAsync());
 if (scenario is "outage") rows.AddRange(await Outage.RunAsync(args.Length > 1 ? double.Parse(args[1]) : 10));
 

@@ -92,6 +92,14 @@ public sealed class RouterChain : IAsyncDisposable
                                    $"add rule inet swarmreject passing ip daddr {address} reject with icmp type net-unreachable");
     }
 
+    /// <summary>Gives the target <paramref name="count"/> more addresses on its link (10.66.N.10 and up): as many targets, one path.</summary>
+    public async Task<IReadOnlyList<IPAddress>> AddTargetAddressesAsync(int count)
+    {
+        var added = Enumerable.Range(10, count).Select(i => IPAddress.Parse($"10.66.{Routers}.{i}")).ToList();
+        foreach (var address in added) await In(_namespaces[^1], "ip", "addr", "add", $"{address}/24", "dev", "e0");
+        return added;
+    }
+
     /// <summary>Router <paramref name="i"/> stops answering Time Exceeded: a hop with no address, as many real routers are.</summary>
     public Task SilenceAsync(int i) =>
         In(Router(i), "nft", "add table inet swarmquiet; add chain inet swarmquiet out { type filter hook output priority 0 ; }; " +
