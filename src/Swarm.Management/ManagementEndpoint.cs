@@ -156,7 +156,10 @@ public static class ManagementEndpoint
             if (target.Length is 0 or > Probing.ProbeTarget.MaxLength) throw new ManagementRefused(Refusal.Invalid, "target: give ?target=<a target>, at most 2048 characters");
             var bees = history.BeesOf(target);
             var chosen = bee.Length > 0 ? bee : bees.FirstOrDefault();
-            return Write(c, 200, new HistoryView(target, chosen, bees, chosen is null ? [] : history.Read(target, chosen)));
+            return Write(c, 200, new HistoryView(target, chosen, bees, chosen is null ? [] : history.Read(target, chosen))
+            {
+                Path = chosen is null ? null : history.PathOf(target, chosen),
+            });
         });
         LivePage.Map(app, api);
         api.MapGet("/log", (HttpContext c) => Write(c, 200, M().Log(IntQuery(c, "lines", 50, 1, 1000))));

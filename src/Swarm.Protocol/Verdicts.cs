@@ -138,7 +138,11 @@ public sealed record HistoryView(
     [property: JsonPropertyName("target")] string Target,
     [property: JsonPropertyName("bee")] string? Bee,
     [property: JsonPropertyName("bees")] IReadOnlyList<string> Bees,
-    [property: JsonPropertyName("points")] IReadOnlyList<RoundPoint> Points);
+    [property: JsonPropertyName("points")] IReadOnlyList<RoundPoint> Points)
+{
+    /// <summary>For a <c>trace://</c> target: the latest path from that bee, hop by hop.</summary>
+    [JsonPropertyName("path")] public PathInfo? Path { get; init; }
+}
 
 /// <summary>One target's row of the live page's matrix: its verdict and each bee's state.</summary>
 public sealed record MatrixRow(

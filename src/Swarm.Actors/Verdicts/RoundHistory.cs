@@ -37,6 +37,7 @@ public sealed class RoundHistory(int maxSeries, int points)
         var point = new RoundPoint(new DateTimeOffset(r.Timestamp.ToUniversalTime()).ToUnixTimeSeconds(),
             (float?)(r.MedianMs ?? r.TotalMs), (float?)r.MinMs, (float?)r.P95Ms, (float?)(r.MaxMs ?? r.TotalMs), (float)r.LossPercent);
         series.Add(point);
+        if (r.Path is not null) series.Path = r.Path; // a path's latest hops, for the page's mtr-style table
         Added?.Invoke(r.Target, r.Bee, point);
     }
 
@@ -49,6 +50,9 @@ public sealed class RoundHistory(int maxSeries, int points)
 
     /// <summary>The bees with a series for this target.</summary>
     public IReadOnlyList<string> BeesOf(string target) => _series.Keys.Where(k => k.Target == target).Select(k => k.Bee).Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>The latest path of a <c>trace://</c> series, hop by hop; null for other kinds, or when unknown.</summary>
+    public PathInfo? PathOf(string target, string bee) => _series.TryGetValue((target, bee), out var s) ? s.Path : null;
 
     /// <summary>One series, oldest round first; empty when unknown.</summary>
     public IReadOnlyList<RoundPoint> Read(string target, string bee) => _series.TryGetValue((target, bee), out var s) ? s.Read() : [];
@@ -63,6 +67,7 @@ public sealed class RoundHistory(int maxSeries, int points)
         private long _lastSeq;
 
         public long LastAdded;
+        public volatile PathInfo? Path;
 
         /// <summary>Whether a round of this sequence is new here (a bee that lost its outbox starts again far below: taken).</summary>
         public bool Takes(long seq)

@@ -185,6 +185,7 @@ async function openChart(target, bee) {
     const view = await api(`api/history?target=${encodeURIComponent(target)}${bee ? `&bee=${encodeURIComponent(bee)}` : ''}`);
     if (request !== chartRequest) return; // a newer click won
     state.chart = { target, bee: view.bee, points: view.points };
+    drawPath(view.path, view.bee);
     $('chart-title').textContent = view.bee ? `${target} from ${view.bee}`
       : `${target}: no rounds kept on this node (Swarm:History:MaxSeries; a queen keeps them)`;
     renderMatrix();
@@ -230,6 +231,40 @@ function drawChart() {
   for (const p of points) if (p.median == null) parts.push(`<rect x="${x(p.t) - step / 2}" width="${step}" y="10" height="${h - bottom - 10}" fill="${LOSS_COLOURS[3]}" fill-opacity=".15"/>`);
   svg.innerHTML = parts.join('');
   svg.dataset.points = String(points.length);
+}
+
+// ---- the path, as mtr --report shows it ----------------------------------------------------------------------------
+
+function drawPath(path, bee) {
+  const section = $('path-section');
+  if (state.chart) state.chart.path = path || null;
+  if (!path) { section.hidden = true; return; }
+  section.hidden = false;
+  const ms = (v) => (v == null ? '' : v.toFixed(1));
+  $('path-title').textContent = `Path from ${bee}: ${path.hops.length} hop${path.hops.length === 1 ? '' : 's'}, ${path.reached ? 'target reached' : 'target not reached'} (${path.protocol})`;
+  $('path-rows').innerHTML = path.hops.map((h) => {
+    const host = h.address ? (h.name ? `${h.name} (${h.address})` : h.address) : '???';
+    const kind = !h.address ? 'silent' : path.loss_from && h.hop >= path.loss_from ? 'lossy' : '';
+    return `<tr class="${kind}" data-hop="${h.hop}"><td>${h.hop}.</td><td>${esc(host)}</td><td>${h.loss.toFixed(1)}%</td><td>${h.sent}</td>`
+      + `<td>${ms(h.rtt_last_ms)}</td><td>${ms(h.rtt_avg_ms)}</td><td>${ms(h.rtt_best_ms)}</td><td>${ms(h.rtt_worst_ms)}</td><td>${ms(h.rtt_stddev_ms)}</td></tr>`;
+  }).join('');
+  const notes = [];
+  if (path.loss_from) notes.push(`loss starts at hop ${path.loss_from}`);
+  if (path.delay_from) notes.push(`delay starts at hop ${path.delay_from}`);
+  $('path-note').textContent = notes.length ? notes.join('; ') : 'no loss or delay that lasts to the end of the path';
+}
+
+let pathPending = 0;
+function pathSoon() {
+  if (pathPending) return;
+  pathPending = setTimeout(async () => {
+    pathPending = 0;
+    if (!state.chart || !state.chart.bee) return;
+    try {
+      const view = await api(`api/history?target=${encodeURIComponent(state.chart.target)}&bee=${encodeURIComponent(state.chart.bee)}`);
+      if (state.chart && view.target === state.chart.target) drawPath(view.path, view.bee);
+    } catch (e) { /* the next round tries again */ }
+  }, 1000);
 }
 
 // ---- the event stream ---------------------------------------------------------------------------------------------
@@ -334,6 +369,7 @@ function apply(name, event) {
     state.chart.points.push(event);
     if (state.chart.points.length > 5000) state.chart.points.shift();
     requestAnimationFrame(drawChart);
+    if (state.chart.path) pathSoon(); // the round brought new hops: the table follows
   }
 }
 

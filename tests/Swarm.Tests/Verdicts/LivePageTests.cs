@@ -110,4 +110,33 @@ public sealed class LivePageTests(ITestOutputHelper output)
             && await Text("document.querySelector('.row[data-target=\"127.0.0.1\"]')?.dataset.verdict ?? ''") == "ok", TimeSpan.FromSeconds(60), "the page open with the token");
         await Eventually.True(async () => await Text("document.querySelector('#live').textContent") == "live", TimeSpan.FromSeconds(30), "the stream open with the token");
     }
+
+    [SkippableFact]
+    public async Task A_path_target_shows_its_hops_as_mtr_does_under_its_chart()
+    {
+        Skip.If(Chromium.Binary is null, "chromium is not installed (./test.sh installs it)");
+        using var data = new TempDir();
+        var port = Ports.Free();
+        await using var node = NodeProcess.StartProbing("path-bee", data.Path, port, "trace://127.0.0.1", ("Swarm__Probe__AllowNetworks__0", "127.0.0.0/8"));
+        await Listening(port);
+        await using var browser = await Chromium.StartAsync();
+        await browser.NavigateAsync($"http://127.0.0.1:{port}/");
+        async Task<string?> Text(string js) => (await browser.EvaluateAsync(js)).ToString();
+
+        var row = "document.querySelector('.row[data-target=\"trace://127.0.0.1\"]')";
+        await Eventually.True(async () => await Text($"{row}?.dataset.verdict ?? ''") == "ok", TimeSpan.FromSeconds(60),
+            () => $"the path target on the page; node said:\n{node.Output}");
+        await browser.EvaluateAsync($"{row}.querySelector('.name').click()");
+        // Hop 1 is the target itself (its reverse name comes from this machine's hosts file, if it has one), 10 probes, no loss.
+        await Eventually.True(async () => await Text("[...(document.querySelector('#path-rows tr[data-hop=\"1\"]')?.cells ?? [])].map(c => c.textContent).join('|')") is { } hop
+            && hop.StartsWith("1.|") && hop.Split('|')[1].Contains("127.0.0.1") && hop.Split('|')[2..4].SequenceEqual(["0.0%", "10"]), TimeSpan.FromSeconds(30), () => "hop 1 in the path table: the target itself, 10 probes, no loss; the page has " +
+            Text("document.querySelector('#path-section').outerHTML + document.querySelector('#chart-title').textContent").Result + "; node said:\n" + node.Output);
+        Assert.Equal("false", await Text("String(document.querySelector('#path-section').hidden)"));
+        Assert.Equal("Path from path-bee: 1 hop, target reached (icmp)", await Text("document.querySelector('#path-title').textContent"));
+        Assert.Equal("no loss or delay that lasts to the end of the path", await Text("document.querySelector('#path-note').textContent"));
+
+        var shot = Path.Combine(AppContext.BaseDirectory, "artifacts", "live-page-path.png");
+        await browser.ScreenshotAsync(shot);
+        output.WriteLine($"screenshot: {shot}");
+    }
 }
