@@ -77,7 +77,7 @@ public sealed class ManagementEndpointTests : IAsyncLifetime
     [Fact]
     public async Task Malformed_requests_get_a_4xx_that_says_what_is_wrong()
     {
-        Assert.Equal((HttpStatusCode.BadRequest, "the body must be JSON: {\"targets\": [\"host\", \"tcp://host:port\", \"https://...\"]}"),
+        Assert.Equal((HttpStatusCode.BadRequest, "the body must be JSON: {\"targets\": [\"host\", \"tcp://host:port\", \"https://...\"], \"probe\": {\"interval\": \"30s\"}}"),
             await Send(HttpMethod.Put, "/api/targets/default", body: "{}"));
         var (status, error) = await Send(HttpMethod.Put, "/api/targets/default", body: "{\"targets\": [");
         Assert.Equal(HttpStatusCode.BadRequest, status);
