@@ -79,7 +79,7 @@ public sealed class DnsProber(ProbePacer pacer, AddressPolicy? policy = null, Fu
     internal static async Task<(double Ms, DnsWire.Reply? Reply, string Transport, string? Error)> AskAsync(
         IPEndPoint server, string name, ushort type, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var id = (ushort)Random.Shared.Next(ushort.MaxValue + 1);
+        var id = (ushort)System.Security.Cryptography.RandomNumberGenerator.GetInt32(ushort.MaxValue + 1); // not guessable by a spoofer
         var query = DnsWire.Query(id, name, type);
         var transport = "udp";
         string? ignored = null;
@@ -128,6 +128,10 @@ public sealed class DnsProber(ProbePacer pacer, AddressPolicy? policy = null, Fu
         catch (EndOfStreamException)
         {
             return (0, null, transport, $"{server} closed the TCP connection before a whole reply");
+        }
+        catch (IOException e) // a reset under the TCP read
+        {
+            return (0, null, transport, $"question to {server} over TCP failed: {e.GetBaseException().Message}");
         }
     }
 

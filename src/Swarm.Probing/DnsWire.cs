@@ -75,6 +75,8 @@ public static class DnsWire
         var truncated = (flags & 0x0200) != 0;
         var rcode = flags & 0x000F;
         var at = 12;
+        // Some servers refuse (FORMERR, NOTIMP, REFUSED) without echoing the question: the id is then all that matches.
+        if (questions == 0 && rcode != 0 && answers == 0) return new Reply(rcode, truncated, []);
         if (questions != 1) return Fail($"{questions} questions where 1 was asked", out problem);
         if (ReadName(message, ref at) is not { } asked || at + 4 > message.Length) return Fail("a malformed question", out problem);
         if (!string.Equals(asked, name, StringComparison.OrdinalIgnoreCase) || BinaryPrimitives.ReadUInt16BigEndian(message[at..]) != type)
@@ -173,6 +175,7 @@ public static class DnsWire
         var jumped = false;
         var limit = at; // a pointer must point strictly before here
         var wire = 0;
+        var jumps = 0;
         while (true)
         {
             if (p >= message.Length) return null;
@@ -181,7 +184,7 @@ public static class DnsWire
             {
                 if (p + 1 >= message.Length) return null;
                 var target = ((length & 0x3F) << 8) | message[p + 1];
-                if (target >= limit) return null;
+                if (target >= limit || ++jumps > 64) return null; // backwards only, and not a long chain of them
                 if (!jumped) at = p + 2;
                 jumped = true;
                 limit = target;

@@ -16,7 +16,11 @@ public static class Durations
             // "5ms" also ends with "s": only accept a suffix whose remainder is a plain number.
             if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= 0 && double.IsFinite(n))
             {
-                duration = TimeSpan.FromMilliseconds(n * ms);
+                // Past a year is no duration Swarm takes, and would overflow TimeSpan; microseconds are the finest kept,
+                // so what Show prints reads back as the same duration.
+                var total = Math.Round(n * ms, 3);
+                if (total > TimeSpan.FromDays(366).TotalMilliseconds) return false;
+                duration = TimeSpan.FromMilliseconds(total);
                 return true;
             }
         }
@@ -24,9 +28,12 @@ public static class Durations
     }
 
     /// <summary>A duration as people write it: <c>250ms</c>, <c>30s</c>, <c>5m</c>, <c>2h</c>.</summary>
-    public static string Show(TimeSpan t) =>
-        t.TotalMilliseconds < 1000 || t.TotalMilliseconds % 1000 != 0 ? $"{t.TotalMilliseconds:0.###}ms"
-        : t.TotalSeconds < 120 || t.TotalSeconds % 60 != 0 ? $"{t.TotalSeconds:0}s"
-        : t.TotalMinutes < 120 || t.TotalMinutes % 60 != 0 ? $"{t.TotalMinutes:0}m"
-        : $"{t.TotalHours:0}h";
+    public static string Show(TimeSpan t)
+    {
+        var c = CultureInfo.InvariantCulture;
+        return t.TotalMilliseconds < 1000 || t.TotalMilliseconds % 1000 != 0 ? t.TotalMilliseconds.ToString("0.###", c) + "ms"
+            : t.TotalSeconds < 120 || t.TotalSeconds % 60 != 0 ? t.TotalSeconds.ToString("0", c) + "s"
+            : t.TotalMinutes < 120 || t.TotalMinutes % 60 != 0 ? t.TotalMinutes.ToString("0", c) + "m"
+            : t.TotalHours.ToString("0", c) + "h";
+    }
 }

@@ -19,7 +19,7 @@ namespace Swarm.Probing;
 public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? trustedRoots = null, AddressPolicy? policy = null) : IProber
 {
     private const int MaxBodyBytes = 1 << 20;
-    private const int MaxHeaderBytes = 16 * 1024;
+    private const int MaxHeaderBytes = 64 * 1024; // the whole head must fit the reader's buffer
     private const int MaxRedirects = 10;
 
     /// <summary>How much of the body a <c>body</c> or <c>body_regex</c> expectation reads.</summary>
@@ -29,29 +29,29 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
     {
         var parsed = ProbeTarget.Parse(target) ?? throw new ArgumentException($"not an http(s):// target: {target}");
         var expect = settings.Http;
-        var start = Stopwatch.GetTimestamp();
         var url = parsed.Url!;
         var path = parsed.RequestPath!;
         var redirects = new List<HttpRedirect>();
         while (true)
         {
-            var (outcome, answer) = await RequestAsync(target, url, path, parsed.Family, settings, expect, start, cancellationToken);
+            var (outcome, answer) = await RequestAsync(target, url, path, parsed.Family, settings, expect, cancellationToken);
             if (answer is null) return outcome with { Redirects = redirects.Count > 0 ? redirects : null };
             // A redirect the list asked to follow: the next request goes where it points, past the same address policy.
             if (expect?.FollowRedirects == true && answer.Status is 301 or 302 or 303 or 307 or 308)
             {
                 if (answer.Location is null || !Uri.TryCreate(url, answer.Location, out var next) || next.Scheme is not ("http" or "https")
                     || next.UserInfo.Length > 0)
-                    return Failed(outcome with { Redirects = redirects }, start,
+                    return Down(outcome with { Redirects = redirects },
                         $"HTTP {answer.Status} from {url.Host} redirects to '{ProbeTarget.Printable(answer.Location ?? "")}', which is not an http(s) URL");
-                redirects.Add(new HttpRedirect { Url = url.AbsoluteUri, Status = answer.Status.Value });
+                // Kept within what a result may carry: a redirect loop that grows its URL must not make the result unpublishable.
+                redirects.Add(new HttpRedirect { Url = Bounded(url.AbsoluteUri), Status = answer.Status.Value });
                 if (redirects.Count > MaxRedirects)
-                    return Failed(outcome with { Redirects = redirects }, start, $"more than {MaxRedirects} redirects (the last to {next.AbsoluteUri})");
+                    return Down(outcome with { Redirects = redirects }, $"more than {MaxRedirects} redirects (the last to {ProbeTarget.Printable(next.AbsoluteUri)})");
                 (url, path) = (next, next.PathAndQuery);
                 continue;
             }
-            var total = HostResolver.Elapsed(start);
-            outcome = outcome with { Redirects = redirects.Count > 0 ? redirects : null, TotalMs = total, Stats = RoundStats.Of(1, [total]) };
+            // The round's RTT is the answering request's, connect to last byte (DNS and earlier hops are timed apart).
+            outcome = outcome with { Redirects = redirects.Count > 0 ? redirects : null, Stats = RoundStats.Of(1, [outcome.TotalMs!.Value]) };
             return Judge(outcome, answer, expect, url);
         }
     }
@@ -59,21 +59,27 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
     /// <summary>The answer against the list's expectations; a failed expectation is a down round (nothing received), with the reason.</summary>
     private static ProbeOutcome Judge(ProbeOutcome outcome, Answer answer, HttpExpectations? expect, Uri url)
     {
-        if (answer.Status is not { } status) return outcome with { Error = "the server closed the connection without an HTTP status line" };
+        const string NoStatus = "the server closed the connection without an HTTP status line";
+        if (answer.Status is not { } status) return expect is null ? outcome with { Error = NoStatus } : Down(outcome, NoStatus);
         if (expect?.Status is { } wanted)
         {
             var ranges = wanted.Select(ProbeSettingsCheck.StatusRange).OfType<(int From, int To)>().ToList();
             if (!ranges.Any(r => status >= r.From && status <= r.To))
                 return Down(outcome, $"HTTP {status} from {url.Host}, expected {string.Join(", ", wanted)}");
         }
-        else if (status >= 400) return outcome with { Error = $"HTTP {status}" };
+        else if (status >= 400)
+        {
+            // Without expectations a 4xx is an answer with an error, as it always was; a list's expectations (any
+            // status below 400 by default) make it down.
+            return expect is null ? outcome with { Error = $"HTTP {status}" } : Down(outcome, $"HTTP {status} from {url.Host}, expected a status below 400");
+        }
         if (expect?.Body is { } text && !answer.Body.Contains(text, StringComparison.Ordinal))
             return Down(outcome, $"the body does not contain \"{ProbeTarget.Printable(text)}\" (its first {answer.BodyBytes} bytes read)");
         if (expect?.BodyRegex is { } pattern)
         {
             try
             {
-                if (!new Regex(pattern, RegexOptions.None, ProbeSettingsCheck.RegexTimeout).IsMatch(answer.Body))
+                if (!Compiled(pattern).IsMatch(answer.Body))
                     return Down(outcome, $"the body does not match /{ProbeTarget.Printable(pattern)}/ (its first {answer.BodyBytes} bytes read)");
             }
             catch (RegexMatchTimeoutException)
@@ -87,14 +93,26 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
 
     private static ProbeOutcome Down(ProbeOutcome outcome, string why) => outcome with { Error = why, Stats = RoundStats.Of(1, []) };
 
+    private static string Bounded(string url) => url.Length <= ProbeTarget.MaxLength ? url : url[..ProbeTarget.MaxLength];
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Regex> Expressions = new();
+
+    /// <summary>One parsed expression per pattern, kept (at most 1,000): a list's regex is not parsed again every round.</summary>
+    private static Regex Compiled(string pattern)
+    {
+        if (Expressions.TryGetValue(pattern, out var known)) return known;
+        if (Expressions.Count >= 1000) Expressions.Clear();
+        return Expressions.GetOrAdd(pattern, p => new Regex(p, RegexOptions.None, ProbeSettingsCheck.RegexTimeout));
+    }
+
     /// <summary>What one response said: its status, where it redirects, and the start of its body as text.</summary>
     private sealed record Answer(int? Status, string? Location, string Body, int BodyBytes);
 
     /// <summary>One request to <paramref name="url"/>, timed phase by phase; the answer, or null with the failure in the outcome.</summary>
     private async Task<(ProbeOutcome Outcome, Answer? Answer)> RequestAsync(string target, Uri url, string path, IpFamily family, RoundSettings settings,
-        HttpExpectations? expect, long roundStart, CancellationToken cancellationToken)
+        HttpExpectations? expect, CancellationToken cancellationToken)
     {
-        var host = url.Host.Trim('[', ']');
+        var host = url.IdnHost.Trim('[', ']'); // a name with non-ASCII letters goes out in its ASCII (punycode) form
         var (address, resolveMs, error) = await HostResolver.ResolveAsync(host, ProbeTarget.Http, policy ?? AddressPolicy.Default, cancellationToken, family);
         if (address is null) return (ProbeOutcome.Failed(target, ProbeTarget.Http, error!, resolveMs), null);
         await pacer.WaitTurnAsync(IcmpEngine.Key(address), cancellationToken);
@@ -136,7 +154,7 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
                 catch (AuthenticationException e)
                 {
                     var why = certificateErrors != SslPolicyErrors.None ? $"certificate not accepted ({certificateErrors})" : e.Message;
-                    return (Failed(outcome with { Certificate = presented }, roundStart, $"TLS handshake with {url.Host} failed: {why}"), null);
+                    return (Failed(outcome with { Certificate = presented }, start, $"TLS handshake with {url.Host} failed: {why}"), null);
                 }
                 outcome = outcome with { TlsMs = HostResolver.Elapsed(tlsStart), Certificate = presented };
             }
@@ -148,26 +166,27 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
                 // The list's headers replace the defaults of the same name; Host and Connection are ours (the check refuses them).
                 var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["User-Agent"] = "swarm-bee", ["Accept"] = "*/*" };
                 foreach (var (name, value) in expect?.Headers ?? new Dictionary<string, string>()) headers[name] = value;
-                var request = new StringBuilder($"{method} {path} HTTP/1.1\r\nHost: {url.Authority}\r\n");
+                var authority = url.IsDefaultPort ? url.IdnHost : $"{url.IdnHost}:{url.Port}";
+                var request = new StringBuilder($"{method} {path} HTTP/1.1\r\nHost: {authority}\r\n");
                 foreach (var (name, value) in headers) request.Append($"{name}: {value}\r\n");
                 request.Append("Connection: close\r\n\r\n");
                 await stream.WriteAsync(Encoding.ASCII.GetBytes(request.ToString()), deadline.Token);
                 var requestSent = Stopwatch.GetTimestamp();
                 var (answer, ttfb) = await ReadResponseAsync(stream, method == "HEAD", requestSent, deadline.Token);
-                return (outcome with { TtfbMs = ttfb, StatusCode = answer.Status }, answer);
+                return (outcome with { TtfbMs = ttfb, StatusCode = answer.Status, TotalMs = HostResolver.Elapsed(start) }, answer);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return (Failed(outcome, roundStart, $"no {phase} from {endpoint} within {settings.RequestTimeout.TotalMilliseconds:0} ms"), null);
+            return (Failed(outcome, start, $"no {phase} from {endpoint} within {settings.RequestTimeout.TotalMilliseconds:0} ms"), null);
         }
         catch (SocketException e)
         {
-            return (Failed(outcome, roundStart, $"{phase} to {endpoint} failed: {TcpProber.Describe(e.SocketErrorCode)}"), null);
+            return (Failed(outcome, start, $"{phase} to {endpoint} failed: {TcpProber.Describe(e.SocketErrorCode)}"), null);
         }
         catch (IOException e)
         {
-            return (Failed(outcome, roundStart, $"{phase} from {endpoint} failed: {e.GetBaseException().Message}"), null);
+            return (Failed(outcome, start, $"{phase} from {endpoint} failed: {e.GetBaseException().Message}"), null);
         }
     }
 
@@ -219,13 +238,20 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
         var first = await reader.FillAsync();
         double? ttfb = first ? HostResolver.Elapsed(requestSent) : null;
         if (!first) return (new Answer(null, null, "", 0), ttfb);
-        var headText = await reader.ReadHeadAsync(MaxHeaderBytes);
-        if (headText is null) return (new Answer(null, null, "", 0), ttfb);
-        var lines = headText.Split("\r\n");
-        // "HTTP/1.1 200 OK": the code is the second word.
-        var parts = lines[0].Split(' ', 3);
-        if (parts.Length < 2 || !parts[0].StartsWith("HTTP/", StringComparison.Ordinal) || !int.TryParse(parts[1], out var status) || status is < 100 or > 599)
-            return (new Answer(null, null, "", 0), ttfb);
+        string[] lines;
+        int status;
+        while (true)
+        {
+            var headText = await reader.ReadHeadAsync(MaxHeaderBytes);
+            if (headText is null) return (new Answer(null, null, "", 0), ttfb);
+            lines = headText.Split("\r\n");
+            // "HTTP/1.1 200 OK": the code is the second word.
+            var parts = lines[0].Split(' ', 3);
+            if (parts.Length < 2 || !parts[0].StartsWith("HTTP/", StringComparison.Ordinal) || !int.TryParse(parts[1], out status) || status is < 100 or > 599)
+                return (new Answer(null, null, "", 0), ttfb);
+            if (status is >= 100 and < 200 && status != 101) continue; // 100 Continue, 103 Early Hints: the answer follows
+            break;
+        }
         string? Header(string name) => lines.Skip(1).Select(l => l.Split(':', 2)).Where(h => h.Length == 2 && h[0].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
             .Select(h => h[1].Trim()).FirstOrDefault();
         var body = new MemoryStream();
@@ -236,13 +262,15 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
             else await reader.ReadBodyAsync(body, MaxBodyBytes, CheckedBodyBytes);
         }
         var bytes = (int)body.Length;
-        return (new Answer(status, Header("Location"), Encoding.UTF8.GetString(body.GetBuffer(), 0, bytes), bytes), ttfb);
+        // The head was read as Latin-1 (one char a byte): a Location with UTF-8 in it is read again as UTF-8.
+        var location = Header("Location") is { } raw ? Encoding.UTF8.GetString(Encoding.Latin1.GetBytes(raw)) : null;
+        return (new Answer(status, location, Encoding.UTF8.GetString(body.GetBuffer(), 0, bytes), bytes), ttfb);
     }
 
     /// <summary>A response read from a buffer: the head line by line, then a body by length, by chunks, or to the end.</summary>
     private sealed class ResponseReader(Stream stream, CancellationToken cancellationToken)
     {
-        private readonly byte[] _buffer = new byte[16 * 1024];
+        private readonly byte[] _buffer = new byte[MaxHeaderBytes];
         private int _start, _end;
         private long _read;
 

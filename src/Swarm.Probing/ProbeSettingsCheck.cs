@@ -13,6 +13,16 @@ public static class ProbeSettingsCheck
 {
     public static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(100);
     private static readonly string[] ForbiddenHeaders = ["host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer"];
+    private static readonly string[] SecretHeaders = ["authorization", "proxy-authorization", "cookie"];
+
+    /// <summary>
+    /// The longest interval a list may ask: half of <c>Swarm:Verdict:StaleAfter</c>'s default (5 min), so the queens
+    /// still judge its pairs between two rounds.
+    /// </summary>
+    public static readonly TimeSpan MaxInterval = TimeSpan.FromSeconds(150);
+
+    /// <summary>The most a list's settings may take as JSON: they travel with the list, inside its bound.</summary>
+    public const int MaxBytes = 8 * 1024;
 
     public static (ProbeSettings? Settings, string? Error) Read(JsonElement probe)
     {
@@ -24,7 +34,7 @@ public static class ProbeSettingsCheck
             string? error = null;
             switch (p.Name)
             {
-                case "interval": (settings, error) = Duration(p, TimeSpan.FromSeconds(1), TimeSpan.FromHours(24), d => settings with { Interval = d }); break;
+                case "interval": (settings, error) = Duration(p, TimeSpan.FromSeconds(1), MaxInterval, d => settings with { Interval = d }); break;
                 case "spacing": (settings, error) = Duration(p, TimeSpan.Zero, TimeSpan.FromMinutes(1), d => settings with { Spacing = d }); break;
                 case "timeout": (settings, error) = Duration(p, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(1), d => settings with { Timeout = d }); break;
                 case "count":
@@ -41,6 +51,10 @@ public static class ProbeSettingsCheck
             }
             if (error is not null) return (null, error);
         }
+        if (settings.Http is { Method: "HEAD" } head && (head.Body is not null || head.BodyRegex is not null))
+            return (null, "probe.http: a HEAD request has no body to check; use GET with body or body_regex");
+        if (System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(settings, Swarm.Serialization.SwarmJson.Default.ProbeSettings).Length is var bytes && bytes > MaxBytes)
+            return (null, $"probe: {bytes} bytes as JSON, over the limit of {MaxBytes}");
         return (settings, null);
     }
 
@@ -90,6 +104,8 @@ public static class ProbeSettingsCheck
                     var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
                     foreach (var h in p.Value.EnumerateObject())
                     {
+                        if (SecretHeaders.Contains(h.Name.ToLowerInvariant()))
+                            return (null, $"probe.http.headers: '{h.Name}' is refused: a secret would travel in topics, journals and the API, as a URL's credentials would");
                         if (h.Value.ValueKind != JsonValueKind.String || !IsToken(h.Name) || ForbiddenHeaders.Contains(h.Name.ToLowerInvariant())
                             || h.Value.GetString()!.Length > 1024 || h.Value.GetString()!.Any(c => c is < ' ' or > '~'))
                             return (null, $"probe.http.headers: '{ProbeTarget.Printable(h.Name)}' is not a header Swarm sends (a name of letters, digits and -, " +
@@ -140,7 +156,13 @@ public static class ProbeSettingsCheck
         };
         // A list's timeout also bounds its HTTP requests, so a slow page can be given more time (or less) than the node's default.
         if (list.Timeout is not null) effective = effective with { RequestTimeout = effective.Timeout };
-        return (Or(list.Interval, interval), effective);
+        var every = Or(list.Interval, interval);
+        // A round must end before the next is due (the node checks its own settings so at start): fewer probes, and
+        // no request longer than the interval, rather than every other round skipped.
+        while (effective.Count > 1 && effective.Spacing * (effective.Count - 1) + effective.Timeout > every) effective = effective with { Count = effective.Count - 1 };
+        if (effective.RequestTimeout > every) effective = effective with { RequestTimeout = every };
+        if (effective.Timeout > every) effective = effective with { Timeout = every };
+        return (every, effective);
     }
 
     /// <summary>The settings in one line, for <c>swarm bees</c> and <c>swarm targets show</c>: <c>interval 30s, count 3, http status 200-299</c>.</summary>

@@ -123,8 +123,9 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
 
     /// <summary>An IP literal of the other family (<c>icmp6://192.0.2.1</c>), or a literal asked over both: never probeable.</summary>
     private static bool Contradicts(string host, IpFamily family) =>
-        family != IpFamily.Any && IPAddress.TryParse(Unbracket(host), out var literal)
-        && (family == IpFamily.Both || (literal.AddressFamily == AddressFamily.InterNetwork) != (family == IpFamily.V4));
+        family != IpFamily.Any && NormalizeHost(Unbracket(host)) is { } normal && IPAddress.TryParse(normal, out var literal)
+        // An IPv4-mapped IPv6 literal (::ffff:1.2.3.4) is IPv4: it cannot answer for IPv6.
+        && (family == IpFamily.Both || (literal.AddressFamily == AddressFamily.InterNetwork || literal.IsIPv4MappedToIPv6) != (family == IpFamily.V4));
 
     /// <summary>The parameter value of a family: <c>4</c>, <c>6</c> or <c>both</c>.</summary>
     public static string FamilyText(IpFamily family) => family switch { IpFamily.V4 => "4", IpFamily.V6 => "6", IpFamily.Both => "both", _ => "" };
@@ -137,7 +138,10 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
     {
         var parsed = Parse(canonical) ?? throw new ArgumentException($"not a target: {canonical}");
         if (parsed.Kind == Icmp) return $"icmp{FamilyText(family)}://{Bracket(parsed.Host)}";
-        return canonical.Replace("family=both", $"family={FamilyText(family)}", StringComparison.Ordinal);
+        // Only the parameter itself: "family=both" elsewhere in a URL's path or values is the server's business.
+        var q = canonical.IndexOf('?');
+        var parameters = canonical[(q + 1)..].Split('&').Select(p => p == "family=both" ? $"family={FamilyText(family)}" : p);
+        return $"{canonical[..q]}?{string.Join('&', parameters)}";
     }
 
     /// <summary>Why an entry is not a target, in words an operator can act on; null when it is one.</summary>
@@ -152,7 +156,7 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
             if (entry.Trim().StartsWith("trace://", StringComparison.OrdinalIgnoreCase)) return TraceProblem;
             return entry.Contains("family=", StringComparison.Ordinal) || entry.Trim().StartsWith("icmp", StringComparison.OrdinalIgnoreCase) ? FamilyProblem : Forms;
         }
-        return policy?.LiteralRefusal(Parse(normal)!);
+        return policy is not null && Parse(normal) is { } parsed ? policy.LiteralRefusal(parsed) : null;
     }
 
     /// <summary>
@@ -177,6 +181,12 @@ public sealed record ProbeTarget(string Kind, string Host, int Port, Uri? Url)
 
     /// <summary>The canonical text of a target: lower-case host, compressed IPv6, URLs as <see cref="Uri"/> prints them.</summary>
     public static string? Normalize(string target)
+    {
+        // The canonical form must itself be a target (escaping can take a URL past MaxLength): otherwise none.
+        return Canonical(target) is { } canonical && Parse(canonical) is not null ? canonical : null;
+    }
+
+    private static string? Canonical(string target)
     {
         var parsed = Parse(target.Trim());
         if (parsed is null) return null;

@@ -12,6 +12,7 @@ public sealed class ProberRouter(IProber icmp, IProber tcp, IProber http, IProbe
         // Both families in the same round, side by side: one outcome each, under its own family's target.
         var v4 = ProbeOneAsync(ProbeTarget.ForFamily(target, IpFamily.V4), settings, cancellationToken);
         var v6 = ProbeOneAsync(ProbeTarget.ForFamily(target, IpFamily.V6), settings, cancellationToken);
+        await Task.WhenAll(v4, v6).ContinueWith(_ => { }, TaskScheduler.Default); // both end before either's outcome is read
         return (await v4) with { OtherFamily = await v6 };
     }
 

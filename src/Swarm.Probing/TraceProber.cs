@@ -22,9 +22,14 @@ public sealed class TraceProber(ProbePacer pacer, AddressPolicy? policy = null, 
     public const string Kind = ProbeTarget.Trace;
     private const int UdpBasePort = 33434; // traceroute's
     private const int PayloadLength = 24;
+    private const int UdpPorts = 30_000; // destination ports 33434 and up, one per probe of a round
 
     private readonly ushort _ident = (ushort)Random.Shared.Next(1, ushort.MaxValue);
-    private readonly ConcurrentDictionary<int, Probe> _pending = new();
+
+    /// <summary>The echo identifier of this prober's ICMP probes (tests build answers with it).</summary>
+    internal ushort Ident => _ident;
+    private readonly ConcurrentDictionary<int, Probe> _pending = new();                   // ICMP probes, by sequence
+    private readonly ConcurrentDictionary<(int Source, int Target), Probe> _udp = new();  // UDP probes, by their ports
     private readonly Lock _sendLock = new();
     private readonly Lock _openLock = new();
     private readonly CancellationTokenSource _closing = new();
@@ -49,42 +54,60 @@ public sealed class TraceProber(ProbePacer pacer, AddressPolicy? policy = null, 
         var reachedAt = parsed.MaxHops + 1;
         var endsAt = parsed.MaxHops + 1; // a router said the target is unreachable from there
         string? unreachable = null;
+        var nextPort = 0;
         var waits = new List<Task>();
         var start = Stopwatch.GetTimestamp();
-        using var sender = udp ? new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp) : null;
-        sender?.Bind(new IPEndPoint(address.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0));
+        Socket? sender = null;
+        try
+        {
+            // A socket of the round's own: its port and each probe's destination port name the probe, and no other round's.
+            if (udp)
+            {
+                sender = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+                sender.Bind(new IPEndPoint(address.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0));
+            }
+        }
+        catch (SocketException e)
+        {
+            sender?.Dispose();
+            return ProbeOutcome.Failed(target, Kind, $"no UDP socket for the path ({e.SocketErrorCode})", resolveMs);
+        }
+        using var _ = sender;
+        int End()
+        {
+            lock (hops) return Math.Min(reachedAt, endsAt);
+        }
         for (var cycle = 0; cycle < settings.Count; cycle++)
         {
             var due = settings.Spacing * cycle - Stopwatch.GetElapsedTime(start);
             if (due > TimeSpan.Zero) await Task.Delay(due, cancellationToken);
-            for (var ttl = 1; ttl <= Math.Min(parsed.MaxHops, Math.Min(Volatile.Read(ref reachedAt), Volatile.Read(ref endsAt))); ttl++)
+            for (var ttl = 1; ttl <= Math.Min(parsed.MaxHops, End()); ttl++)
             {
                 // The budget counts every probe; the spacing is per hop, so each router sees at most one probe per spacing.
                 await pacer.WaitTurnAsync(IcmpEngine.Key(address) ^ (UInt128)ttl << 120, cancellationToken);
-                var probe = Send(channel, sender, address, ttl);
+                var probe = Send(channel, sender, address, ttl, sender is null ? 0 : UdpBasePort + nextPort++ % UdpPorts);
                 var hop = ttl;
                 hops[hop].Sent++;
                 waits.Add(Await(probe, settings.Timeout, cancellationToken).ContinueWith(t =>
                 {
-                    if (t.Result is not { } reply) return;
-                    lock (hops) hops[hop].Add(reply.From, reply.RttMs);
-                    if (reply.Reached) InterlockedMin(ref reachedAt, hop);
-                    else if (reply.Unreachable)
+                    if (!t.IsCompletedSuccessfully || t.Result is not { } reply) return;
+                    lock (hops)
                     {
-                        InterlockedMin(ref endsAt, hop);
-                        unreachable = reply.From.ToString();
+                        hops[hop].Add(reply.From, reply.RttMs);
+                        if (reply.Reached) reachedAt = Math.Min(reachedAt, hop);
+                        else if (reply.Unreachable && hop < endsAt) (endsAt, unreachable) = (hop, reply.From.ToString());
                     }
                 }, TaskScheduler.Default));
             }
         }
         await Task.WhenAll(waits);
+        cancellationToken.ThrowIfCancellationRequested();
 
         var reached = reachedAt <= parsed.MaxHops;
         var last = Math.Min(parsed.MaxHops, Math.Min(reachedAt, endsAt));
         if (!reached && endsAt > parsed.MaxHops) while (last > 0 && hops[last].Received == 0) last--; // the silence after the last answer is not hops
-        var path = new List<HopInfo>(last);
-        for (var ttl = 1; ttl <= last; ttl++) // every answer is in: the waits above include their tallying
-            path.Add(await hops[ttl].ToInfoAsync(ttl, reverse, cancellationToken));
+        // Every answer is in (the waits above include their tallying); names are asked all at once, not hop after hop.
+        var path = (await Task.WhenAll(Enumerable.Range(1, last).Select(ttl => hops[ttl].ToInfoAsync(ttl, reverse, cancellationToken)))).ToList();
         var destination = reached ? hops[reachedAt] : null;
         var stats = RoundStats.Of(settings.Count, destination?.Rtts.Take(settings.Count).ToArray() ?? []);
         var info = new PathInfo
@@ -134,11 +157,6 @@ public sealed class TraceProber(ProbePacer pacer, AddressPolicy? policy = null, 
         return from;
     }
 
-    private static void InterlockedMin(ref int location, int value)
-    {
-        int current;
-        while (value < (current = Volatile.Read(ref location)) && Interlocked.CompareExchange(ref location, value, current) != current) { }
-    }
 
     private static async Task<Reply?> Await(Probe probe, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -148,24 +166,32 @@ public sealed class TraceProber(ProbePacer pacer, AddressPolicy? policy = null, 
     }
 
     /// <summary>Sends one probe at <paramref name="ttl"/>; the TTL is a socket option, so setting it and sending are one step.</summary>
-    private Probe Send(Channel channel, Socket? udp, IPAddress address, int ttl)
+    private Probe Send(Channel channel, Socket? udp, IPAddress address, int ttl, int udpPort)
     {
-        var sequence = (ushort)Interlocked.Increment(ref _sequence);
-        var probe = new Probe(this, sequence, address);
-        _pending[sequence] = probe;
+        Probe probe;
+        if (udp is not null)
+        {
+            probe = new Probe(this, -1, address) { UdpPorts = (((IPEndPoint)udp.LocalEndPoint!).Port, udpPort) };
+            _udp[probe.UdpPorts.Value] = probe; // known before it leaves: the answer may be read before SendTo returns
+        }
+        else
+        {
+            // A sequence no waiting probe holds (65,536 of them: more than any budget keeps waiting at once).
+            int sequence;
+            do sequence = (ushort)Interlocked.Increment(ref _sequence);
+            while (!_pending.TryAdd(sequence, probe = new Probe(this, sequence, address)));
+        }
         var v4 = address.AddressFamily == AddressFamily.InterNetwork;
         lock (_sendLock)
         {
             var socket = udp ?? channel.Socket;
-            socket.Ttl = (short)ttl;
-            probe.SentAt = Stopwatch.GetTimestamp();
             try
             {
+                socket.Ttl = (short)ttl;
+                probe.SentAt = Stopwatch.GetTimestamp();
                 if (udp is not null)
                 {
-                    // Known before it leaves: the answer may be read before SendTo returns.
-                    probe.UdpPorts = (((IPEndPoint)udp.LocalEndPoint!).Port, UdpBasePort + sequence % 1000);
-                    udp.SendTo(new byte[PayloadLength], new IPEndPoint(address, probe.UdpPorts.Value.Target));
+                    udp.SendTo(new byte[PayloadLength], new IPEndPoint(address, udpPort));
                 }
                 else
                 {
@@ -173,12 +199,12 @@ public sealed class TraceProber(ProbePacer pacer, AddressPolicy? policy = null, 
                     packet.Clear();
                     packet[0] = v4 ? (byte)8 : (byte)128; // echo request
                     BinaryPrimitives.WriteUInt16BigEndian(packet[4..], _ident);
-                    BinaryPrimitives.WriteUInt16BigEndian(packet[6..], sequence);
+                    BinaryPrimitives.WriteUInt16BigEndian(packet[6..], (ushort)probe.Sequence);
                     if (v4) BinaryPrimitives.WriteUInt16BigEndian(packet[2..], IcmpEngine.Checksum(packet)); // the kernel sums ICMPv6
                     channel.Socket.SendTo(packet, new IPEndPoint(address, 0));
                 }
             }
-            catch (SocketException)
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
                 probe.Done.TrySetResult(null); // no route, for one: lost, as mtr counts it
             }
@@ -198,7 +224,10 @@ public sealed class TraceProber(ProbePacer pacer, AddressPolicy? policy = null, 
     private Channel Open(AddressFamily family)
     {
         var v4 = family == AddressFamily.InterNetwork;
-        var socket = new Socket(family, SocketType.Raw, v4 ? ProtocolType.Icmp : ProtocolType.IcmpV6) { ReceiveBufferSize = 1 << 20 };
+        var socket = new Socket(family, SocketType.Raw, v4 ? ProtocolType.Icmp : ProtocolType.IcmpV6);
+        try
+        {
+            socket.ReceiveBufferSize = 1 << 20;
         // Only what answers a probe: echo replies, Time Exceeded and Destination Unreachable (a set bit blocks a type).
         try
         {
@@ -212,7 +241,13 @@ public sealed class TraceProber(ProbePacer pacer, AddressPolicy? policy = null, 
             }
         }
         catch (SocketException) { } // unfiltered: more to read, the same answers
-        socket.Bind(new IPEndPoint(v4 ? IPAddress.Any : IPAddress.IPv6Any, 0)); // .NET reads only from a bound socket
+            socket.Bind(new IPEndPoint(v4 ? IPAddress.Any : IPAddress.IPv6Any, 0)); // .NET reads only from a bound socket
+        }
+        catch (SocketException)
+        {
+            socket.Dispose();
+            throw;
+        }
         var channel = new Channel(socket, family);
         _ = Task.Run(() => ReadAsync(channel));
         return channel;
@@ -231,13 +266,17 @@ public sealed class TraceProber(ProbePacer pacer, AddressPolicy? policy = null, 
             catch (SocketException) { continue; }
             var at = Stopwatch.GetTimestamp();
             var from = ((IPEndPoint)received.RemoteEndPoint).Address;
-            if (Match(buffer.AsSpan(0, received.ReceivedBytes), channel.Family == AddressFamily.InterNetwork, from) is not { } answer) continue;
-            var (sequence, reached, quoted, unreachableFrom) = answer;
-            if (!_pending.TryGetValue(sequence, out var probe)) continue;
-            // The answer must be about this probe: to its destination, and (UDP) between its ports.
-            if (reached ? !from.Equals(probe.Destination) : !quoted.Address.Equals(probe.Destination)) continue;
-            if (probe.UdpPorts is { } ports && quoted.Ports != ports) continue;
-            probe.Done.TrySetResult(new Reply(from, Math.Round(Stopwatch.GetElapsedTime(probe.SentAt, at).TotalMilliseconds, 3), reached, unreachableFrom));
+            try
+            {
+                // Anyone may send this socket anything: a packet that does not parse is dropped, and the reader goes on.
+                if (Match(buffer.AsSpan(0, received.ReceivedBytes), channel.Family == AddressFamily.InterNetwork, from) is not { } answer) continue;
+                var (sequence, reached, quoted, unreachableFrom) = answer;
+                var probe = quoted.Ports is { } ports ? _udp.GetValueOrDefault(ports) : _pending.GetValueOrDefault(sequence);
+                // The answer must be about this probe: to its destination.
+                if (probe is null || (reached ? !from.Equals(probe.Destination) : !quoted.Address.Equals(probe.Destination))) continue;
+                probe.Done.TrySetResult(new Reply(from, Math.Round(Stopwatch.GetElapsedTime(probe.SentAt, at).TotalMilliseconds, 3), reached, unreachableFrom));
+            }
+            catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException) { }
         }
     }
 
@@ -249,8 +288,9 @@ public sealed class TraceProber(ProbePacer pacer, AddressPolicy? policy = null, 
     {
         if (v4)
         {
-            if (data.Length < 20) return null;
-            data = data[((data[0] & 0x0F) * 4)..]; // a raw IPv4 socket hands over the IP header
+            var headerLength = (data.Length > 0 ? data[0] & 0x0F : 0) * 4;
+            if (data.Length < 20 || headerLength < 20 || headerLength > data.Length) return null;
+            data = data[headerLength..]; // a raw IPv4 socket hands over the IP header
         }
         if (data.Length < 8) return null;
         var type = data[0];
@@ -266,10 +306,11 @@ public sealed class TraceProber(ProbePacer pacer, AddressPolicy? policy = null, 
         int protocol;
         if (v4)
         {
-            if (inner.Length < 20 || inner[0] >> 4 != 4) return null;
+            var headerLength = (inner.Length > 0 ? inner[0] & 0x0F : 0) * 4;
+            if (inner.Length < 20 || inner[0] >> 4 != 4 || headerLength < 20 || headerLength > inner.Length) return null;
             protocol = inner[9];
             destination = new IPAddress(inner.Slice(16, 4));
-            inner = inner[((inner[0] & 0x0F) * 4)..];
+            inner = inner[headerLength..];
         }
         else
         {
@@ -290,11 +331,8 @@ public sealed class TraceProber(ProbePacer pacer, AddressPolicy? policy = null, 
         if (protocol == 17)
         {
             var (source, target) = (BinaryPrimitives.ReadUInt16BigEndian(inner), BinaryPrimitives.ReadUInt16BigEndian(inner[2..]));
-            if (target < UdpBasePort || target >= UdpBasePort + 1000) return null;
-            // The sequence is found by port among pending probes: a UDP probe's key is the sequence whose port this is.
-            foreach (var (sequence, probe) in _pending)
-                if (probe.UdpPorts == (source, target) && probe.Destination.Equals(destination))
-                    return (sequence, reached, (destination, (source, target)), refused);
+            if (target < UdpBasePort || target >= UdpBasePort + UdpPorts) return null;
+            return (-1, reached, (destination, (source, target)), refused); // a UDP probe is known by its ports
         }
         return null;
     }
@@ -313,11 +351,16 @@ public sealed class TraceProber(ProbePacer pacer, AddressPolicy? policy = null, 
     private sealed class Probe(TraceProber owner, int sequence, IPAddress destination)
     {
         public IPAddress Destination { get; } = destination;
+        public int Sequence => sequence;
         public long SentAt;
-        public (int Source, int Target)? UdpPorts;
+        public (int Source, int Target)? UdpPorts { get; init; }
         public TaskCompletionSource<Reply?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public void Forget() => owner._pending.TryRemove(new KeyValuePair<int, Probe>(sequence, this));
+        public void Forget()
+        {
+            if (UdpPorts is { } ports) owner._udp.TryRemove(new KeyValuePair<(int, int), Probe>(ports, this));
+            else owner._pending.TryRemove(new KeyValuePair<int, Probe>(sequence, this));
+        }
     }
 
     /// <summary>What came back at one TTL: the answers' RTTs in arrival order, and who answered how often.</summary>

@@ -33,7 +33,7 @@ public sealed record TargetsView(string List, long Version, IReadOnlyList<string
 
 /// <summary>
 /// The targets a change carries (<c>PUT</c> replaces, <c>add</c> and <c>remove</c> edit), and the list's probe settings
-/// (<c>"probe": {...}</c> sets them, <c>null</c> returns to the node's, absent keeps them).
+/// (<c>"probe": {...}</c> sets them, <c>{}</c> returns to the node's, absent or null keeps them).
 /// </summary>
 public sealed record TargetsChange(IReadOnlyList<string>? Targets)
 {

@@ -126,7 +126,9 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
     {
         if (!_settings.Lists.Contains(current.ListId)) return;
         _listsHeardFrom.Add(current.ListId);
-        if (_lists.TryGetValue(current.ListId, out var known) && known.Version >= current.Version)
+        // The same version with other settings: the bee journaled it from a queen too old to send them (a rolling upgrade).
+        if (_lists.TryGetValue(current.ListId, out var known) && known.Version >= current.Version
+            && !(known.Version == current.Version && current.Probe is not null && !Swarm.Targets.TargetList.SameSettings(known.Probe, current.Probe)))
         {
             // The same version comes back at every sync; an older one means a stale copy somewhere (a retained
             // message a broker restored, a delayed announcement): the bee keeps the newer list it holds.

@@ -114,7 +114,7 @@ public static class PublishedListCheck
         if (list.Targets.Count == 0) return (list, "no targets: an empty list would stop the bee");
         if (list.Targets.Any(t => t is null)) return (list, "a target is null: every target must be a string");
         if (list.Targets.Count > limits.MaxTargets) return (list, $"{list.Targets.Count} targets, over the limit of {limits.MaxTargets} per list");
-        if (TargetList.SizeOf(list.Targets) is var bytes && bytes > limits.MaxListBytes)
+        if (TargetList.SizeOf(list.Targets, list.Probe) is var bytes && bytes > limits.MaxListBytes)
             return (list, $"a list of {bytes} bytes, over the limit of {limits.MaxListBytes} (Swarm:Targets:MaxListBytes)");
         if (ProbeTarget.Refusal(list.Targets, limits.Addresses) is { } refusal) return (list, refusal);
         if (list.Targets.Any(t => WatchPayload.NormalizeTarget(t) != t) || list.Targets.Distinct(StringComparer.Ordinal).Count() != list.Targets.Count)

@@ -153,7 +153,7 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
             Sender.Tell(new TargetsRejected(_listId, _version, $"that would make {targets.Count} targets, over the limit of {_maxTargets} per list"));
             return;
         }
-        if (SizeOf(targets) is var bytes && bytes > _maxBytes)
+        if (SizeOf(targets, probe) is var bytes && bytes > _maxBytes)
         {
             Sender.Tell(new TargetsRejected(_listId, _version,
                 $"that would make a list of {bytes} bytes, over the limit of {_maxBytes} (Swarm:Targets:MaxListBytes): split it into several lists"));
@@ -176,7 +176,9 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
     /// The size of a list as the limit counts it: each target as JSON writes it (escapes included: '&amp;', '+' or a
     /// non-ASCII letter take six bytes there), and one for the separator. Plain hosts and URLs count their length.
     /// </summary>
-    public static int SizeOf(IEnumerable<string> targets) => targets.Sum(t => System.Text.Json.JsonEncodedText.Encode(t).EncodedUtf8Bytes.Length + 1);
+    public static int SizeOf(IEnumerable<string> targets, ProbeSettings? probe = null) =>
+        targets.Sum(t => System.Text.Json.JsonEncodedText.Encode(t).EncodedUtf8Bytes.Length + 1)
+        + (probe is null ? 0 : System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(probe, SwarmJson.Default.ProbeSettings).Length); // they travel together
 
     private void Apply(TargetsReplaced e) => (_version, _targets, _probe) = (e.Version, e.Targets, e.Probe);
 

@@ -73,9 +73,12 @@ public sealed class WatchBridge : ReceiveActor
     private void Enqueue(IWithTargetListId command)
     {
         if (!_queues.TryGetValue(command.ListId, out var queue)) _queues[command.ListId] = queue = new LinkedList<IWithTargetListId>();
-        if (command is ReplaceTargets && queue.Count > 1)
+        if (command is ReplaceTargets replace && queue.Count > 1)
         {
             var superseded = queue.Count - 1;
+            // A replacement without settings keeps the list's: the latest settings among the changes it supersedes go with it.
+            var settings = queue.Skip(1).Reverse().OfType<IWithProbeSettings>().Select(c => c.Probe).FirstOrDefault(p => p is not null);
+            if (replace.Probe is null && settings is not null) command = replace with { Probe = settings };
             while (queue.Count > 1) queue.RemoveLast(); // the first is in flight: it stays
             _log.Info("watch: list {0} has not answered yet; a new replacement supersedes {1} changes waiting for it", command.ListId, superseded);
         }

@@ -116,6 +116,17 @@ public sealed class DnsProbeTests
     }
 
     [Fact]
+    public void A_refusal_that_does_not_echo_the_question_is_still_the_resolvers_answer()
+    {
+        var reply = new byte[12];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(reply, 4242);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(reply.AsSpan(2), 0x8005); // a reply, REFUSED, no question
+        Assert.Equal("REFUSED", DnsWire.Read(reply, 4242, "www.swarm.test", 1, out _)!.RcodeName);
+        Assert.Null(DnsWire.Read(reply, 4243, "www.swarm.test", 1, out var problem)); // another id: not ours
+        Assert.Equal("another query's id", problem);
+    }
+
+    [Fact]
     public async Task Without_a_server_the_system_resolver_is_asked()
     {
         await using var dns = await Dnsmasq.StartAsync();

@@ -61,6 +61,23 @@ public sealed class HttpAssertionTests
     }
 
     [Fact]
+    public async Task With_expectations_a_4xx_or_no_status_is_down_and_an_interim_1xx_is_not_the_answer()
+    {
+        await using var server = new TestHttpServer();
+        server.Answer = head => head.Contains("/gone") ? Response(404, "gone")
+            : head.Contains("/hints") ? "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n" + Response(200, "Welcome")
+            : "garbage\r\n\r\n";
+        var at = $"http://127.0.0.1:{server.Port}";
+
+        var gone = await Probe($"{at}/gone", new HttpExpectations { Body = "Welcome" });
+        Assert.Equal(("HTTP 404 from 127.0.0.1, expected a status below 400", 0), (gone.Error, gone.Stats.Received));
+        var hints = await Probe($"{at}/hints", new HttpExpectations { Status = ["200"], Body = "Welcome" });
+        Assert.Equal(((string?)null, 200), (hints.Error, hints.StatusCode));
+        var garbage = await Probe($"{at}/x", new HttpExpectations { Body = "Welcome" });
+        Assert.Equal(("the server closed the connection without an HTTP status line", 0), (garbage.Error, garbage.Stats.Received));
+    }
+
+    [Fact]
     public async Task A_regex_that_would_backtrack_forever_is_stopped_by_its_timeout()
     {
         await using var server = new TestHttpServer();
@@ -142,9 +159,10 @@ public sealed class HttpAssertionTests
 
     [Theory]
     [InlineData("""{"interval": "30s", "count": 3, "spacing": "0.5s", "timeout": "2s"}""", "interval 30s, count 3, spacing 500ms, timeout 2s")]
-    [InlineData("""{"http": {"method": "head", "status": [200, "300-399"], "body": "ok", "follow_redirects": true}}""",
-        "http HEAD, status 200,300-399, body contains \"ok\", follows redirects")]
+    [InlineData("""{"http": {"method": "head", "status": [200, "300-399"], "follow_redirects": true}}""", "http HEAD, status 200,300-399, follows redirects")]
+    [InlineData("""{"http": {"body": "ok", "headers": {"Accept": "text/html"}}}""", "body contains \"ok\", 1 header")]
     [InlineData("""{}""", "the node's settings")]
+    [InlineData("""{"interval": "1.9999999s"}""", "interval 2s")]
     public void Probe_settings_are_read_normalised_and_described(string json, string described)
     {
         var (settings, error) = ProbeSettingsCheck.Read(JsonDocument.Parse(json).RootElement);
@@ -154,7 +172,7 @@ public sealed class HttpAssertionTests
 
     [Theory]
     [InlineData("""{"intervall": "30s"}""", "probe: unknown setting 'intervall'")]
-    [InlineData("""{"interval": "10ms"}""", "probe.interval: a duration from 1s to 24h")]
+    [InlineData("""{"interval": "10ms"}""", "probe.interval: a duration from 1s to 150s")]
     [InlineData("""{"interval": 30}""", "probe.interval: a duration")]
     [InlineData("""{"count": 0}""", "probe.count: a whole number from 1 to 100")]
     [InlineData("""{"count": 1.5}""", "probe.count")]
@@ -165,6 +183,10 @@ public sealed class HttpAssertionTests
     [InlineData("""{"http": {"headers": {"Host": "evil.example"}}}""", "probe.http.headers: 'Host' is not a header Swarm sends")]
     [InlineData("""{"http": {"headers": {"X-A": "a\r\nInjected: 1"}}}""", "probe.http.headers: 'X-A'")]
     [InlineData("""[1]""", "\"probe\" must be an object")]
+    [InlineData("""{"interval": "1e15s"}""", "probe.interval: a duration from 1s to 150s")]
+    [InlineData("""{"interval": "10m"}""", "probe.interval: a duration from 1s to 150s")]
+    [InlineData("""{"http": {"headers": {"Authorization": "Bearer x"}}}""", "probe.http.headers: 'Authorization' is refused: a secret")]
+    [InlineData("""{"http": {"method": "HEAD", "body": "x"}}""", "probe.http: a HEAD request has no body to check")]
     public void Bad_probe_settings_are_refused_naming_the_key(string json, string error)
     {
         var (settings, problem) = ProbeSettingsCheck.Read(JsonDocument.Parse(json).RootElement);

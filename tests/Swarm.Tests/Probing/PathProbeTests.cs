@@ -130,6 +130,60 @@ public sealed class PathProbeTests
         Assert.Null(TraceProber.DelayFrom([Hop(1, 0, 10), Hop(2, 0, 25), Hop(3, 0, 28)]));
     }
 
+    [Fact]
+    public void Ten_thousand_damaged_icmp_answers_never_throw_and_only_whole_ones_match()
+    {
+        using var prober = new TraceProber(new ProbePacer(ProbeLimits.Unlimited));
+        var destination = System.Net.IPAddress.Parse("10.66.3.2");
+        var router = System.Net.IPAddress.Parse("10.66.1.2");
+        // Time Exceeded from a router, as a raw IPv4 socket reads it: its IP header, ICMP 11, the quoted header and echo.
+        var packet = new byte[20 + 8 + 20 + 8];
+        packet[0] = 0x45;
+        packet[20] = 11;
+        packet[28] = 0x45;
+        packet[28 + 9] = 1;
+        destination.GetAddressBytes().CopyTo(packet, 28 + 16);
+        packet[48] = 8;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(52), prober.Ident);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(54), 777);
+        Assert.Equal((777, false, destination), prober.Match(packet, v4: true, router) is { } m ? (m.Sequence, m.Reached, m.Quoted.Address) : default);
+
+        var random = new Random(20261202);
+        var matched = 0;
+        for (var i = 0; i < 10_000; i++)
+        {
+            var damaged = packet.ToArray();
+            switch (random.Next(4))
+            {
+                case 0: damaged[random.Next(damaged.Length)] ^= (byte)(1 << random.Next(8)); break;
+                case 1: damaged = damaged[..random.Next(damaged.Length)]; break;
+                case 2: damaged[random.Next(2) == 0 ? 0 : 28] = (byte)(0x40 | random.Next(16)); break; // a header length that lies
+                default: random.NextBytes(damaged); break;
+            }
+            if (prober.Match(damaged, v4: random.Next(2) == 0, router) is { Sequence: 777 }) matched++;
+        }
+        Assert.InRange(matched, 1, 9_000);
+    }
+
+    [Theory]
+    [InlineData("icmp6://1.2.3.4.")]
+    [InlineData("icmp://1.2.3.4.?family=both")]
+    [InlineData("trace://1.2.3.4.?family=6")]
+    [InlineData("tcp://1.2.3.4.:80?family=6")]
+    [InlineData("icmp6://[::ffff:1.2.3.4]")]
+    public void A_literal_that_contradicts_its_family_is_refused_however_it_is_written(string entry)
+    {
+        Assert.Null(ProbeTarget.Normalize(entry));
+        Assert.NotNull(ProbeTarget.Problem(entry, AddressPolicy.Default));
+    }
+
+    [Fact]
+    public void Only_the_family_parameter_changes_when_both_is_split()
+    {
+        var both = ProbeTarget.Normalize("http://h.example/family=both/?q=family=both&family=both")!;
+        Assert.Equal("http://h.example/family=both/?q=family=both&family=6", ProbeTarget.ForFamily(both, IpFamily.V6));
+    }
+
     private static List<(int Hop, string Host, double Loss)> MtrRows(string report) =>
         report.Split('\n')
             .Select(l => l.Trim())
