@@ -291,15 +291,18 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
         }
 
         /// <summary>The head up to its blank line (not included); null when it is over <paramref name="max"/> or the stream ends first.</summary>
-        public async Task<string?> ReadHeadAsync(int max)
+        public Task<string?> ReadHeadAsync(int max) => ReadUntilAsync("\r\n\r\n"u8.ToArray(), max);
+
+        /// <summary>Text up to <paramref name="end"/> (not included, but consumed); null past <paramref name="max"/> bytes or at the end of the stream.</summary>
+        private async Task<string?> ReadUntilAsync(byte[] end, int max)
         {
             while (true)
             {
-                var at = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n\r\n"u8);
+                var at = _buffer.AsSpan(_start, _end - _start).IndexOf(end);
                 if (at >= 0)
                 {
                     var text = Encoding.Latin1.GetString(_buffer, _start, at);
-                    _start += at + 4;
+                    _start += at + end.Length;
                     return text;
                 }
                 if (_end - _start >= max || !await FillAsync()) return null;
@@ -336,19 +339,6 @@ public sealed class HttpProber(ProbePacer pacer, X509Certificate2Collection? tru
             }
         }
 
-        private async Task<string?> ReadLineAsync()
-        {
-            while (true)
-            {
-                var at = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n"u8);
-                if (at >= 0)
-                {
-                    var text = Encoding.Latin1.GetString(_buffer, _start, at);
-                    _start += at + 2;
-                    return text;
-                }
-                if (_end - _start >= 1024 || !await FillAsync()) return null;
-            }
-        }
+        private Task<string?> ReadLineAsync() => ReadUntilAsync("\r\n"u8.ToArray(), 1024);
     }
 }
