@@ -22,6 +22,11 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
     private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
     private int _brokerIndex;
+    // Brokers that refused MQTT 5 (an older mosquitto, RabbitMQ's plugin before 3.13): asked in 3.1.1 from then on.
+    private readonly HashSet<BrokerEndpoint> _speaks311 = [];
+
+    /// <summary>The MQTT version of the current connection: 5, or 3.1.1 with a broker that refused 5.</summary>
+    public MqttProtocolVersion? ConnectedVersion { get; private set; }
 
     public bool IsConnected => _client.IsConnected;
 
@@ -143,13 +148,32 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
             try
             {
                 _disconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                var connected = await _client.ConnectAsync(BuildOptions(broker), ct);
-                SharedSubscriptionsAvailable = connected.SharedSubscriptionAvailable;
-                _identifiers = connected.SubscriptionIdentifiersAvailable;
+                var version = _speaks311.Contains(broker) ? MqttProtocolVersion.V311 : MqttProtocolVersion.V500;
+                var connected = await _client.ConnectAsync(BuildOptions(broker, version), ct);
+                if (version == MqttProtocolVersion.V500 && connected.ResultCode == MqttClientConnectResultCode.UnsupportedProtocolVersion)
+                {
+                    // Same guarantees in 3.1.1: QoS 1, a persistent session (clean session off); no subscription
+                    // identifiers, and no shared subscriptions (3.1.1 cannot say it offers them).
+                    _speaks311.Add(broker);
+                    version = MqttProtocolVersion.V311;
+                    logger.LogWarning("MQTT: broker {Broker} refused MQTT 5; asking in MQTT 3.1.1", broker);
+                    connected = await _client.ConnectAsync(BuildOptions(broker, version), ct);
+                }
+                // MQTTnet returns a refusing CONNACK rather than throwing: a refusal is a failed attempt, with its reason.
+                if (connected.ResultCode != MqttClientConnectResultCode.Success)
+                {
+                    if (_client.IsConnected) await _client.DisconnectAsync(cancellationToken: ct);
+                    throw new InvalidOperationException($"the broker refused the connection: {connected.ResultCode}{(connected.ReasonString is { } why ? $" ({why})" : "")}");
+                }
+                var v5 = version == MqttProtocolVersion.V500;
+                SharedSubscriptionsAvailable = v5 && connected.SharedSubscriptionAvailable;
+                _identifiers = v5 && connected.SubscriptionIdentifiersAvailable;
+                ConnectedVersion = version;
                 ConnectedBroker = broker;
                 Interlocked.Increment(ref _connections);
                 await ResubscribeAsync(ct);
-                logger.LogInformation("MQTT: connected to {Broker} as {ClientId}", broker, settings.ClientId);
+                logger.LogInformation("MQTT: connected to {Broker} as {ClientId} over MQTT {Version}{Session}", broker, settings.ClientId,
+                    v5 ? "5" : "3.1.1", connected.IsSessionPresent ? ", session resumed" : "");
                 backoff = settings.MinBackoff;
                 Connected?.Invoke();
                 await _disconnected.Task.WaitAsync(ct);
@@ -219,17 +243,23 @@ public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : 
 
     private sealed record Subscription(string Filter, string? ShareGroup, Func<string, byte[], Func<CancellationToken, Task>?, Task> Handler, bool ManualAck);
 
-    private MqttClientOptions BuildOptions(BrokerEndpoint broker)
+    private MqttClientOptions BuildOptions(BrokerEndpoint broker, MqttProtocolVersion version)
     {
         var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(broker.Host, broker.Port)
             .WithClientId(settings.ClientId)
-            .WithProtocolVersion(MqttProtocolVersion.V500)
-            .WithCleanStart(false)
-            .WithSessionExpiryInterval((uint)settings.SessionExpiry.TotalSeconds)
+            .WithProtocolVersion(version)
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
             .WithTimeout(TimeSpan.FromSeconds(10));
-        if (settings.ReceiveMaximum is { } receiveMaximum) builder.WithReceiveMaximum(receiveMaximum);
+        if (version == MqttProtocolVersion.V500)
+        {
+            builder.WithCleanStart(false).WithSessionExpiryInterval((uint)settings.SessionExpiry.TotalSeconds);
+            if (settings.ReceiveMaximum is { } receiveMaximum) builder.WithReceiveMaximum(receiveMaximum);
+        }
+        else
+        {
+            builder.WithCleanSession(false); // 3.1.1's persistent session: the broker keeps it until the client says otherwise
+        }
         if (settings.Username is not null) builder.WithCredentials(settings.Username, settings.Password);
         if (settings.Will is { } will)
         {

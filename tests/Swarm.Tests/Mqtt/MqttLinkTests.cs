@@ -105,4 +105,59 @@ public class MqttLinkTests
             broker.Dispose();
         }
     }
+
+    [Fact]
+    public async Task A_broker_that_refuses_mqtt_5_gets_3_1_1_with_a_persistent_session_and_queued_messages_still_arrive()
+    {
+        // An older broker (or RabbitMQ's plugin before 3.13): MQTTnet's server told to refuse MQTT 5 in its CONNACK.
+        var port = Ports.Free();
+        var seen = new ConcurrentQueue<(MQTTnet.Formatter.MqttProtocolVersion Version, bool CleanSession, string ClientId)>();
+        var broker = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder()
+            .WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(System.Net.IPAddress.Loopback)
+            .WithDefaultEndpointBoundIPV6Address(System.Net.IPAddress.None).WithDefaultEndpointPort(port).WithPersistentSessions().Build());
+        broker.ValidatingConnectionAsync += e =>
+        {
+            seen.Enqueue((e.ProtocolVersion, e.CleanSession == true, e.ClientId));
+            if (e.ProtocolVersion == MQTTnet.Formatter.MqttProtocolVersion.V500) e.ReasonCode = MqttConnectReasonCode.UnsupportedProtocolVersion;
+            return Task.CompletedTask;
+        };
+        await broker.StartAsync();
+        try
+        {
+            var settings = new MqttSettings([BrokerEndpoint.Loopback(port)], $"queen-{Guid.NewGuid():N}");
+            var heard = new ConcurrentQueue<string>();
+            await using (var first = new MqttLink(settings, NullLogger<MqttLink>.Instance))
+            {
+                await first.SubscribeAsync("watch", (_, payload) => { heard.Enqueue(Encoding.UTF8.GetString(payload)); return Task.CompletedTask; }, shareGroup: "swarm-queens");
+                await first.StartAsync(default);
+                await Eventually.True(() => first.IsConnected, TimeSpan.FromSeconds(30), "connected in 3.1.1");
+                Assert.Equal(MQTTnet.Formatter.MqttProtocolVersion.V311, first.ConnectedVersion);
+                Assert.False(first.SharedSubscriptionsAvailable); // 3.1.1 cannot say it offers them: plain subscriptions
+                await Eventually.True(async () =>
+                {
+                    await first.PublishAsync("watch", "first.example"u8.ToArray()); // QoS 1, acknowledged by the broker
+                    return heard.Contains("first.example");
+                }, TimeSpan.FromSeconds(30), "a message through the 3.1.1 connection");
+                await first.StopAsync(default);
+            }
+            // Asked in 5 once and refused, then in 3.1.1 with clean session off: the broker keeps the session.
+            Assert.Equal([(MQTTnet.Formatter.MqttProtocolVersion.V500, false), (MQTTnet.Formatter.MqttProtocolVersion.V311, false)],
+                seen.Where(s => s.ClientId == settings.ClientId).Take(2).Select(s => (s.Version, s.CleanSession)));
+
+            // While the link is away a message is queued for its session; the next link (3.1.1 again) receives it.
+            await broker.InjectApplicationMessage(new InjectedMqttApplicationMessage(new MQTTnet.MqttApplicationMessageBuilder()
+                .WithTopic("watch").WithPayload("queued.example").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build()));
+            await using var second = new MqttLink(settings, NullLogger<MqttLink>.Instance);
+            await second.SubscribeAsync("watch", (_, payload) => { heard.Enqueue(Encoding.UTF8.GetString(payload)); return Task.CompletedTask; });
+            await second.StartAsync(default);
+            await Eventually.True(() => heard.Contains("queued.example"), TimeSpan.FromSeconds(30), "the message queued for the persistent session");
+            Assert.Equal(MQTTnet.Formatter.MqttProtocolVersion.V311, second.ConnectedVersion);
+            await second.StopAsync(default);
+        }
+        finally
+        {
+            await broker.StopAsync();
+            broker.Dispose();
+        }
+    }
 }
