@@ -126,6 +126,12 @@ public static class ProbeSettingsCheck
         return (e, null);
     }
 
+    /// <summary>Settings compared as they are written (records holding lists compare by reference, not content).</summary>
+    public static bool Same(ProbeSettings? a, ProbeSettings? b) =>
+        ReferenceEquals(a, b) || (a is not null && b is not null
+            && System.Text.Json.JsonSerializer.Serialize(a, Swarm.Serialization.SwarmJson.Default.ProbeSettings)
+               == System.Text.Json.JsonSerializer.Serialize(b, Swarm.Serialization.SwarmJson.Default.ProbeSettings));
+
     /// <summary>"200" or "200-299" as the codes it takes; null when it is neither, or outside 100–599.</summary>
     public static (int From, int To)? StatusRange(string text)
     {

@@ -128,7 +128,7 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         _listsHeardFrom.Add(current.ListId);
         // The same version with other settings: the bee journaled it from a queen too old to send them (a rolling upgrade).
         if (_lists.TryGetValue(current.ListId, out var known) && known.Version >= current.Version
-            && !(known.Version == current.Version && current.Probe is not null && !Swarm.Targets.TargetList.SameSettings(known.Probe, current.Probe)))
+            && !(known.Version == current.Version && current.Probe is not null && !ProbeSettingsCheck.Same(known.Probe, current.Probe)))
         {
             // The same version comes back at every sync; an older one means a stale copy somewhere (a retained
             // message a broker restored, a delayed announcement): the bee keeps the newer list it holds.

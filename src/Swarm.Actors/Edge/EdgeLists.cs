@@ -125,7 +125,7 @@ public static class PublishedListCheck
             using var written = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(probe, SwarmJson.Default.ProbeSettings));
             var (read, error) = ProbeSettingsCheck.Read(written.RootElement);
             if (error is not null) return (list, $"its probe settings are refused: {error}");
-            if (!TargetList.SameSettings(read, probe)) return (list, "its probe settings are not as a queen writes them");
+            if (!ProbeSettingsCheck.Same(read, probe)) return (list, "its probe settings are not as a queen writes them");
         }
         return (list, null);
     }

@@ -3,6 +3,7 @@ using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
 using Akka.Persistence;
 using Swarm.Mqtt;
+using Swarm.Probing;
 using Swarm.Protocol;
 using Swarm.Serialization;
 
@@ -136,9 +137,9 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
     private void Change(IReadOnlyList<string> targets, ProbeSettings? probe, string source)
     {
         // Settings not given are kept; an empty set means the node's own again.
-        probe = probe is null ? _probe : SameSettings(probe, new ProbeSettings()) ? null : probe;
+        probe = probe is null ? _probe : ProbeSettingsCheck.Same(probe, new ProbeSettings()) ? null : probe;
         // Several queens may relay the same watch message: an identical list is a no-op, not a new version.
-        if (targets.SequenceEqual(_targets) && SameSettings(probe, _probe))
+        if (targets.SequenceEqual(_targets) && ProbeSettingsCheck.Same(probe, _probe))
         {
             Sender.Tell(Current(changed: false));
             return;
@@ -183,9 +184,4 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
     private void Apply(TargetsReplaced e) => (_version, _targets, _probe) = (e.Version, e.Targets, e.Probe);
 
     private CurrentTargets Current(bool changed) => new(_listId, _version, _targets, changed) { Probe = _probe };
-
-    /// <summary>Settings compared as they are written (records holding lists compare by reference, not content).</summary>
-    internal static bool SameSettings(ProbeSettings? a, ProbeSettings? b) =>
-        ReferenceEquals(a, b) || (a is not null && b is not null
-            && System.Text.Json.JsonSerializer.Serialize(a, SwarmJson.Default.ProbeSettings) == System.Text.Json.JsonSerializer.Serialize(b, SwarmJson.Default.ProbeSettings));
 }
