@@ -45,14 +45,7 @@ public sealed class Dnsmasq : IAsyncDisposable
             {string.Join("\n", BigTexts.Select(t => $"txt-record=big.{Zone},\"{t}\""))}
 
             """);
-        server._process = Process.Start(new ProcessStartInfo(Binary, ["--keep-in-foreground", "-C", conf, $"--log-facility={server._dir.File("dnsmasq.log")}"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        })!;
-        var process = server._process;
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { if (!process.HasExited) process.Kill(); } catch (InvalidOperationException) { } };
+        server._process = FixtureProcess.Start(Binary, ["--keep-in-foreground", "-C", conf, $"--log-facility={server._dir.File("dnsmasq.log")}"]);
         await Ports.WaitListening(server.Port, TimeSpan.FromSeconds(10)); // its TCP listener opens with the UDP one
         return server;
     }
@@ -75,12 +68,7 @@ public sealed class Dnsmasq : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_process is { HasExited: false })
-        {
-            _process.Kill();
-            await _process.WaitForExitAsync();
-        }
-        _process?.Dispose();
+        await FixtureProcess.StopAsync(_process);
         _dir.Dispose();
     }
 }

@@ -41,18 +41,11 @@ public sealed class PrometheusServer : IAsyncDisposable
                   - targets: [{string.Join(", ", targets.Select(t => $"'{t}'"))}]
 
             """);
-        server._process = Process.Start(new ProcessStartInfo(Binary,
+        server._process = FixtureProcess.Start(Binary,
         [
             $"--config.file={config}", $"--web.listen-address=127.0.0.1:{server.Port}",
             $"--storage.tsdb.path={server._dir.File("data")}", "--log.level=warn",
-        ])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        })!;
-        var process = server._process;
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { if (!process.HasExited) process.Kill(); } catch (InvalidOperationException) { } };
+        ]);
         // Listening is not ready: queries answer 503 until the TSDB has opened.
         await Eventually.True(async () =>
         {
@@ -76,12 +69,7 @@ public sealed class PrometheusServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_process is { HasExited: false })
-        {
-            _process.Kill();
-            await _process.WaitForExitAsync();
-        }
-        _process?.Dispose();
+        await FixtureProcess.StopAsync(_process);
         _http.Dispose();
         _dir.Dispose();
     }
