@@ -21,8 +21,9 @@ internal static class NodeHelp
           Swarm:Bee:Id | :Location | :Lists      host name | none | default
           Swarm:Bee:Geo                 none; "lat,lon" in degrees for Kibana's map, e.g. 48.8566,2.3522
           Swarm:Bee:Connection          guessed; the bee's link as you name it: ethernet, wifi, cellular, dsl, fiber...
-          Swarm:Mqtt:Brokers            empty = embedded broker; mqtt://host:1883, mqtts://host:8883 (several: failover)
+          Swarm:Mqtt:Brokers            empty = embedded broker; mqtt://host:1883, mqtts://host:8883 (several: a bee fails over)
           Swarm:Mqtt:EmbeddedPort       1883
+          Swarm:Mqtt:EveryBroker        true: queens and indexers read every broker at once; false: bridged brokers
           Swarm:Mqtt:Tls:CaFile | :CertFile | :KeyFile, Swarm:Mqtt:Username | :Password
           Swarm:Persistence:Provider    sqlite | postgresql
           Swarm:Persistence:ConnectionString     SQLite file under DataDir

@@ -57,6 +57,16 @@ internal sealed class ConfigReader(IConfiguration config)
         return fallback;
     }
 
+    /// <summary>true or false (any case); anything else is an error.</summary>
+    public bool Flag(string key, bool fallback)
+    {
+        var value = String(key);
+        if (value is null) return fallback;
+        if (bool.TryParse(value, out var flag)) return flag;
+        Errors.Add($"{key} = '{value}': must be true or false");
+        return fallback;
+    }
+
     public T Enum<T>(string key, T fallback) where T : struct, System.Enum
     {
         var value = String(key);

@@ -52,14 +52,14 @@ internal sealed class ProbeEngineAtStart(IcmpEngine engine, ILogger<ProbeEngineA
 /// each connection.
 /// </summary>
 internal sealed class MqttFeed(IReadOnlyList<string> filters, Func<string, byte[], Task> handler, MqttLink link, ILogger<MqttFeed> logger,
-    NodeHealth? health = null, string? healthPart = null, string? shareGroup = null) : IHostedService
+    NodeHealth? health = null, string? healthPart = null, string? shareGroup = null, bool once = false) : IHostedService
 {
     /// <summary>
     /// A feed into the actor registered under <typeparamref name="TKey"/>, each message wrapped by <paramref name="wrap"/>
     /// (null: not for the actor). With a <paramref name="shareGroup"/>, nodes of the group split the messages.
     /// </summary>
     public static MqttFeed ToActor<TKey>(IServiceProvider services, IReadOnlyList<string> filters, Func<string, byte[], object?> wrap,
-        string? healthPart = null, string? shareGroup = null)
+        string? healthPart = null, string? shareGroup = null, bool once = false)
     {
         var registry = services.GetRequiredService<ActorRegistry>();
         var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
@@ -71,7 +71,7 @@ internal sealed class MqttFeed(IReadOnlyList<string> filters, Func<string, byte[
             if (actor is null || actor.IsFaulted) actor = registry.Started<TKey>(lifetime, CancellationToken.None);
             (await actor).Tell(message);
         }, services.GetRequiredService<MqttLink>(), services.GetRequiredService<ILogger<MqttFeed>>(),
-            healthPart is null ? null : services.GetRequiredService<NodeHealth>(), healthPart, shareGroup);
+            healthPart is null ? null : services.GetRequiredService<NodeHealth>(), healthPart, shareGroup, once);
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -85,7 +85,7 @@ internal sealed class MqttFeed(IReadOnlyList<string> filters, Func<string, byte[
         {
             try
             {
-                await link.SubscribeAsync(filter, handler, shareGroup);
+                await link.SubscribeAsync(filter, handler, shareGroup, once);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

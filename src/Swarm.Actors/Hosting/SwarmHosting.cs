@@ -136,7 +136,7 @@ public static class SwarmHosting
         if (options.Has(SwarmNames.Roles.Queen))
         {
             services.AddMqttFeed(sp => MqttFeed.ToActor<WatchBridgeActor>(sp, [SwarmNames.Topics.Watch, SwarmNames.Topics.WatchNamed],
-                (topic, payload) => new WatchReceived(topic, payload), healthPart: "watch-feed"));
+                (topic, payload) => new WatchReceived(topic, payload), healthPart: "watch-feed", once: true));
             // Queens split ping/+ between them; each result goes to its target's verdict entity, wherever it lives.
             services.AddMqttFeed(sp =>
             {
@@ -193,6 +193,8 @@ public static class SwarmHosting
         {
             Will = isBee ? (Topics.ForRip(options.Bee.Id), Status("dead")) : null,
             Goodbye = isBee ? (Topics.ForRip(options.Bee.Id), Status("offline")) : null,
+            // A bee publishes to one broker at a time; what reads results must read wherever bees publish.
+            EveryBroker = m.EveryBroker && (options.Has(SwarmNames.Roles.Queen) || options.Has(SwarmNames.Roles.Indexer)),
         };
     }
 

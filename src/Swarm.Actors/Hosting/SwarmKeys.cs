@@ -22,6 +22,7 @@ public static class SwarmKeys
     {
         public const string Brokers = "Swarm:Mqtt:Brokers";
         public const string EmbeddedPort = "Swarm:Mqtt:EmbeddedPort";
+        public const string EveryBroker = "Swarm:Mqtt:EveryBroker";
         public const string CaFile = "Swarm:Mqtt:Tls:CaFile";
         public const string CertFile = "Swarm:Mqtt:Tls:CertFile";
         public const string KeyFile = "Swarm:Mqtt:Tls:KeyFile";

@@ -105,6 +105,9 @@ public sealed record MqttOptions(
 
     public bool UsesEmbeddedBroker => Brokers.Count == 0;
 
+    /// <summary>Queens and indexers read every broker at once (true), or one at a time in failover order, for brokers bridged into one.</summary>
+    public bool EveryBroker { get; init; } = true;
+
     public IReadOnlyList<Swarm.Mqtt.BrokerEndpoint> EffectiveBrokers => UsesEmbeddedBroker ? [Swarm.Mqtt.BrokerEndpoint.Loopback(EmbeddedPort)] : Brokers;
 
     internal static MqttOptions Read(ConfigReader r)
@@ -123,6 +126,7 @@ public sealed record MqttOptions(
         return new MqttOptions(brokers, r.Number(SwarmKeys.Mqtt.EmbeddedPort, 1883, 0, 65535), ca, cert, key, r.String(SwarmKeys.Mqtt.Username), password)
         {
             Tls = tls,
+            EveryBroker = r.Flag(SwarmKeys.Mqtt.EveryBroker, true),
         };
     }
 }

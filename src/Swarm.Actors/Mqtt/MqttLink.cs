@@ -1,309 +1,91 @@
-using System.Buffers;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using MQTTnet;
 using MQTTnet.Formatter;
-using MQTTnet.Protocol;
 
 namespace Swarm.Mqtt;
 
 /// <summary>
-/// One node's connection to the broker(s): connects to the first broker that answers, fails over to the next on loss,
-/// retries with exponential backoff and jitter, and re-subscribes its handlers after each reconnect.
+/// A node's link to its brokers. By default one connection that fails over along <see cref="MqttSettings.Brokers"/>
+/// (a bee publishes to one broker at a time). With <see cref="MqttSettings.EveryBroker"/>, one connection per broker,
+/// all at once: every subscription is made on each, a message is published on the first connected broker in the list,
+/// and a retained one on every connected broker, so that a reader of any of them finds it.
 /// </summary>
-public sealed class MqttLink(MqttSettings settings, ILogger<MqttLink> logger) : IMqttPublisher, IHostedService, IAsyncDisposable
+public sealed class MqttLink : IMqttPublisher, IHostedService, IAsyncDisposable
 {
-    private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
-    private const int MaxEarlyMessages = 10_000;
-    private readonly List<Subscription> _handlers = [];
-    private bool _identifiers; // the broker takes MQTT 5 subscription identifiers (CONNACK)
-    private readonly Queue<(string Topic, byte[] Payload, IReadOnlyList<uint>? Ids, Func<CancellationToken, Task>? Ack)> _early = new();
-    private readonly CancellationTokenSource _stopping = new();
-    private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Task? _loop;
-    private int _brokerIndex;
-    // Brokers that refused MQTT 5 (an older mosquitto, RabbitMQ's plugin before 3.13): asked in 3.1.1 from then on.
-    private readonly HashSet<BrokerEndpoint> _speaks311 = [];
+    private readonly BrokerConnection[] _connections;
 
-    /// <summary>The MQTT version of the current connection: 5, or 3.1.1 with a broker that refused 5.</summary>
-    public MqttProtocolVersion? ConnectedVersion { get; private set; }
+    public MqttLink(MqttSettings settings, ILogger<MqttLink> logger)
+    {
+        _connections = settings.EveryBroker && settings.Brokers.Count > 1
+            ? settings.Brokers.Select(b => new BrokerConnection(settings with { Brokers = [b] }, logger)).ToArray()
+            : [new BrokerConnection(settings, logger)];
+        foreach (var connection in _connections) connection.Connected += () => Connected?.Invoke();
+    }
 
-    public bool IsConnected => _client.IsConnected;
+    /// <summary>How many brokers this link reads at once: 1, or each of them (<see cref="MqttSettings.EveryBroker"/>).</summary>
+    public int Readers => _connections.Length;
 
-    private long _connections;
+    public bool IsConnected => _connections.Any(c => c.IsConnected);
 
-    public long Connections => Interlocked.Read(ref _connections);
+    public long Connections => _connections.Sum(c => c.Connections);
 
-    /// <summary>The broker in use, or null while disconnected.</summary>
-    public BrokerEndpoint? ConnectedBroker { get; private set; }
+    /// <summary>The broker published to (the first connected one), or null while disconnected.</summary>
+    public BrokerEndpoint? ConnectedBroker => First?.ConnectedBroker;
 
-    /// <summary>Raised (on an MQTT thread) after each successful connect, subscriptions restored.</summary>
+    /// <summary>The MQTT version spoken with <see cref="ConnectedBroker"/>: 5, or 3.1.1 with a broker that refused 5.</summary>
+    public MqttProtocolVersion? ConnectedVersion => First?.ConnectedVersion;
+
+    /// <summary>Whether <see cref="ConnectedBroker"/> offers shared subscriptions (MQTT 5 CONNACK); the embedded broker does not.</summary>
+    public bool SharedSubscriptionsAvailable => First?.SharedSubscriptionsAvailable ?? false;
+
+    /// <summary>Raised (on an MQTT thread) after each successful connect to any broker, subscriptions restored.</summary>
     public event Action? Connected;
+
+    private BrokerConnection? First => Array.Find(_connections, c => c.IsConnected);
 
     /// <summary>
     /// Registers a handler for a topic filter; it is subscribed now if connected, and after every reconnect. With a
-    /// <paramref name="shareGroup"/>, as <c>$share/&lt;group&gt;/&lt;filter&gt;</c> when the broker offers it.
+    /// <paramref name="shareGroup"/>, as <c>$share/&lt;group&gt;/&lt;filter&gt;</c> when the broker offers it. With
+    /// <paramref name="once"/>, a message that comes through several brokers (bridged ones) is handed over once: see
+    /// <see cref="CopyFilter"/>. Handlers of a link reading several brokers are called from each broker's thread.
     /// </summary>
-    public Task SubscribeAsync(string filter, Func<string, byte[], Task> handler, string? shareGroup = null) =>
-        AddAsync(new Subscription(filter, shareGroup, (topic, payload, _) => handler(topic, payload), ManualAck: false));
+    public Task SubscribeAsync(string filter, Func<string, byte[], Task> handler, string? shareGroup = null, bool once = false)
+    {
+        var copies = once && _connections.Length > 1 ? new CopyFilter(_connections.Length) : null;
+        return Task.WhenAll(_connections.Select((c, i) => c.SubscribeAsync(filter,
+            copies is null ? handler : (topic, payload) => copies.FirstCopy(i, topic, payload) ? handler(topic, payload) : Task.CompletedTask, shareGroup)));
+    }
 
     /// <summary>
     /// Registers a handler that acknowledges each message itself, when what it did with it is safe; until then the
     /// broker counts it in flight (see <see cref="MqttSettings.ReceiveMaximum"/>) and redelivers it to a new session.
     /// With a <paramref name="shareGroup"/>, subscribes as <c>$share/&lt;group&gt;/&lt;filter&gt;</c> when the broker offers it.
+    /// Each acknowledgement goes to the broker the message came from.
     /// </summary>
     public Task SubscribeWithAckAsync(string filter, string? shareGroup, Func<string, byte[], Func<CancellationToken, Task>, Task> handler) =>
-        AddAsync(new Subscription(filter, shareGroup, (topic, payload, ack) => handler(topic, payload, ack!), ManualAck: true));
-
-    /// <summary>Whether the broker in use offers shared subscriptions (MQTT 5 CONNACK); the embedded broker does not.</summary>
-    public bool SharedSubscriptionsAvailable { get; private set; }
-
-    private async Task AddAsync(Subscription subscription)
-    {
-        List<(string Topic, byte[] Payload, IReadOnlyList<uint>? Ids, Func<CancellationToken, Task>? Ack)> early;
-        lock (_handlers)
-        {
-            _handlers.Add(subscription);
-            // A message that came through another subscription (its identifier says so) waits for that one's handler.
-            bool Mine((string Topic, byte[] Payload, IReadOnlyList<uint>? Ids, Func<CancellationToken, Task>? Ack) m) =>
-                Matches(m.Topic, subscription.Filter) && (m.Ids is not { Count: > 0 } || m.Ids.Contains(IdOf(FilterFor(subscription))));
-            early = _early.Where(Mine).ToList();
-            if (early.Count > 0)
-            {
-                var rest = _early.Where(m => !Mine(m)).ToList();
-                _early.Clear();
-                foreach (var m in rest) _early.Enqueue(m);
-            }
-        }
-        foreach (var (topic, payload, _, ack) in early) await Deliver(subscription, topic, payload, ack);
-        if (_client.IsConnected) await SubscribeOneAsync(FilterFor(subscription), _stopping.Token);
-    }
-
-    /// <summary>Subscribes at QoS 1; a SUBACK that refuses (not authorized, say) is an error, not a silent nothing.</summary>
-    private async Task SubscribeOneAsync(string filter, CancellationToken ct)
-    {
-        var builder = new MqttClientSubscribeOptionsBuilder()
-            .WithTopicFilter(f => f.WithTopic(filter).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce));
-        // Only to a broker that offers them: to one that does not, an identifier is a protocol error that drops the connection.
-        if (_identifiers) builder.WithSubscriptionIdentifier(IdOf(filter));
-        var options = builder.Build();
-        var result = await _client.SubscribeAsync(options, ct);
-        foreach (var item in result.Items)
-        {
-            if ((int)item.ResultCode >= 0x80)
-                throw new MqttSubscribeRefusedException($"broker refused the subscription to {filter}: {item.ResultCode} {result.ReasonString}".TrimEnd());
-        }
-    }
-
-    /// <summary>
-    /// One identifier per subscribed filter: a message says which subscriptions it came through, so a node subscribed
-    /// to both <c>ping/+</c> and <c>$share/…/ping/+</c> (two copies of each result) hands each copy to its own handlers.
-    /// A hash of the filter, not a counter: a resumed session delivers what it queued with the identifiers the last
-    /// process gave, and they must mean the same filters in this one.
-    /// </summary>
-    private static uint IdOf(string filter) => System.IO.Hashing.XxHash32.HashToUInt32(System.Text.Encoding.UTF8.GetBytes(filter)) % 268_435_454 + 1;
-
-    private string FilterFor(Subscription s) =>
-        s.ShareGroup is not null && SharedSubscriptionsAvailable ? $"$share/{s.ShareGroup}/{s.Filter}" : s.Filter;
-
-    private static bool Matches(string topic, string filter) =>
-        MqttTopicFilterComparer.Compare(topic, filter) == MqttTopicFilterCompareResult.IsMatch;
+        Task.WhenAll(_connections.Select(c => c.SubscribeWithAckAsync(filter, shareGroup, handler)));
 
     public async Task PublishAsync(string topic, byte[] payload, bool retain = false, CancellationToken cancellationToken = default)
     {
-        if (!_client.IsConnected) throw new MqttNotConnectedException("not connected to any broker");
-        var message = new MqttApplicationMessageBuilder()
-            .WithTopic(topic)
-            .WithPayload(payload)
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithRetainFlag(retain)
-            .Build();
-        var result = await _client.PublishAsync(message, cancellationToken);
-        // Reason codes below 0x80 are successes (0x10 "no matching subscribers" included).
-        if ((int)result.ReasonCode >= 0x80)
-            throw new MqttPublishRefusedException($"broker refused {topic}: {result.ReasonCode} {result.ReasonString}");
-    }
-
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        _client.ApplicationMessageReceivedAsync += OnMessage;
-        _client.DisconnectedAsync += e =>
+        if (!retain || _connections.Length == 1)
         {
-            if (ConnectedBroker is not null && !_stopping.IsCancellationRequested)
-                logger.LogWarning("MQTT: lost broker {Broker} ({Reason}); reconnecting", ConnectedBroker, e.Exception?.Message ?? e.Reason.ToString());
-            ConnectedBroker = null;
-            _disconnected.TrySetResult();
-            return Task.CompletedTask;
-        };
-        _loop = Task.Run(() => ConnectLoop(_stopping.Token));
-        return Task.CompletedTask;
-    }
-
-    private async Task ConnectLoop(CancellationToken ct)
-    {
-        var backoff = settings.MinBackoff;
-        while (!ct.IsCancellationRequested)
-        {
-            var broker = settings.Brokers[_brokerIndex % settings.Brokers.Count];
-            try
-            {
-                _disconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                var version = _speaks311.Contains(broker) ? MqttProtocolVersion.V311 : MqttProtocolVersion.V500;
-                var connected = await _client.ConnectAsync(BuildOptions(broker, version), ct);
-                if (version == MqttProtocolVersion.V500 && connected.ResultCode == MqttClientConnectResultCode.UnsupportedProtocolVersion)
-                {
-                    // Same guarantees in 3.1.1: QoS 1, a persistent session (clean session off); no subscription
-                    // identifiers, and no shared subscriptions (3.1.1 cannot say it offers them).
-                    _speaks311.Add(broker);
-                    version = MqttProtocolVersion.V311;
-                    logger.LogWarning("MQTT: broker {Broker} refused MQTT 5; asking in MQTT 3.1.1", broker);
-                    connected = await _client.ConnectAsync(BuildOptions(broker, version), ct);
-                }
-                // MQTTnet returns a refusing CONNACK rather than throwing: a refusal is a failed attempt, with its reason.
-                if (connected.ResultCode != MqttClientConnectResultCode.Success)
-                {
-                    if (_client.IsConnected) await _client.DisconnectAsync(cancellationToken: ct);
-                    throw new InvalidOperationException($"the broker refused the connection: {connected.ResultCode}{(connected.ReasonString is { } why ? $" ({why})" : "")}");
-                }
-                var v5 = version == MqttProtocolVersion.V500;
-                SharedSubscriptionsAvailable = v5 && connected.SharedSubscriptionAvailable;
-                _identifiers = v5 && connected.SubscriptionIdentifiersAvailable;
-                ConnectedVersion = version;
-                ConnectedBroker = broker;
-                Interlocked.Increment(ref _connections);
-                await ResubscribeAsync(ct);
-                logger.LogInformation("MQTT: connected to {Broker} as {ClientId} over MQTT {Version}{Session}", broker, settings.ClientId,
-                    v5 ? "5" : "3.1.1", connected.IsSessionPresent ? ", session resumed" : "");
-                backoff = settings.MinBackoff;
-                Connected?.Invoke();
-                await _disconnected.Task.WaitAsync(ct);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                _brokerIndex++;
-                var next = settings.Brokers[_brokerIndex % settings.Brokers.Count];
-                var delay = backoff * (0.8 + 0.4 * Random.Shared.NextDouble());
-                logger.LogWarning("MQTT: broker {Broker} unreachable ({Reason}); trying {Next} in {Delay:0.0}s",
-                    broker, e.GetBaseException().Message, next, delay.TotalSeconds);
-                try { await Task.Delay(delay, ct); } catch (OperationCanceledException) { return; }
-                backoff = TimeSpan.FromTicks(Math.Min(settings.MaxBackoff.Ticks, backoff.Ticks * 2));
-            }
+            await (First ?? _connections[0]).PublishAsync(topic, payload, retain, cancellationToken);
+            return;
         }
+        // Retained: on every broker a reader may be on. One that is down gets it again when it is back (the
+        // publishers republish on a change of Connections).
+        var live = _connections.Where(c => c.IsConnected).ToArray();
+        if (live.Length == 0) throw new MqttNotConnectedException("not connected to any broker");
+        await Task.WhenAll(live.Select(c => c.PublishAsync(topic, payload, retain, cancellationToken)));
     }
 
-    private async Task ResubscribeAsync(CancellationToken ct)
-    {
-        string[] filters;
-        lock (_handlers) filters = _handlers.Select(FilterFor).Distinct().ToArray();
-        foreach (var filter in filters)
-        {
-            // A refusal is this filter's (an ACL, say), not the broker's: the others are still subscribed, the link stays.
-            try { await SubscribeOneAsync(filter, ct); }
-            catch (MqttSubscribeRefusedException e) { logger.LogError("MQTT: {Reason}; its messages will not arrive until that is fixed", e.Message); }
-        }
-    }
+    public Task StartAsync(CancellationToken cancellationToken) => Task.WhenAll(_connections.Select(c => c.StartAsync(cancellationToken)));
 
-    private async Task OnMessage(MqttApplicationMessageReceivedEventArgs e)
-    {
-        var topic = e.ApplicationMessage.Topic;
-        var payload = e.ApplicationMessage.Payload.ToArray();
-        Subscription[] handlers;
-        var ids = e.ApplicationMessage.SubscriptionIdentifiers;
-        lock (_handlers)
-        {
-            handlers = _handlers.Where(h => Matches(topic, h.Filter)).ToArray();
-            // Through a subscription this process knows: to its handlers only. With no identifier, or only unknown ones
-            // (a subscription a former run made), to every handler whose filter matches.
-            if (ids is { Count: > 0 } && handlers.Any(h => ids.Contains(IdOf(FilterFor(h)))))
-                handlers = handlers.Where(h => ids.Contains(IdOf(FilterFor(h)))).ToArray();
-            if (handlers.Length == 0)
-            {
-                // A resumed session delivers what the broker queued at once, before the actors have registered their
-                // handlers: keep it for them rather than drop it (it is already acknowledged).
-                if (_early.Count >= MaxEarlyMessages) _early.Dequeue();
-                _early.Enqueue((topic, payload, ids is { Count: > 0 } ? ids.ToArray() : null, null));
-                return;
-            }
-        }
-        var manual = handlers.Any(h => h.ManualAck);
-        if (manual) e.AutoAcknowledge = false;
-        Func<CancellationToken, Task> ack = ct => e.AcknowledgeAsync(ct);
-        foreach (var handler in handlers) await Deliver(handler, topic, payload, handler.ManualAck ? ack : null);
-    }
-
-    private async Task Deliver(Subscription subscription, string topic, byte[] payload, Func<CancellationToken, Task>? ack)
-    {
-        try { await subscription.Handler(topic, payload, ack ?? (_ => Task.CompletedTask)); }
-        catch (Exception ex) { logger.LogError(ex, "MQTT: handler for {Filter} failed on a message on {Topic}; message dropped", subscription.Filter, topic); }
-    }
-
-    private sealed record Subscription(string Filter, string? ShareGroup, Func<string, byte[], Func<CancellationToken, Task>?, Task> Handler, bool ManualAck);
-
-    private MqttClientOptions BuildOptions(BrokerEndpoint broker, MqttProtocolVersion version)
-    {
-        var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(broker.Host, broker.Port)
-            .WithClientId(settings.ClientId)
-            .WithProtocolVersion(version)
-            .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
-            .WithTimeout(TimeSpan.FromSeconds(10));
-        if (version == MqttProtocolVersion.V500)
-        {
-            builder.WithCleanStart(false).WithSessionExpiryInterval((uint)settings.SessionExpiry.TotalSeconds);
-            if (settings.ReceiveMaximum is { } receiveMaximum) builder.WithReceiveMaximum(receiveMaximum);
-        }
-        else
-        {
-            builder.WithCleanSession(false); // 3.1.1's persistent session: the broker keeps it until the client says otherwise
-        }
-        if (settings.Username is not null) builder.WithCredentials(settings.Username, settings.Password);
-        if (settings.Will is { } will)
-        {
-            builder.WithWillTopic(will.Topic).WithWillPayload(will.Payload).WithWillRetain(true)
-                .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
-        }
-        if (broker.Tls) builder.WithTlsOptions(o => ConfigureTls(o, broker));
-        return builder.Build();
-    }
-
-    private void ConfigureTls(MqttClientTlsOptionsBuilder tls, BrokerEndpoint broker)
-    {
-        var material = settings.Tls ?? MqttTls.None;
-        tls.UseTls()
-            .WithTargetHost(broker.Host)
-            .WithCertificateValidationHandler(e => material.Accept(e.Certificate, e.SslPolicyErrors));
-        if (material.ClientCertificate is not null) tls.WithClientCertificates([material.ClientCertificate]);
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await _stopping.CancelAsync();
-        if (_loop is not null) await _loop;
-        if (_client.IsConnected)
-        {
-            if (settings.Goodbye is { } goodbye)
-            {
-                try
-                {
-                    await _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(goodbye.Topic).WithPayload(goodbye.Payload)
-                        .WithRetainFlag().WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), cancellationToken);
-                }
-                catch (Exception e) { logger.LogDebug(e, "MQTT: goodbye not published"); }
-            }
-            // A clean DISCONNECT: the broker then does not publish the last will (we left, we did not die).
-            try { await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), cancellationToken); }
-            catch (Exception e) { logger.LogDebug(e, "MQTT: disconnect failed"); }
-        }
-    }
+    public Task StopAsync(CancellationToken cancellationToken) => Task.WhenAll(_connections.Select(c => c.StopAsync(cancellationToken)));
 
     public async ValueTask DisposeAsync()
     {
-        if (!_stopping.IsCancellationRequested) await StopAsync(CancellationToken.None);
-        _client.Dispose();
+        foreach (var connection in _connections) await connection.DisposeAsync();
     }
 }
 

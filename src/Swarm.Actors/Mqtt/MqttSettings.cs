@@ -20,6 +20,12 @@ public sealed record MqttSettings(
     /// <summary>How many QoS 1 messages the broker may have in flight to us unacknowledged: a consumer's backpressure.</summary>
     public ushort? ReceiveMaximum { get; init; }
 
+    /// <summary>
+    /// One connection to each broker at once, read and written together, instead of one at a time in failover order:
+    /// for queens and indexers, so that a bee may publish to whichever broker it reaches.
+    /// </summary>
+    public bool EveryBroker { get; init; }
+
     public TimeSpan MinBackoff { get; init; } = TimeSpan.FromMilliseconds(250);
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
 }

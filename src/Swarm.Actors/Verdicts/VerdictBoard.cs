@@ -49,14 +49,14 @@ public sealed class VerdictBoard
         {
             var bee = Topics.Unescape(topic[SwarmNames.Topics.BeeVerdictPrefix.Length..]);
             if (payload.Length == 0) { if (_bees.TryRemove(bee, out _)) Changed?.Invoke(bee, new VerdictGone(bee, IsBee: true)); }
-            else if (Parse(payload, SwarmJson.Wire.BeeVerdict) is { } v && v.Bee == bee && v.Text is not null && v.Evidence is not null && v.Evidence.All(e => e is { Target: not null, State: not null }) && Kinds.Contains(v.Verdict) && Fits(_bees, bee)) Take(_bees, bee, v);
+            else if (Parse(payload, SwarmJson.Wire.BeeVerdict) is { } v && v.Bee == bee && v.Text is not null && v.Evidence is not null && v.Evidence.All(e => e is { Target: not null, State: not null }) && Kinds.Contains(v.Verdict) && Fits(_bees, bee)) Take(_bees, bee, v, b => b.At);
             else Interlocked.Increment(ref _ignored);
         }
         else if (topic.StartsWith(SwarmNames.Topics.VerdictPrefix, StringComparison.Ordinal))
         {
             var target = Topics.Unescape(topic[SwarmNames.Topics.VerdictPrefix.Length..]);
             if (payload.Length == 0) { if (_targets.TryRemove(target, out _)) Changed?.Invoke(target, new VerdictGone(target, IsBee: false)); }
-            else if (Parse(payload, SwarmJson.Wire.TargetVerdict) is { } v && v.Target == target && v.Text is not null && WellFormed(v.Bees) && Kinds.Contains(v.Verdict) && Fits(_targets, target)) Take(_targets, target, v);
+            else if (Parse(payload, SwarmJson.Wire.TargetVerdict) is { } v && v.Target == target && v.Text is not null && WellFormed(v.Bees) && Kinds.Contains(v.Verdict) && Fits(_targets, target)) Take(_targets, target, v, t => t.At);
             else Interlocked.Increment(ref _ignored);
         }
         if (_payloads.Count < MaxEntries * 3 || _payloads.ContainsKey(topic)) _payloads[topic] = hash;
@@ -65,8 +65,10 @@ public sealed class VerdictBoard
     private static bool WellFormed(IReadOnlyList<PairView>? bees) =>
         bees is not null && bees.All(b => b is { Bee: not null, State: not null }) && bees.DistinctBy(b => b.Bee).Count() == bees.Count;
 
-    private void Take<T>(ConcurrentDictionary<string, T> map, string key, T verdict) where T : class
+    private void Take<T>(ConcurrentDictionary<string, T> map, string key, T verdict, Func<T, DateTime> at) where T : class
     {
+        // A node reading several brokers hears each verdict on each; one that was down holds an older one retained.
+        if (map.TryGetValue(key, out var held) && at(held) > at(verdict)) return;
         map[key] = verdict;
         Changed?.Invoke(key, verdict);
     }
