@@ -1,6 +1,7 @@
 using Swarm.Bench;
 
 // dotnet run -c Release --project bench/Swarm.Bench -- [rate|rtt|memory|watch|edge|indexer|outbox|verdict|page|dns|path|all] | outage [minutes]
+//   | cluster [nodes] | load [--bees N] [--targets N] [--interval 10s] [--duration 2m] [--indexers N] [--brokers N] [--churn F] [--garbage F]
 // Needs root (raw ICMP, network namespaces) and fping (apt-get install fping). Prints a Markdown table.
 var scenario = args.FirstOrDefault() ?? "all";
 if (scenario == BeeMemory.WorkerVerb) return await BeeMemory.RunWorkerAsync(int.Parse(args[1]), TimeSpan.FromSeconds(int.Parse(args[2])));
@@ -18,6 +19,8 @@ if (scenario is "page" or "all") rows.AddRange(await PageBench.RunAsync());
 if (scenario is "dns" or "all") rows.AddRange(await DnsBench.RunAsync());
 if (scenario is "path" or "all") rows.AddRange(await PathBench.RunAsync());
 if (scenario is "outbox" or "all") rows.AddRange(await OutboxStores.RunAsync());
+if (scenario is "cluster") rows.AddRange(await WatchLatency.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 10, cluster: true));
+if (scenario is "load") rows.AddRange(await Load.RunAsync(Load.Options.Parse(args[1..])));
 if (scenario is "outage") rows.AddRange(await Outage.RunAsync(args.Length > 1 ? double.Parse(args[1]) : 10));
 
 Console.WriteLine();

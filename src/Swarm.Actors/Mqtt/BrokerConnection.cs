@@ -23,6 +23,7 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
     private int _brokerIndex;
     // Brokers that refused MQTT 5 (an older mosquitto, RabbitMQ's plugin before 3.13): asked in 3.1.1 from then on.
     private readonly HashSet<BrokerEndpoint> _speaks311 = [];
+    private readonly AckLine _acks = new(settings.AckStuckAfter);
 
     /// <summary>The MQTT version of the current connection: 5, or 3.1.1 with a broker that refused 5.</summary>
     public MqttProtocolVersion? ConnectedVersion { get; private set; }
@@ -167,6 +168,7 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
                 var v5 = version == MqttProtocolVersion.V500;
                 SharedSubscriptionsAvailable = v5 && connected.SharedSubscriptionAvailable;
                 _identifiers = v5 && connected.SubscriptionIdentifiersAvailable;
+                _acks.Restart(); // what the last session held unacknowledged, the broker delivers again
                 ConnectedVersion = version;
                 ConnectedBroker = broker;
                 Interlocked.Increment(ref _connections);
@@ -175,7 +177,7 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
                     v5 ? "5" : "3.1.1", connected.IsSessionPresent ? ", session resumed" : "");
                 backoff = settings.MinBackoff;
                 Connected?.Invoke();
-                await _disconnected.Task.WaitAsync(ct);
+                await WatchAcksUntilDisconnected(ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -190,6 +192,27 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
                     broker, e.GetBaseException().Message, next, delay.TotalSeconds);
                 try { await Task.Delay(delay, ct); } catch (OperationCanceledException) { return; }
                 backoff = TimeSpan.FromTicks(Math.Min(settings.MaxBackoff.Ticks, backoff.Ticks * 2));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits for the connection to end. A message handed over and never acknowledged while later ones were (a handler
+    /// that lost it) would hold back every acknowledgement behind it: after <see cref="MqttSettings.AckStuckAfter"/> the
+    /// connection is closed, and the broker delivers the unacknowledged messages again to the new session.
+    /// </summary>
+    private async Task WatchAcksUntilDisconnected(CancellationToken ct)
+    {
+        while (!_disconnected.Task.IsCompleted)
+        {
+            try { await _disconnected.Task.WaitAsync(_acks.StuckAfter / 4, ct); }
+            catch (TimeoutException) { }
+            if (_acks.Stuck() is { } age && _client.IsConnected)
+            {
+                logger.LogWarning("MQTT: a message from {Broker} waits {Age:0} s for its acknowledgement while later ones are done; reconnecting so the broker delivers it again",
+                    ConnectedBroker, age.TotalSeconds);
+                try { await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build(), ct); }
+                catch (Exception e) when (e is not OperationCanceledException) { logger.LogDebug(e, "MQTT: disconnect failed"); }
             }
         }
     }
@@ -228,9 +251,12 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
                 return;
             }
         }
-        var manual = handlers.Any(h => h.ManualAck);
-        if (manual) e.AutoAcknowledge = false;
-        Func<CancellationToken, Task> ack = ct => e.AcknowledgeAsync(ct);
+        Func<CancellationToken, Task>? ack = null;
+        if (handlers.Any(h => h.ManualAck))
+        {
+            e.AutoAcknowledge = false;
+            ack = _acks.Take(e);
+        }
         foreach (var handler in handlers) await Deliver(handler, topic, payload, handler.ManualAck ? ack : null);
     }
 

@@ -1,0 +1,89 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using MQTTnet.Server;
+using Swarm.Mqtt;
+using Swarm.Tests.Infrastructure;
+
+namespace Swarm.Tests.Mqtt;
+
+/// <summary>
+/// Manual acknowledgements (the indexer's) reach the broker in the order the messages came, however the handler
+/// finishes them: MQTT requires it of a QoS 1 receiver, and mosquitto 2.0.11 slows to a crawl without it.
+/// </summary>
+public class AckOrderTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Acknowledgements_given_in_reverse_reach_the_broker_in_arrival_order()
+    {
+        var port = Ports.Free();
+        using var server = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder()
+            .WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(System.Net.IPAddress.Loopback)
+            .WithDefaultEndpointBoundIPV6Address(System.Net.IPAddress.None).WithDefaultEndpointPort(port).Build());
+        var acked = new ConcurrentQueue<string>();
+        server.ClientAcknowledgedPublishPacketAsync += e =>
+        {
+            if (e.ClientId == "indexer") acked.Enqueue(Encoding.UTF8.GetString(e.PublishPacket.Payload));
+            return Task.CompletedTask;
+        };
+        await server.StartAsync();
+        await using var link = new MqttLink(new MqttSettings([BrokerEndpoint.Loopback(port)], "indexer"), NullLogger<MqttLink>.Instance);
+        var held = new ConcurrentQueue<(string Payload, Func<CancellationToken, Task> Ack)>();
+        await link.SubscribeWithAckAsync("ping/+", null, (_, payload, ack) => { held.Enqueue((Encoding.UTF8.GetString(payload), ack)); return Task.CompletedTask; });
+        var subscribed = false;
+        link.Connected += () => subscribed = true; // raised once the subscriptions are restored
+        await link.StartAsync(default);
+        await Eventually.True(() => subscribed, Deadline, "connected and subscribed");
+
+        await using var publisher = await MqttCollector.ConnectAsync(port);
+        for (var i = 0; i < 10; i++) await publisher.PublishAsync("ping/x", $"m{i}");
+        await Eventually.True(() => held.Count == 10, Deadline, "ten messages held unacknowledged");
+        Assert.Empty(acked);
+
+        // The last nine first: none may go before m0 (their tasks complete: a handler awaiting one is not held).
+        var acks = held.ToArray();
+        foreach (var (_, ack) in acks.Skip(1).Reverse()) await ack(default);
+        await Task.Delay(200); // a PUBACK sent too early would be at the broker by now
+        Assert.Empty(acked);
+        await acks[0].Ack(default);
+        await Eventually.True(() => acked.Count == 10, Deadline, "ten acknowledgements at the broker");
+        Assert.Equal(acks.Select(a => a.Payload), acked);
+    }
+
+    [Fact]
+    public async Task A_message_its_handler_never_acknowledges_is_delivered_again_and_the_rest_are_not_held_forever()
+    {
+        await using var broker = await Mosquitto.StartAsync();
+        var settings = new MqttSettings([BrokerEndpoint.Parse(broker.Url, out _)!], "indexer-stuck") { AckStuckAfter = TimeSpan.FromSeconds(2) };
+        await using var link = new MqttLink(settings, NullLogger<MqttLink>.Instance);
+        var seen = new ConcurrentQueue<string>();
+        await link.SubscribeWithAckAsync("ping/+", null, async (_, payload, ack) =>
+        {
+            var text = Encoding.UTF8.GetString(payload);
+            // The first delivery of m0 is lost by the handler; every other message is acknowledged at once.
+            var lost = text == "m0" && !seen.Contains("m0");
+            seen.Enqueue(text);
+            if (!lost) await ack(default);
+        });
+        await link.StartAsync(default);
+        await Eventually.True(() => link.IsConnected, Deadline, "connected");
+        await using var publisher = await MqttCollector.ConnectAsync(broker.Port);
+        await Eventually.True(async () =>
+        {
+            if (!seen.Contains("m0")) await publisher.PublishAsync("ping/x", "m0");
+            return seen.Contains("m0");
+        }, Deadline, "m0 delivered");
+        for (var i = 1; i <= 5; i++) await publisher.PublishAsync("ping/x", $"m{i}");
+
+        await Eventually.True(() => seen.Count(s => s == "m0") >= 2, Deadline, () => $"m0 delivered again (seen: {string.Join(", ", seen)})");
+        Assert.True(link.Connections >= 2); // by a new connection
+        // Nothing is held now: a message published after is delivered and acknowledged, and no more reconnects come.
+        var connections = link.Connections;
+        await publisher.PublishAsync("ping/x", "after");
+        await Eventually.True(() => seen.Contains("after"), Deadline, "a message after the restart");
+        await Task.Delay(TimeSpan.FromSeconds(3)); // longer than AckStuckAfter: a wrongly stuck line would reconnect
+        Assert.Equal(connections, link.Connections);
+    }
+}
