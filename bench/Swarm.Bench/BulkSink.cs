@@ -14,13 +14,16 @@ public sealed class BulkSink : IDisposable
     private readonly HttpListener _listener = new();
     private readonly Dictionary<string, List<ulong>> _stored = new(StringComparer.Ordinal);
     private readonly List<float> _lags = [], _window = [];
-    private long _unique, _duplicates, _requests;
+    private long _unique, _duplicates, _requests, _documentBytes, _documents;
     private int _templates;
 
     public string Url { get; }
     public long Unique => Interlocked.Read(ref _unique);
     public long Duplicates => Interlocked.Read(ref _duplicates);
     public long Requests => Interlocked.Read(ref _requests);
+
+    /// <summary>The mean size of a stored document's JSON line, in bytes.</summary>
+    public double DocumentBytes => Interlocked.Read(ref _documents) is var n and > 0 ? (double)Interlocked.Read(ref _documentBytes) / n : 0;
     public int Templates => Volatile.Read(ref _templates);
 
     /// <summary>How long each <c>_bulk</c> takes to answer: a busy cluster.</summary>
@@ -98,6 +101,7 @@ public sealed class BulkSink : IDisposable
             {
                 var id = Field(lines[i], "\"_id\":\"");
                 var fresh = Store(id);
+                if (fresh) { _documents++; _documentBytes += Encoding.UTF8.GetByteCount(lines[i + 1]); }
                 if (fresh && Field(lines[i + 1], "\"@timestamp\":\"") is { } ts
                     && DateTime.TryParse(ts, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var at))
                 {

@@ -46,7 +46,7 @@ public static class Load
                     "--es-delay" => o with { EsDelayMs = int.Parse(v) },
                     "--inflight" => o with { Inflight = int.Parse(v) },
                     "--garbage" => o with { Garbage = double.Parse(v, CultureInfo.InvariantCulture) },
-                    _ => throw new ArgumentException($"load: unknown option {args[i]}; see bench/README.md"),
+                    _ => throw new ArgumentException($"load: unknown option {args[i]}; usage: {Usage}"),
                 };
             }
             return o;
@@ -167,7 +167,7 @@ public static class Load
             var name = $"{o.Bees:#,0} bees × {o.Targets} targets / {o.Interval.TotalSeconds:0} s, {o.Brokers} broker(s), {o.Indexers} indexer(s), {o.Duration.TotalMinutes:0.#} min" +
                 (o.Churn > 0 ? $", {o.Churn:P0} losing their link" : "") + (o.Garbage > 0 ? $", {o.Garbage:P1} garbage" : "");
             Console.Error.WriteLine($"load: done; {offered:#,0} generated, {accepted:#,0} accepted by the broker, {sink.Unique:#,0} stored ({sink.Duplicates:#,0} copies), " +
-                $"drained in {drained.Elapsed.TotalSeconds:0.0} s, {sink.Requests:#,0} _bulk requests, garbage sent {bees.Sum(b => b.GarbageSent):#,0}");
+                $"drained in {drained.Elapsed.TotalSeconds:0.0} s, {sink.Requests:#,0} _bulk requests, {sink.DocumentBytes:0} bytes per document, garbage sent {bees.Sum(b => b.GarbageSent):#,0}");
             return
             [
                 new($"{name}: results/s stored (offered)", $"{steady.Average(s => s.Rate):#,0} /s ({o.Offered:#,0})", "—", "= offered"),

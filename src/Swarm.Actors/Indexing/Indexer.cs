@@ -15,13 +15,8 @@ public sealed record ResultArrived(string Topic, byte[] Payload, Func<Cancellati
 /// <summary>How the indexer batches and backs off.</summary>
 public sealed record IndexerSettings(string DataStream, int BatchSize = 1000, int BatchBytes = 5 << 20)
 {
-    /// <summary>
-    /// Bulk requests in flight at once. One: while it is out the next batch grows, so each request carries more. With
-    /// two, 1,000 simulated bees (10,000 results/s) on 2 cores left the indexer behind within 30 s, and mosquitto
-    /// 2.0.11 (Debian 12) then overshoots the indexer's receive window (eclipse/mosquitto#2301, fixed in 2.0.13) and
-    /// its delivery fell to ~100/s; with one it kept up with a lag p99 of 0.12 s (bench: <c>load</c>, docs/CAPACITY.md).
-    /// </summary>
-    public int MaxRequests { get; init; } = 1;
+    /// <summary>Bulk requests in flight at once: a second one fills the pipe while Elasticsearch answers the first.</summary>
+    public int MaxRequests { get; init; } = 2;
 
     public TimeSpan BatchDelay { get; init; } = TimeSpan.FromSeconds(1);
 

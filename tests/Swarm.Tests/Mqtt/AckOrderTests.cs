@@ -87,3 +87,38 @@ public class AckOrderTests
         Assert.Equal(connections, link.Connections);
     }
 }
+
+/// <summary>The indexer acknowledges every message it takes, a dead-lettered one too, as the broker sees it.</summary>
+public class IndexerAckTests
+{
+    [Fact]
+    public async Task Every_message_the_indexer_takes_is_acknowledged_at_the_broker_garbage_included()
+    {
+        var port = Ports.Free();
+        using var server = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder()
+            .WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(System.Net.IPAddress.Loopback)
+            .WithDefaultEndpointBoundIPV6Address(System.Net.IPAddress.None).WithDefaultEndpointPort(port).Build());
+        var acked = new ConcurrentQueue<string>();
+        server.ClientAcknowledgedPublishPacketAsync += e =>
+        {
+            if (e.ClientId.EndsWith("-indexer")) acked.Enqueue(e.PublishPacket.Topic);
+            return Task.CompletedTask;
+        };
+        await server.StartAsync();
+        await using var es = new FakeElasticsearch();
+        await using var node = await SwarmHost.StartAsync(("Swarm:Roles", "indexer"), ("Swarm:Bee:Id", "acks"),
+            ("Swarm:Mqtt:Brokers:0", $"mqtt://127.0.0.1:{port}"), ("Swarm:Elasticsearch:Urls:0", es.Url.ToString()));
+        await Eventually.True(() => node.Health.Problems.Count == 0, TimeSpan.FromSeconds(60), () => string.Join("; ", node.Health.Problems));
+        await using var bee = await MqttCollector.ConnectAsync(port);
+        byte[] Result(long seq) => System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Swarm.Protocol.ProbeResult
+        {
+            Bee = "b", Seq = seq, Timestamp = DateTime.UtcNow, Target = "127.0.0.1", Kind = "icmp", Sent = 1, Received = 1, AvgMs = 1, MinMs = 1, MaxMs = 1,
+        }, Swarm.Serialization.SwarmJson.Wire.ProbeResult);
+
+        await bee.PublishAsync("ping/127.0.0.1", Result(1));
+        await bee.PublishAsync("ping/garbage", [0xFF, (byte)'{']);
+        await bee.PublishAsync("ping/127.0.0.1", Result(2));
+        await Eventually.True(() => acked.Count(t => t.StartsWith("ping/")) == 3, TimeSpan.FromSeconds(30),
+            () => $"three acknowledgements (now: {string.Join(", ", acked)}; stored {es.Documents.Count})");
+    }
+}
