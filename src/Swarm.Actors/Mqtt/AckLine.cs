@@ -81,8 +81,9 @@ internal sealed class AckLine(TimeSpan stuckAfter)
                     _line.Dequeue();
                 }
                 // A session that ended: the broker delivers it again to the next one. One that fails now is ending.
-                try { if (head.Session == Volatile.Read(ref _session)) await head.Message.AcknowledgeAsync(ct); }
-                catch (Exception) when (!ct.IsCancellationRequested) { }
+                // Not cancellable: the head is out of the line, and one not sent would be overtaken by the rest.
+                try { if (head.Session == Volatile.Read(ref _session)) await head.Message.AcknowledgeAsync(CancellationToken.None); }
+                catch (Exception) { }
             }
         }
         finally

@@ -148,6 +148,8 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
             try
             {
                 _disconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                // Before CONNACK: a resumed session delivers at once, and those messages belong to the new session.
+                _acks.Restart();
                 var version = _speaks311.Contains(broker) ? MqttProtocolVersion.V311 : MqttProtocolVersion.V500;
                 var connected = await _client.ConnectAsync(BuildOptions(broker, version), ct);
                 if (version == MqttProtocolVersion.V500 && connected.ResultCode == MqttClientConnectResultCode.UnsupportedProtocolVersion)
@@ -168,7 +170,6 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
                 var v5 = version == MqttProtocolVersion.V500;
                 SharedSubscriptionsAvailable = v5 && connected.SharedSubscriptionAvailable;
                 _identifiers = v5 && connected.SubscriptionIdentifiersAvailable;
-                _acks.Restart(); // what the last session held unacknowledged, the broker delivers again
                 ConnectedVersion = version;
                 ConnectedBroker = broker;
                 Interlocked.Increment(ref _connections);
@@ -263,7 +264,11 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
     private async Task Deliver(Subscription subscription, string topic, byte[] payload, Func<CancellationToken, Task>? ack)
     {
         try { await subscription.Handler(topic, payload, ack ?? (_ => Task.CompletedTask)); }
-        catch (Exception ex) { logger.LogError(ex, "MQTT: handler for {Filter} failed on a message on {Topic}; message dropped", subscription.Filter, topic); }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "MQTT: handler for {Filter} failed on a message on {Topic}; message dropped", subscription.Filter, topic);
+            if (ack is not null) _ = ack(CancellationToken.None); // dropped, so acknowledged: it must not hold back the ones behind it
+        }
     }
 
     private sealed record Subscription(string Filter, string? ShareGroup, Func<string, byte[], Func<CancellationToken, Task>?, Task> Handler, bool ManualAck);

@@ -72,11 +72,14 @@ public sealed class MqttLink : IMqttPublisher, IHostedService, IAsyncDisposable
             await (First ?? _connections[0]).PublishAsync(topic, payload, retain, cancellationToken);
             return;
         }
-        // Retained: on every broker a reader may be on. One that is down gets it again when it is back (the
-        // publishers republish on a change of Connections).
+        // Retained: on every broker a reader may be on. Those up take it now. A broker that is down gets a message again
+        // when it is back (publishers republish on a change of Connections, and readers keep the newest), but not a
+        // clear (an empty message): that publish fails, so that the publisher tries again, or an old verdict comes back.
         var live = _connections.Where(c => c.IsConnected).ToArray();
         if (live.Length == 0) throw new MqttNotConnectedException("not connected to any broker");
         await Task.WhenAll(live.Select(c => c.PublishAsync(topic, payload, retain, cancellationToken)));
+        if (payload.Length == 0 && live.Length < _connections.Length)
+            throw new MqttNotConnectedException($"cleared on {live.Length} of {_connections.Length} brokers; the others are down");
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.WhenAll(_connections.Select(c => c.StartAsync(cancellationToken)));

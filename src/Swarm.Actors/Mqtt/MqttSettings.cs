@@ -30,7 +30,7 @@ public sealed record MqttSettings(
     /// How long a manually acknowledged message may stay unacknowledged while later ones are acknowledged (its handler
     /// lost it) before the connection is restarted and the broker delivers it again: acknowledgements go in order.
     /// </summary>
-    public TimeSpan AckStuckAfter { get; init; } = TimeSpan.FromMinutes(2);
+    public TimeSpan AckStuckAfter { get; init; } = TimeSpan.FromMinutes(10);
 
     public TimeSpan MinBackoff { get; init; } = TimeSpan.FromMilliseconds(250);
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);

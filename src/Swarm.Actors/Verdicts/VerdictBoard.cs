@@ -36,6 +36,14 @@ public sealed class VerdictBoard
 
     public void Heard(string topic, byte[] payload)
     {
+        // A node reading several brokers hears on several threads: one message at a time, so the newest stays.
+        lock (_heard) HeardOne(topic, payload);
+    }
+
+    private readonly object _heard = new();
+
+    private void HeardOne(string topic, byte[] payload)
+    {
         // A retained message delivered again (a reconnect, a second subscription) changes nothing: no event for it.
         var hash = System.IO.Hashing.XxHash3.HashToUInt64(payload);
         if (_payloads.TryGetValue(topic, out var last) && last == hash) return;

@@ -18,17 +18,8 @@ public class AckOrderTests
     [Fact]
     public async Task Acknowledgements_given_in_reverse_reach_the_broker_in_arrival_order()
     {
-        var port = Ports.Free();
-        using var server = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder()
-            .WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(System.Net.IPAddress.Loopback)
-            .WithDefaultEndpointBoundIPV6Address(System.Net.IPAddress.None).WithDefaultEndpointPort(port).Build());
-        var acked = new ConcurrentQueue<string>();
-        server.ClientAcknowledgedPublishPacketAsync += e =>
-        {
-            if (e.ClientId == "indexer") acked.Enqueue(Encoding.UTF8.GetString(e.PublishPacket.Payload));
-            return Task.CompletedTask;
-        };
-        await server.StartAsync();
+        using var broker = await AckRecordingBroker.StartAsync(e => e.ClientId == "indexer" ? Encoding.UTF8.GetString(e.PublishPacket.Payload) : null);
+        var (port, acked) = (broker.Port, broker.Acked);
         await using var link = new MqttLink(new MqttSettings([BrokerEndpoint.Loopback(port)], "indexer"), NullLogger<MqttLink>.Instance);
         var held = new ConcurrentQueue<(string Payload, Func<CancellationToken, Task> Ack)>();
         await link.SubscribeWithAckAsync("ping/+", null, (_, payload, ack) => { held.Enqueue((Encoding.UTF8.GetString(payload), ack)); return Task.CompletedTask; });
@@ -50,6 +41,28 @@ public class AckOrderTests
         await acks[0].Ack(default);
         await Eventually.True(() => acked.Count == 10, Deadline, "ten acknowledgements at the broker");
         Assert.Equal(acks.Select(a => a.Payload), acked);
+    }
+
+    [Fact]
+    public async Task A_message_whose_handler_throws_is_acknowledged_and_holds_back_nothing()
+    {
+        using var broker = await AckRecordingBroker.StartAsync(e => e.ClientId == "throws" ? Encoding.UTF8.GetString(e.PublishPacket.Payload) : null);
+        var (port, acked) = (broker.Port, broker.Acked);
+        await using var link = new MqttLink(new MqttSettings([BrokerEndpoint.Loopback(port)], "throws"), NullLogger<MqttLink>.Instance);
+        await link.SubscribeWithAckAsync("ping/+", null, async (_, payload, ack) =>
+        {
+            if (payload[0] == (byte)'!') throw new InvalidOperationException("a handler that fails");
+            await ack(default);
+        });
+        var subscribed = false;
+        link.Connected += () => subscribed = true;
+        await link.StartAsync(default);
+        await Eventually.True(() => subscribed, Deadline, "connected and subscribed");
+        await using var publisher = await MqttCollector.ConnectAsync(port);
+        await publisher.PublishAsync("ping/x", "!boom");
+        await publisher.PublishAsync("ping/x", "after");
+        await Eventually.True(() => acked.Count == 2, Deadline, () => $"both acknowledged (now: {string.Join(", ", acked)})");
+        Assert.Equal(["!boom", "after"], acked);
     }
 
     [Fact]
@@ -94,17 +107,8 @@ public class IndexerAckTests
     [Fact]
     public async Task Every_message_the_indexer_takes_is_acknowledged_at_the_broker_garbage_included()
     {
-        var port = Ports.Free();
-        using var server = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder()
-            .WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(System.Net.IPAddress.Loopback)
-            .WithDefaultEndpointBoundIPV6Address(System.Net.IPAddress.None).WithDefaultEndpointPort(port).Build());
-        var acked = new ConcurrentQueue<string>();
-        server.ClientAcknowledgedPublishPacketAsync += e =>
-        {
-            if (e.ClientId.EndsWith("-indexer")) acked.Enqueue(e.PublishPacket.Topic);
-            return Task.CompletedTask;
-        };
-        await server.StartAsync();
+        using var broker = await AckRecordingBroker.StartAsync(e => e.ClientId.EndsWith("-indexer") ? e.PublishPacket.Topic : null);
+        var (port, acked) = (broker.Port, broker.Acked);
         await using var es = new FakeElasticsearch();
         await using var node = await SwarmHost.StartAsync(("Swarm:Roles", "indexer"), ("Swarm:Bee:Id", "acks"),
             ("Swarm:Mqtt:Brokers:0", $"mqtt://127.0.0.1:{port}"), ("Swarm:Elasticsearch:Urls:0", es.Url.ToString()));
@@ -121,4 +125,34 @@ public class IndexerAckTests
         await Eventually.True(() => acked.Count(t => t.StartsWith("ping/")) == 3, TimeSpan.FromSeconds(30),
             () => $"three acknowledgements (now: {string.Join(", ", acked)}; stored {es.Documents.Count})");
     }
+}
+
+/// <summary>MQTTnet's broker on a free loopback port, recording what clients acknowledged (as <c>record</c> says), in order.</summary>
+internal sealed class AckRecordingBroker : IDisposable
+{
+    private readonly MqttServer _server;
+
+    private AckRecordingBroker(MqttServer server, int port) => (_server, Port) = (server, port);
+
+    public int Port { get; }
+    public ConcurrentQueue<string> Acked { get; } = new();
+
+    /// <param name="record">What to keep of an acknowledgement, or null to skip it.</param>
+    public static async Task<AckRecordingBroker> StartAsync(Func<ClientAcknowledgedPublishPacketEventArgs, string?> record)
+    {
+        var port = Ports.Free();
+        var server = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder()
+            .WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(System.Net.IPAddress.Loopback)
+            .WithDefaultEndpointBoundIPV6Address(System.Net.IPAddress.None).WithDefaultEndpointPort(port).Build());
+        var broker = new AckRecordingBroker(server, port);
+        server.ClientAcknowledgedPublishPacketAsync += e =>
+        {
+            if (record(e) is { } kept) broker.Acked.Enqueue(kept);
+            return Task.CompletedTask;
+        };
+        await server.StartAsync();
+        return broker;
+    }
+
+    public void Dispose() => _server.Dispose();
 }

@@ -123,6 +123,12 @@ public class EveryBrokerTests
             return pings.Messages.Any(m => m.Payload == "from-link");
         }, Deadline, "a result the link published on broker B");
         Assert.True(link.IsConnected);
+
+        // Retained with a broker down: a list or verdict goes where it can (readers keep the newest; it is published
+        // again when the broker is back), but a clear must reach every broker or fail, lest the old one come back.
+        await link.PublishAsync("verdict/x.example", """{"ts":"2026-12-02T04:00:00Z"}"""u8.ToArray(), retain: true);
+        var clear = await Assert.ThrowsAsync<MqttNotConnectedException>(() => link.PublishAsync("verdict/x.example", [], retain: true));
+        Assert.Contains("cleared on 1 of 2 brokers", clear.Message);
     }
 
     [Fact]
