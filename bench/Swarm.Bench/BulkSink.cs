@@ -8,6 +8,7 @@ namespace Swarm.Bench;
 /// An Elasticsearch stand-in for load: answers <c>_bulk</c> creates 201, or 409 for an id it stored already (as a data
 /// stream does), and the template and ILM calls with acknowledged. It keeps which result of which bee it stored (a
 /// bitset per bee, from the id <c>bee-seq-hash</c>) and each document's lag: arrival minus its <c>@timestamp</c>.
+/// <see cref="Unique"/> counts every bee's results but the warm-up ones (bees named <c>warmup-…</c>).
 /// </summary>
 public sealed class BulkSink : IDisposable
 {
@@ -28,6 +29,9 @@ public sealed class BulkSink : IDisposable
 
     /// <summary>How long each <c>_bulk</c> takes to answer: a busy cluster.</summary>
     public TimeSpan Delay { get; init; }
+
+    /// <summary>While set, <c>_bulk</c> answers 503 as a cluster without its shards does.</summary>
+    public volatile bool Down;
 
     public BulkSink()
     {
@@ -68,7 +72,12 @@ public sealed class BulkSink : IDisposable
             string body;
             using (var reader = new StreamReader(context.Request.InputStream)) body = await reader.ReadToEndAsync();
             string answer;
-            if (context.Request.Url!.AbsolutePath.EndsWith("/_bulk"))
+            if (Down && context.Request.Url!.AbsolutePath.EndsWith("/_bulk"))
+            {
+                context.Response.StatusCode = 503;
+                answer = "{\"error\":{\"type\":\"unavailable_shards_exception\",\"reason\":\"down\"},\"status\":503}";
+            }
+            else if (context.Request.Url!.AbsolutePath.EndsWith("/_bulk"))
             {
                 Interlocked.Increment(ref _requests);
                 if (Delay > TimeSpan.Zero) await Task.Delay(Delay);
@@ -133,7 +142,7 @@ public sealed class BulkSink : IDisposable
             return false;
         }
         bits[(int)(seq / 64)] |= mask;
-        if (bee.StartsWith("sim-", StringComparison.Ordinal)) _unique++;
+        if (!bee.StartsWith("warmup-", StringComparison.Ordinal)) _unique++;
         return true;
     }
 

@@ -26,7 +26,7 @@ public static class IndexerThroughput
         var port = Tools.FreePort();
         File.WriteAllText(Path.Combine(dir, "m.conf"), $"user root\nlistener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\nmax_inflight_messages 1000\n");
         var broker = Tools.Start("/usr/sbin/mosquitto", ["-c", Path.Combine(dir, "m.conf")], new());
-        using var bulk = new BulkListener();
+        using var bulk = new BulkSink();
         Process? indexer = null;
         try
         {
@@ -56,16 +56,16 @@ public static class IndexerThroughput
                 ["Swarm__Mqtt__Brokers__0"] = $"mqtt://127.0.0.1:{port}",
                 ["Swarm__Elasticsearch__Urls__0"] = bulk.Url,
             });
-            await Tools.Until(() => Task.FromResult(bulk.TemplateInstalled), TimeSpan.FromSeconds(30), "the indexer");
+            await Tools.Until(() => Task.FromResult(bulk.Templates > 0), TimeSpan.FromSeconds(30), "the indexer");
             await Task.Delay(1000); // its subscription, which follows the template by a moment
             var indexed = Stopwatch.StartNew();
             await Flood(publisher, "ping/x", payloads);
-            await Tools.Until(() => Task.FromResult(bulk.Documents >= Results), TimeSpan.FromMinutes(3), "indexing");
+            await Tools.Until(() => Task.FromResult(bulk.Unique >= Results), TimeSpan.FromMinutes(3), "indexing");
             var indexRate = Results / indexed.Elapsed.TotalSeconds;
 
             // Elasticsearch down for 60 s while results keep coming: the indexer's memory must stay flat.
             bulk.Down = true;
-            var rss = new List<long>();
+            var rss = new List<double>();
             var outage = Stopwatch.StartNew();
             var feeding = Task.Run(async () =>
             {
@@ -77,7 +77,7 @@ public static class IndexerThroughput
             });
             while (outage.Elapsed < TimeSpan.FromSeconds(60))
             {
-                rss.Add(Rss(indexer.Id));
+                rss.Add(Tools.RssMiB(indexer.Id));
                 await Task.Delay(1000);
             }
             await feeding;
@@ -87,7 +87,7 @@ public static class IndexerThroughput
                 new($"results/s, MQTT → mosquitto → indexer → _bulk listener ({Results:#,0})", $"{indexRate:#,0} /s", $"raw MQTT flood: {rawRate:#,0} /s",
                     $"≥ 50% of raw ({100 * indexRate / rawRate:0}%)"),
                 new("indexer RSS during a 60 s Elasticsearch outage, results still arriving (MiB: first / max / last)",
-                    $"{rss.First() / 1024.0:0} / {rss.Max() / 1024.0:0} / {rss.Last() / 1024.0:0}", "—", "bounded"),
+                    $"{rss.First():0} / {rss.Max():0} / {rss.Last():0}", "—", "bounded"),
             ];
         }
         finally
@@ -124,71 +124,5 @@ public static class IndexerThroughput
                 .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build()).ContinueWith(_ => window.Release()));
         }
         await Task.WhenAll(tasks);
-    }
-
-    private static long Rss(int pid) =>
-        long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
-
-    /// <summary>Answers _bulk with 201 per item (503 when down), the template and ILM calls with acknowledged.</summary>
-    private sealed class BulkListener : IDisposable
-    {
-        private readonly HttpListener _listener = new();
-        private int _documents;
-
-        public string Url { get; }
-        public int Documents => _documents;
-        public volatile bool Down;
-        public volatile bool TemplateInstalled;
-
-        public BulkListener()
-        {
-            var port = Tools.FreePort();
-            Url = $"http://127.0.0.1:{port}/";
-            _listener.Prefixes.Add(Url);
-            _listener.Start();
-            for (var i = 0; i < 4; i++) _ = Task.Run(Loop);
-        }
-
-        private async Task Loop()
-        {
-            while (_listener.IsListening)
-            {
-                HttpListenerContext context;
-                try { context = await _listener.GetContextAsync(); } catch (Exception) { return; }
-                var body = await new StreamReader(context.Request.InputStream).ReadToEndAsync();
-                string answer;
-                if (Down)
-                {
-                    context.Response.StatusCode = 503;
-                    answer = "{\"error\":{\"type\":\"unavailable_shards_exception\",\"reason\":\"down\"},\"status\":503}";
-                }
-                else if (context.Request.Url!.AbsolutePath.EndsWith("/_bulk"))
-                {
-                    var items = new StringBuilder("{\"took\":1,\"errors\":false,\"items\":[");
-                    var n = 0;
-                    foreach (var line in body.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where((_, i) => i % 2 == 0))
-                    {
-                        items.Append(n++ == 0 ? "" : ",").Append("{\"create\":{\"_id\":\"x\",\"status\":201}}");
-                    }
-                    Interlocked.Add(ref _documents, n);
-                    answer = items.Append("]}").ToString();
-                }
-                else
-                {
-                    if (context.Request.Url.AbsolutePath.Contains("_index_template")) TemplateInstalled = true;
-                    answer = "{\"acknowledged\":true}";
-                }
-                var bytes = Encoding.UTF8.GetBytes(answer);
-                context.Response.ContentType = "application/json";
-                await context.Response.OutputStream.WriteAsync(bytes);
-                context.Response.Close();
-            }
-        }
-
-        public void Dispose()
-        {
-            _listener.Stop();
-            _listener.Close();
-        }
     }
 }

@@ -236,8 +236,8 @@ public static class Load
 
     private static double Rss(Process p)
     {
-        try { return long.Parse(File.ReadLines($"/proc/{p.Id}/status").First(l => l.StartsWith("VmRSS:")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0; }
-        catch (Exception) { return 0; }
+        try { return Tools.RssMiB(p.Id); }
+        catch (Exception) { return 0; } // gone: an indexer that died is counted as such below
     }
 
     /// <summary>

