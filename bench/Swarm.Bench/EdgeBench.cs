@@ -56,9 +56,9 @@ public static class EdgeBench
         return samples.Skip(samples.Count / 2).Average() / 1024;
     }
 
-    private static async Task<IEnumerable<Row>> MemoryAsync()
+    public static async Task<IEnumerable<Row>> MemoryAsync()
     {
-        Console.Error.WriteLine("edge: RSS of an edge bee and of a cluster node, idle then with 1,000 targets (10 s interval)");
+        Console.Error.WriteLine("edge: RSS of an edge bee (the .dll and the native build) and of a cluster node, idle then with 1,000 targets (10 s interval)");
         var dir = Directory.CreateTempSubdirectory("swarm-bench-edge-").FullName;
         var processes = new List<Process>();
         try
@@ -66,8 +66,19 @@ public static class EdgeBench
             var mqttPort = Tools.FreePort();
             processes.Add(Tools.Mosquitto(dir, mqttPort));
             using var client = await Tools.MqttClientAsync(mqttPort);
+            // Results per bee, to show each one probes all it holds while its memory is read.
+            var results = new ConcurrentDictionary<string, int>();
+            client.ApplicationMessageReceivedAsync += e =>
+            {
+                using var json = JsonDocument.Parse(e.ApplicationMessage.Payload);
+                if (json.RootElement.TryGetProperty("bee", out var bee)) results.AddOrUpdate(bee.GetString()!, 1, (_, n) => n + 1);
+                return Task.CompletedTask;
+            };
+            await client.SubscribeAsync("ping/+");
             var edge = Tools.Start("dotnet", [Tools.Binary("Swarm.Node")], Edge(dir, "edge-mem", mqttPort));
             processes.Add(edge);
+            var native = Tools.Start(Tools.NativeEdge, [], Edge(dir, "edge-native", mqttPort));
+            processes.Add(native);
             var node = Tools.Start("dotnet", [Tools.Binary("Swarm.Node")], new()
             {
                 ["Swarm__Roles"] = "bee,queen,indexer",
@@ -80,17 +91,22 @@ public static class EdgeBench
                 ["Swarm__Bee__Connection"] = "ethernet",
             });
             processes.Add(node);
-            var idle = await Task.WhenAll(SteadyRssMiB(edge, TimeSpan.FromSeconds(30)), SteadyRssMiB(node, TimeSpan.FromSeconds(30)));
+            var idle = await Task.WhenAll(SteadyRssMiB(edge, TimeSpan.FromSeconds(30)), SteadyRssMiB(node, TimeSpan.FromSeconds(30)), SteadyRssMiB(native, TimeSpan.FromSeconds(30)));
 
             // 1,000 loopback targets: for the edge bee as a queen publishes them, for the node's bee through watch.
             var targets = Enumerable.Range(0, 1000).Select(i => $"127.20.{i / 250}.{i % 250 + 1}").ToList();
             await Publish(client, "targets/default", JsonSerializer.Serialize(new { list = "default", version = 1, targets }), retain: true);
             await Publish(client, "watch/bench-mem", JsonSerializer.Serialize(new { list = "bench-mem", targets }));
-            var full = await Task.WhenAll(SteadyRssMiB(edge, TimeSpan.FromSeconds(60)), SteadyRssMiB(node, TimeSpan.FromSeconds(60)));
+            results.Clear();
+            var full = await Task.WhenAll(SteadyRssMiB(edge, TimeSpan.FromSeconds(60)), SteadyRssMiB(node, TimeSpan.FromSeconds(60)), SteadyRssMiB(native, TimeSpan.FromSeconds(60)));
+            var delivered = $"{results.GetValueOrDefault("edge-native"):#,0} (native), {results.GetValueOrDefault("edge-mem"):#,0} (.dll), {results.GetValueOrDefault("node-mem"):#,0} (node)";
             return
             [
                 new("edge bee RSS, idle (MiB; reference: a cluster node bee+queen+indexer, same run)", Tools.F(idle[0], "0"), Tools.F(idle[1], "0"), "< 64"),
                 new("edge bee RSS, 1,000 targets at 10 s (MiB; reference: the cluster node)", Tools.F(full[0], "0"), Tools.F(full[1], "0"), "< 80"),
+                new("native edge bee (NativeAOT) RSS, idle (MiB; reference: the .dll edge bee, same run)", Tools.F(idle[2], "0"), Tools.F(idle[0], "0"), "< 64"),
+                new("native edge bee RSS, 1,000 targets at 10 s (MiB; reference: the .dll edge bee)", Tools.F(full[2], "0"), Tools.F(full[0], "0"), "< 80"),
+                new("results published over those 60 s, per bee", delivered, "—", "6,000 each at 10 s"),
             ];
         }
         finally

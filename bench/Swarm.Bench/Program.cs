@@ -1,6 +1,6 @@
 using Swarm.Bench;
 
-// dotnet run -c Release --project bench/Swarm.Bench -- [rate|rtt|memory|watch|edge|indexer|outbox|verdict|page|dns|path|all] | outage [minutes]
+// dotnet run -c Release --project bench/Swarm.Bench -- [rate|rtt|memory|watch|edge|edge-memory|indexer|outbox|verdict|page|dns|path|all] | outage [minutes]
 //   | cluster [nodes] | load [--bees N] [--targets N] [--interval 10s] [--duration 2m] [--indexers N] [--brokers N] [--churn F] [--garbage F]
 // Needs root (raw ICMP, network namespaces) and fping (apt-get install fping). Prints a Markdown table.
 var scenario = args.FirstOrDefault() ?? "all";
@@ -13,6 +13,7 @@ if (scenario is "rtt" or "all") rows.AddRange(await VethRtt.RunAsync());
 if (scenario is "memory" or "all") rows.AddRange(await BeeMemory.RunAsync());
 if (scenario is "watch" or "all") rows.AddRange(await WatchLatency.RunAsync());
 if (scenario is "edge" or "all") rows.AddRange(await EdgeBench.RunAsync());
+if (scenario is "edge-memory") rows.AddRange(await EdgeBench.MemoryAsync());
 if (scenario is "indexer" or "all") rows.AddRange(await IndexerThroughput.RunAsync());
 if (scenario is "verdict" or "all") rows.AddRange(await VerdictBench.RunAsync());
 if (scenario is "page" or "all") rows.AddRange(await PageBench.RunAsync());

@@ -21,16 +21,19 @@ public static class Tools
     /// <summary>The swarm CLI built next to this bench (same configuration).</summary>
     public static string SwarmCli => Path.Combine(RepoRoot, "src", "Swarm.Cli", "bin", new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", "swarm.dll");
 
+    private static string Rid => System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? "linux-arm64" : "linux-x64";
+
     /// <summary>The native (NativeAOT) swarm, as ./test.sh publishes it: src/Swarm.Cli/bin/native/&lt;rid&gt;/swarm.</summary>
-    public static string NativeSwarm
+    public static string NativeSwarm => Native("Swarm.Cli", "swarm", "");
+
+    /// <summary>The native edge bee, as ./test.sh publishes it: src/Swarm.Node/bin/native/&lt;rid&gt;/Swarm.Node.</summary>
+    public static string NativeEdge => Native("Swarm.Node", "Swarm.Node", " -p:NativeEdge=true");
+
+    private static string Native(string project, string file, string properties)
     {
-        get
-        {
-            var rid = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? "linux-arm64" : "linux-x64";
-            var path = Path.Combine(RepoRoot, "src", "Swarm.Cli", "bin", "native", rid, "swarm");
-            return File.Exists(path) ? path : throw new FileNotFoundException(
-                $"publish the native swarm first: dotnet publish src/Swarm.Cli -c Release -r {rid} -o src/Swarm.Cli/bin/native/{rid}", path);
-        }
+        var path = Path.Combine(RepoRoot, "src", project, "bin", "native", Rid, file);
+        return File.Exists(path) ? path : throw new FileNotFoundException(
+            $"publish it first: dotnet publish src/{project} -c Release -r {Rid}{properties} -o src/{project}/bin/native/{Rid}", path);
     }
 
     public static string FpingVersion()

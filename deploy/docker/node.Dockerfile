@@ -1,6 +1,6 @@
 # Swarm.Node (every role) with the swarm CLI beside it (the preStop hook runs `swarm cluster leave`).
 # Build from the repository root:  docker build -f deploy/docker/node.Dockerfile -t swarm-node .
-# The edge bee's image (Swarm:Roles=edge, dials out only):  docker build -f deploy/docker/node.Dockerfile --target edge -t swarm-edge .
+# The edge bee's image (native, Swarm:Roles=edge, dials out only):  docker build -f deploy/docker/node.Dockerfile --target edge -t swarm-edge .
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 ARG TARGETARCH
 # clang and zlib: the swarm CLI beside the host is a NativeAOT binary.
@@ -23,9 +23,19 @@ ENV Swarm__DataDir=/var/lib/swarm \
 EXPOSE 9110 4055
 ENTRYPOINT ["dotnet", "/app/Swarm.Node.dll"]
 
-# An edge bee: the same binary, nothing but an outbound MQTT connection (its cluster port stays unused).
-FROM runtime AS edge
-ENV Swarm__Roles=edge
+# An edge bee: Swarm.Node's native build (NativeAOT, edge role only), nothing but an outbound MQTT connection.
+FROM build AS edge-build
+RUN dotnet publish src/Swarm.Node/Swarm.Node.csproj -c Release -a "${TARGETARCH:-amd64}" -p:NativeEdge=true -o /edge
+
+FROM mcr.microsoft.com/dotnet/runtime-deps:10.0 AS edge
+WORKDIR /app
+COPY --from=edge-build /edge/Swarm.Node /edge/libe_sqlite3.so /edge/appsettings.json /app/
+USER 1654
+ENV Swarm__Roles=edge \
+    Swarm__DataDir=/var/lib/swarm \
+    Swarm__Management__Url=http://0.0.0.0:9110
+EXPOSE 9110
+ENTRYPOINT ["/app/Swarm.Node"]
 
 # The default: a cluster node.
 FROM runtime AS node

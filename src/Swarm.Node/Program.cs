@@ -9,12 +9,17 @@ if (args.Any(a => a is "--help" or "-h" or "-?"))
     return 0;
 }
 
-var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+// The slim builder: no IIS, no HTTP/3, no regex route constraints (none is used); HTTPS stays for Swarm:Management:Url.
+var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.WebHost.UseKestrelHttpsConfiguration();
 builder.Logging.AddSwarmConsole();
 SwarmOptions options;
 try
 {
     options = SwarmOptions.Load(builder.Configuration);
+    // The native build (`-p:NativeEdge=true`) keeps only what an edge bee runs: cluster roles need the .dll build.
+    if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported && !options.IsEdge)
+        throw new SwarmConfigurationException([$"this native build runs edge bees only ({SwarmKeys.Roles}=edge); the cluster roles run from Swarm.Node.dll (dotnet Swarm.Node.dll)"]);
     builder.Services.AddSwarmManagement(options.Management, builder.WebHost);
     builder.Services.AddSwarmNode(options);
 }

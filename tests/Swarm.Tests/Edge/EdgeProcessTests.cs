@@ -33,8 +33,14 @@ public sealed class EdgeProcessTests
         catch (JsonException) { return null; }
     }
 
-    [Fact]
-    public async Task Restarted_with_the_broker_down_an_edge_bee_probes_its_journaled_list_delivers_without_a_gap_and_adopts_what_came_meanwhile()
+    /// <summary>The edge bee from Swarm.Node.dll, or the native one (NativeAOT, what a Raspberry Pi runs).</summary>
+    private static NodeProcess StartEdge(bool native, Dictionary<string, string> environment) =>
+        native ? NodeProcess.StartNativeEdge(environment) : NodeProcess.Start(environment);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Restarted_with_the_broker_down_an_edge_bee_probes_its_journaled_list_delivers_without_a_gap_and_adopts_what_came_meanwhile(bool native)
     {
         await using var broker = await Mosquitto.StartAsync();
         await using var collector = await MqttCollector.ConnectAsync(broker.Port, persistent: true, "ping/+");
@@ -44,14 +50,14 @@ public sealed class EdgeProcessTests
         var management = $"http://127.0.0.1:{Ports.Free()}";
         var environment = EdgeEnvironment("edge-r", broker.Url, data.Path, management);
 
-        await using (var first = NodeProcess.Start(environment))
+        await using (var first = StartEdge(native, environment))
         {
             await Eventually.True(() => collector.Sequences("edge-r").Count >= 3, Deadline, () => $"results of the edge bee:\n{first.Output}");
             await broker.ShutdownAsync();
             Assert.Equal(0, await first.StopAsync(TimeSpan.FromSeconds(30)));
         }
 
-        await using var second = NodeProcess.Start(environment);
+        await using var second = StartEdge(native, environment);
         await second.WaitForOutputAsync("1 targets from its journal", Deadline);
         // It probes with no broker: its results wait in the outbox.
         await Eventually.True(async () =>
@@ -74,6 +80,17 @@ public sealed class EdgeProcessTests
             var seqs = collector.Sequences("edge-r").Distinct().Order().ToList();
             return seqs.Count > 6 && seqs.SequenceEqual(Enumerable.Range(1, seqs.Count).Select(i => (long)i));
         }, Deadline, () => $"every sequence from 1, no gap: {string.Join(' ', collector.Sequences("edge-r").Distinct().Order())}");
+    }
+
+    [Fact]
+    public async Task The_native_build_runs_edge_bees_only_and_says_so_for_a_cluster_role()
+    {
+        using var data = new TempDir();
+        var environment = EdgeEnvironment("native-bee", "mqtt://127.0.0.1:1", data.Path, $"http://127.0.0.1:{Ports.Free()}");
+        environment["Swarm__Roles"] = "bee";
+        await using var node = NodeProcess.StartNativeEdge(environment);
+        Assert.Equal(2, await node.WaitForExitAsync(Deadline));
+        Assert.Contains("this native build runs edge bees only (Swarm:Roles=edge)", node.Output);
     }
 
     [SkippableFact]

@@ -49,6 +49,13 @@ public sealed class NodeProcess : IAsyncDisposable
     public static NodeProcess StartLighthouse(IDictionary<string, string> environment, params string[] args) =>
         StartBinary("Swarm.Lighthouse", environment, args);
 
+    /// <summary>The native edge bee (Swarm.Node published with <c>-p:NativeEdge=true</c>), started as its unit starts it.</summary>
+    public static NodeProcess StartNativeEdge(IDictionary<string, string> environment, params string[] args) =>
+        Start(new ProcessStartInfo(NativeEdge.Value, args), environment, manage: true);
+
+    private static readonly Lazy<string> NativeEdge = new(() => NativeBuild.Ensure(
+        Environment.GetEnvironmentVariable("SWARM_NATIVE_EDGE") ?? NativeBuild.PathOf("Swarm.Node", "Swarm.Node"), "Swarm.Node", "-p:NativeEdge=true"));
+
     /// <summary>A native executable (the NativeAOT <c>swarm</c>), started directly.</summary>
     public static NodeProcess StartExecutable(string file, params string[] args) => Start(new ProcessStartInfo(file, args), new Dictionary<string, string>(), manage: false);
 

@@ -13,26 +13,10 @@ public class NativeCliTests(NativeCliTests.NativeSwarm native) : IClassFixture<N
 {
     public sealed class NativeSwarm
     {
-        public static readonly string Rid = RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? "linux-arm64" : "linux-x64";
-
         /// <summary>Where <c>./test.sh</c> publishes it (<c>SWARM_NATIVE</c> overrides).</summary>
-        public static string DefaultPath => Environment.GetEnvironmentVariable("SWARM_NATIVE") ?? Repo.File("src", "Swarm.Cli", "bin", "native", Rid, "swarm");
+        public static string DefaultPath => Environment.GetEnvironmentVariable("SWARM_NATIVE") ?? NativeBuild.PathOf("Swarm.Cli", "swarm");
 
-        public string Path { get; } = DefaultPath;
-
-        public NativeSwarm()
-        {
-            if (File.Exists(Path)) return;
-            var publish = Process.Start(new ProcessStartInfo("dotnet",
-                ["publish", Repo.File("src", "Swarm.Cli", "Swarm.Cli.csproj"), "-c", "Release", "-r", Rid, "-o", System.IO.Path.GetDirectoryName(Path)!, "--nologo"])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
-            var output = publish.StandardOutput.ReadToEndAsync();
-            if (!publish.WaitForExit(TimeSpan.FromMinutes(10))) publish.Kill(entireProcessTree: true);
-            if (!File.Exists(Path)) throw new InvalidOperationException($"NativeAOT publish of swarm failed (clang and zlib1g-dev installed?):\n{output.Result}");
-        }
+        public string Path { get; } = NativeBuild.Ensure(DefaultPath, "Swarm.Cli");
     }
 
     private async Task<(int Code, string Output)> Run(params string[] args)
