@@ -30,6 +30,9 @@ RUN dotnet publish src/Swarm.Node/Swarm.Node.csproj -c Release -a "${TARGETARCH:
 FROM mcr.microsoft.com/dotnet/runtime-deps:10.0 AS edge
 WORKDIR /app
 COPY --from=edge-build /edge/Swarm.Node /edge/libe_sqlite3.so /edge/appsettings.json /app/
+COPY --from=build /app/swarm /app/swarm
+# Its journal and outbox: a folder the bee's user owns, for a volume to mount over or to live in the container.
+RUN install -d -o 1654 -g 1654 /var/lib/swarm
 USER 1654
 ENV Swarm__Roles=edge \
     Swarm__DataDir=/var/lib/swarm \

@@ -13,6 +13,8 @@ internal static class NodeHelp
         inbound, so it runs behind NAT (home, office, mobile links). It follows its lists from targets/<list>,
         which the queens publish retained, and keeps its journal and outbox in SQLite under DataDir:
             Swarm.Node --Swarm:Roles=edge --Swarm:Mqtt:Brokers:0=mqtts://broker.example:8883 --Swarm:Bee:Id=home-1
+        The native build (dotnet publish src/Swarm.Node -r linux-x64 -p:NativeEdge=true) runs edge bees only, with
+        no .NET runtime and less memory: give it Swarm:Roles=edge (it refuses any other role with exit 2).
 
         Configuration: appsettings.json next to the binary, environment variables (Swarm__Mqtt__Brokers__0=...),
         or arguments (--Swarm:Bee:Id=paris-1). Keys, with their defaults:

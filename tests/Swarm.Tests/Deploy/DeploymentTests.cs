@@ -211,12 +211,26 @@ public class DeploymentTests
         Assert.Equal(managementPort, new Uri(env["Swarm__Management__Url"]).Port);
         var exposed = Regex.Match(text, @"EXPOSE ([\d ]+)").Groups[1].Value.Split(' ').Select(int.Parse).ToList();
         Assert.Equal([managementPort.Value, int.Parse(env["CLUSTER_PORT"])], exposed);
-        if (project == "Swarm.Node")
-        {
-            // The edge image: the native build on runtime-deps (no .NET runtime), run directly.
-            Assert.Contains(@"dotnet publish src/Swarm.Node/Swarm.Node.csproj -c Release -a ""${TARGETARCH:-amd64}"" -p:NativeEdge=true", text);
-            Assert.Contains(@"ENTRYPOINT [""/app/Swarm.Node""]", text);
-        }
+    }
+
+    [Fact]
+    public void The_edge_image_runs_the_native_edge_bee_in_a_data_folder_its_user_owns_with_the_cli_beside_it()
+    {
+        var text = File.ReadAllText(Repo.File("deploy", "docker", "node.Dockerfile")).Replace("\\\n", " ");
+        Assert.Contains(@"FROM build AS edge-build", text);
+        Assert.Contains(@"RUN dotnet publish src/Swarm.Node/Swarm.Node.csproj -c Release -a ""${TARGETARCH:-amd64}"" -p:NativeEdge=true -o /edge", text);
+        // The stage itself: on runtime-deps (no .NET runtime), up to the next FROM.
+        var stage = Regex.Match(text, @"^FROM mcr\.microsoft\.com/dotnet/runtime-deps:10\.0 AS edge$(.*?)(?=^FROM |\z)", RegexOptions.Multiline | RegexOptions.Singleline).Groups[1].Value;
+        Assert.Contains("COPY --from=edge-build /edge/Swarm.Node /edge/libe_sqlite3.so /edge/appsettings.json /app/", stage);
+        Assert.Contains("COPY --from=build /app/swarm /app/swarm", stage);
+        var owned = stage.IndexOf("RUN install -d -o 1654 -g 1654 /var/lib/swarm", StringComparison.Ordinal);
+        Assert.InRange(owned, 0, stage.IndexOf("USER 1654", StringComparison.Ordinal)); // made as root, before the switch
+        var env = Regex.Matches(stage, @"^ENV (.+)$", RegexOptions.Multiline)
+            .SelectMany(m => Regex.Matches(m.Groups[1].Value, @"(\w+)=(\S+)")).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+        Assert.Equal("edge", env["Swarm__Roles"]);
+        Assert.Equal("/var/lib/swarm", env["Swarm__DataDir"]);
+        Assert.Equal($"EXPOSE {new Uri(env["Swarm__Management__Url"]).Port}", Regex.Match(stage, @"EXPOSE [\d ]+").Value.Trim());
+        Assert.Contains(@"ENTRYPOINT [""/app/Swarm.Node""]", stage);
     }
 
     [Fact]
