@@ -21,8 +21,6 @@ public static class Tools
     /// <summary>The swarm CLI built next to this bench (same configuration).</summary>
     public static string SwarmCli => Path.Combine(RepoRoot, "src", "Swarm.Cli", "bin", new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", "swarm.dll");
 
-    private static string Rid => System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? "linux-arm64" : "linux-x64";
-
     /// <summary>The native (NativeAOT) swarm, as ./test.sh publishes it: src/Swarm.Cli/bin/native/&lt;rid&gt;/swarm.</summary>
     public static string NativeSwarm => Native("Swarm.Cli", "swarm", "");
 
@@ -31,9 +29,10 @@ public static class Tools
 
     private static string Native(string project, string file, string properties)
     {
-        var path = Path.Combine(RepoRoot, "src", project, "bin", "native", Rid, file);
+        var path = Swarm.Tests.Infrastructure.NativeBuild.PathOf(project, file);
+        var rid = Swarm.Tests.Infrastructure.NativeBuild.Rid;
         return File.Exists(path) ? path : throw new FileNotFoundException(
-            $"publish it first: dotnet publish src/{project} -c Release -r {Rid}{properties} -o src/{project}/bin/native/{Rid}", path);
+            $"publish it first: dotnet publish src/{project} -c Release -r {rid}{properties} -o src/{project}/bin/native/{rid}", path);
     }
 
     public static string FpingVersion()

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 
 namespace Swarm.Tests.Infrastructure;
 
@@ -9,7 +8,7 @@ namespace Swarm.Tests.Infrastructure;
 /// </summary>
 public static class NativeBuild
 {
-    public static readonly string Rid = RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? "linux-arm64" : "linux-x64";
+    public static readonly string Rid = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? "linux-arm64" : "linux-x64";
 
     /// <summary>Where <c>./test.sh</c> publishes <paramref name="project"/>: <c>src/&lt;project&gt;/bin/native/&lt;rid&gt;/&lt;file&gt;</c>.</summary>
     public static string PathOf(string project, string file) => Repo.File("src", project, "bin", "native", Rid, file);
