@@ -61,6 +61,7 @@ public static class SwarmHosting
     {
         services.AddSingleton(options);
         services.AddHostedService<DataFolder>();
+        services.AddHostedService<StartupPages>(); // the native build only: the executable's start-up pages
         services.TryAddSingleton(new SwarmMetrics(Prometheus.Metrics.NewCustomRegistry(), options.Management.MaxTargetSeries));
         services.TryAddSingleton(new NodeHealth());
         if (options.Mqtt.UsesEmbeddedBroker)

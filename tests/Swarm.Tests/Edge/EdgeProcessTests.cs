@@ -93,6 +93,32 @@ public sealed class EdgeProcessTests
         Assert.Contains("this native build runs edge bees only (Swarm:Roles=edge)", node.Output);
     }
 
+    [Fact]
+    public async Task The_native_edge_bee_gives_back_its_start_up_pages_and_keeps_probing_and_answering()
+    {
+        await using var broker = await Mosquitto.StartAsync();
+        await using var collector = await MqttCollector.ConnectAsync(broker.Port, persistent: true, "ping/+");
+        await collector.PublishAsync("targets/default", System.Text.Encoding.UTF8.GetBytes("""{"list":"default","version":1,"targets":["127.0.0.1"]}"""), retain: true);
+        using var data = new TempDir();
+        var management = $"http://127.0.0.1:{Ports.Free()}";
+        await using var bee = NodeProcess.StartNativeEdge(EdgeEnvironment("edge-pages", broker.Url, data.Path, management));
+
+        await bee.WaitForOutputAsync("start-up pages of Swarm.Node", StartupPages.After + Deadline);
+        var line = bee.Output.Split('\n').Single(l => l.Contains("start-up pages of Swarm.Node"));
+        var rss = System.Text.RegularExpressions.Regex.Match(line, @"gave back ([\d.]+) MiB .*RSS (\d+) → (\d+) MiB");
+        Assert.True(rss.Success, line);
+        Assert.True(double.Parse(rss.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 10, line);
+        Assert.True(int.Parse(rss.Groups[3].Value) < int.Parse(rss.Groups[2].Value) - 10, line);
+        Assert.DoesNotContain("refused", line);
+
+        // The pages come back as the bee needs them: it goes on probing, publishing and answering.
+        var before = collector.Sequences("edge-pages").Count;
+        await Eventually.True(() => collector.Sequences("edge-pages").Count >= before + 3, Deadline, () => $"results after the pages were given back:\n{bee.Output}");
+        await Eventually.True(async () => (await Json("bees", "--host", management))?.EnumerateArray().Single().GetProperty("bee").GetString() == "edge-pages",
+            Deadline, "swarm bees from the native edge bee");
+        Assert.Equal(0, await bee.StopAsync(TimeSpan.FromSeconds(30)));
+    }
+
     [SkippableFact]
     public async Task An_edge_bee_behind_nat_gets_its_list_delivers_its_results_and_shows_in_swarm_bees()
     {
