@@ -64,7 +64,7 @@ public static class EdgeBench
     {
         var line = File.ReadLines($"/proc/{process.Id}/status").FirstOrDefault(l => l.StartsWith("RssAnon:"));
         var anonymous = line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0;
-        return $"{Tools.F(rssMiB, "0")} (anonymous {Tools.F(anonymous, "0")})";
+        return $"{Tools.F(rssMiB, "0")} (anonymous at the end: {Tools.F(anonymous, "0")})";
     }
 
     public static async Task<IEnumerable<Row>> MemoryAsync()
@@ -102,7 +102,8 @@ public static class EdgeBench
                 ["Swarm__Bee__Connection"] = "ethernet",
             });
             processes.Add(node);
-            var idle = await Task.WhenAll(SteadyRssMiB(edge, TimeSpan.FromSeconds(30)), SteadyRssMiB(node, TimeSpan.FromSeconds(30)), SteadyRssMiB(native, TimeSpan.FromSeconds(30)));
+            // 40 s: the second half starts well after the native bee hands back its start-up pages (10 s after it started).
+            var idle = await Task.WhenAll(SteadyRssMiB(edge, TimeSpan.FromSeconds(40)), SteadyRssMiB(node, TimeSpan.FromSeconds(40)), SteadyRssMiB(native, TimeSpan.FromSeconds(40)));
             var nativeIdle = WithAnonymous(idle[2], native);
 
             // 1,000 loopback targets: for the edge bee as a queen publishes them, for the node's bee through watch.

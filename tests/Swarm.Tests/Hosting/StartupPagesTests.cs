@@ -7,7 +7,7 @@ public sealed class StartupPagesTests
 {
     private const string Exe = "/opt/swarm/edge/Swarm.Node";
 
-    private static string Mapping(string range, string perms, string path, long rss, long privateDirty = 0, long anonymous = 0) => $"""
+    private static string Mapping(string range, string perms, string path, long rss, long privateDirty = 0, long anonymous = 0, long swap = 0) => $"""
         {range} {perms} 00000000 08:01 131                        {path}
         Size:              16384 kB
         KernelPageSize:        4 kB
@@ -24,7 +24,7 @@ public sealed class StartupPagesTests
         KSM:                   0 kB
         LazyFree:              0 kB
         AnonHugePages:         0 kB
-        Swap:                  0 kB
+        Swap:              {swap,5} kB
         Locked:                0 kB
         THPeligible:           0
         VmFlags: rd ex mr mw me sd
@@ -41,6 +41,8 @@ public sealed class StartupPagesTests
             Mapping("555502100000-555502200000", "rw-p", Exe, 600, privateDirty: 200),      // data: kept
             Mapping("555502200000-555502300000", "r--p", Exe, 0),                           // nothing resident: nothing to do
             Mapping("555502300000-555502400000", "r-xp", Exe, 40, anonymous: 4),            // a page written once: kept
+            Mapping("555502400000-555502500000", "r--p", Exe, 40, swap: 8),                 // written pages swapped out: kept
+            Mapping("555502500000-555502600000", "r--p", Exe, 40).Replace("Anonymous:", "Anonymous_Unknown:"), // a field missing: kept
             Mapping("7f0000000000-7f0000200000", "r-xp", "/usr/lib/x86_64-linux-gnu/libc.so.6", 1100), // a library: kept
             Mapping("7f0000200000-7f0000400000", "r-xp", Exe + " (deleted)", 900),          // replaced on disk: kept
             Mapping("7f0000400000-7f0000600000", "r-xp", Exe + ".old", 900),                // another file: kept
@@ -53,6 +55,16 @@ public sealed class StartupPagesTests
             new StartupPages.Range(0x555500000000, 0x1000000, 12000),
             new StartupPages.Range(0x555501000000, 0x1000000, 15000),
         ], ranges);
+    }
+
+    [Fact]
+    public void A_path_with_spaces_is_the_executables_whole_path()
+    {
+        const string spaced = "/opt/my swarm/Swarm.Node";
+        var smaps = Mapping("555501000000-555502000000", "r-xp", spaced, 15000) + Mapping("555502000000-555503000000", "r-xp", "/opt/my", 15000);
+
+        Assert.Equal([new StartupPages.Range(0x555501000000, 0x1000000, 15000)], StartupPages.Releasable(smaps, spaced));
+        Assert.Empty(StartupPages.Releasable(smaps, "/opt/my swarm"));
     }
 
     [Fact]
