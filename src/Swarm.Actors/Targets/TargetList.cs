@@ -12,7 +12,7 @@ namespace Swarm.Targets;
 /// <summary>
 /// One named target list, a sharded persistent entity (<c>targets-{list}</c>). Each change gets a new version,
 /// is journaled, then announced on DistributedPubSub topic <c>targets/{list}</c> for every bee of the cluster that
-/// follows it, and published retained on the MQTT topic of the same name for edge bees (again at each start of the
+/// follows it (and told directly to the bees that asked for it lately), and published retained on the MQTT topic of the same name for edge bees (again at each start of the
 /// entity, and until the broker has it).
 /// </summary>
 public sealed class TargetList : ReceivePersistentActor, IWithTimers
@@ -43,6 +43,18 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
     public override string PersistenceId { get; }
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <summary>
+    /// The bees that asked for the list lately (each asks every few seconds), told of each change directly as well as
+    /// through DistributedPubSub: the mediator learns a new subscriber by gossip, from node to node, so in a cluster
+    /// that has just started (measured: 10 nodes) a change reached some bees only at their next sync, 4–5 s later.
+    /// A bee gets a change twice then; it keeps the first and ignores the same version.
+    /// </summary>
+    private readonly Dictionary<IActorRef, DateTime> _askedBy = new();
+    private DateTime _pruned = DateTime.UtcNow;
+
+    /// <summary>How long a bee that asked counts as following: six of its syncs (5 s apart), so a bee gone is forgotten.</summary>
+    public static readonly TimeSpan FollowerExpiry = TimeSpan.FromSeconds(30);
+
     /// <summary>How long a list waits to publish its version again after the broker did not take it.</summary>
     public static readonly TimeSpan RepublishAfter = TimeSpan.FromSeconds(5);
 
@@ -72,7 +84,11 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
             if (_broker is not null) Timers.StartPeriodicTimer("reconnected", Reconnected.Instance, RepublishAfter);
         });
 
-        Command<GetTargets>(_ => Sender.Tell(Current(changed: false)));
+        Command<GetTargets>(_ =>
+        {
+            Follow(Sender);
+            Sender.Tell(Current(changed: false));
+        });
         Command<ReplaceTargets>(c => Change(c.Targets, c.Probe, c.Source));
         Command<AddTargets>(c => Change(_targets.Concat(c.Targets).Distinct().ToList(), c.Probe, c.Source));
         Command<RemoveTargets>(c => Change(_targets.Except(c.Targets).ToList(), c.Probe, c.Source));
@@ -167,6 +183,8 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
             _log.Info("target list {0} is now version {1} with {2} targets (from {3})", _listId, _version, _targets.Count, e.Source);
             var current = Current(changed: true);
             _mediator.Tell(new Publish(SwarmNames.TargetsTopic(_listId), current));
+            Prune();
+            foreach (var follower in _askedBy.Keys) follower.Tell(current);
             replyTo.Tell(current);
             PublishRetained();
             if (LastSequenceNr % SnapshotEvery == 0) SaveSnapshot(new TargetListSnapshot(_listId, _version, _targets) { Probe = _probe });
@@ -180,6 +198,21 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
     public static int SizeOf(IEnumerable<string> targets, ProbeSettings? probe = null) =>
         targets.Sum(t => System.Text.Json.JsonEncodedText.Encode(t).EncodedUtf8Bytes.Length + 1)
         + (probe is null ? 0 : System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(probe, SwarmJson.Default.ProbeSettings).Length); // they travel together
+
+    /// <summary>Remembers an actor that asks, not an Ask's temporary reply path (the management API's).</summary>
+    private void Follow(IActorRef asker)
+    {
+        if (asker.IsNobody() || asker.Path.Elements is ["temp", ..]) return;
+        _askedBy[asker] = DateTime.UtcNow;
+        if (DateTime.UtcNow - _pruned > FollowerExpiry) Prune();
+    }
+
+    private void Prune()
+    {
+        _pruned = DateTime.UtcNow;
+        foreach (var (asker, at) in _askedBy)
+            if (_pruned - at > FollowerExpiry) _askedBy.Remove(asker);
+    }
 
     private void Apply(TargetsReplaced e) => (_version, _targets, _probe) = (e.Version, e.Targets, e.Probe);
 

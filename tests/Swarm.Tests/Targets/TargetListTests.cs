@@ -42,6 +42,39 @@ public abstract class TargetListTests : JournalTestKit
     }
 
     [Fact]
+    public void A_bee_that_asked_is_told_of_a_change_directly_even_when_the_mediator_does_not_know_it_yet()
+    {
+        // The mediator here is a probe that delivers nothing: DistributedPubSub before gossip has reached the list's node.
+        var list = Spawn();
+        var bee = CreateTestProbe();
+        var other = CreateTestProbe();
+        list.Tell(new GetTargets("default"), bee.Ref);
+        bee.ExpectMsg<CurrentTargets>(c => c.Version == 0);
+
+        list.Tell(new ReplaceTargets("default", ["::1"], "test"));
+
+        ExpectMsg<CurrentTargets>(c => c.Version == 1);
+        var told = bee.ExpectMsg<CurrentTargets>();
+        Assert.Equal((1L, true), (told.Version, told.Changed));
+        Assert.Equal(["::1"], told.Targets);
+        other.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // never asked: left to the mediator
+    }
+
+    [Fact]
+    public async Task An_ask_is_answered_but_its_temporary_path_is_not_told_of_later_changes()
+    {
+        var list = Spawn();
+        Assert.Equal(0, (await list.Ask<CurrentTargets>(new GetTargets("default"), TimeSpan.FromSeconds(5))).Version);
+        var deadLetters = CreateTestProbe();
+        Sys.EventStream.Subscribe(deadLetters.Ref, typeof(Akka.Event.DeadLetter));
+
+        list.Tell(new ReplaceTargets("default", ["::1"], "test"));
+
+        ExpectMsg<CurrentTargets>(c => c.Version == 1);
+        deadLetters.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
     public void An_identical_replacement_is_a_no_op()
     {
         var list = Spawn();
