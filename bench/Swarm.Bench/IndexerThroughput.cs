@@ -25,7 +25,7 @@ public static class IndexerThroughput
         var dir = Directory.CreateTempSubdirectory("swarm-bench-indexer-").FullName;
         var port = Tools.FreePort();
         File.WriteAllText(Path.Combine(dir, "m.conf"), $"user root\nlistener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\nmax_inflight_messages 1000\n");
-        var broker = Tools.Start("/usr/sbin/mosquitto", ["-c", Path.Combine(dir, "m.conf")], new());
+        var broker = Tools.Start(Tools.MosquittoBinary, ["-c", Path.Combine(dir, "m.conf")], new());
         using var bulk = new BulkSink();
         Process? indexer = null;
         try

@@ -72,7 +72,7 @@ public static class Load
                 // The shipped broker's limits (deploy/mosquitto/mosquitto.conf), without TLS.
                 File.WriteAllText(Path.Combine(dir, $"m{b}.conf"), $"user root\nlistener {port} 127.0.0.1\nallow_anonymous true\n" +
                     $"max_queued_messages 1000000\nmax_queued_bytes 1073741824\nmax_inflight_messages {o.Inflight}\n");
-                brokers.Add((Tools.Start("/usr/sbin/mosquitto", ["-c", Path.Combine(dir, $"m{b}.conf")], new()), port));
+                brokers.Add((Tools.Start(Tools.MosquittoBinary, ["-c", Path.Combine(dir, $"m{b}.conf")], new()), port));
             }
             var embeddedPort = Tools.FreePort();
             foreach (var (_, port) in brokers) (await Tools.MqttClientAsync(port)).Dispose();

@@ -25,7 +25,7 @@ public static class Outage
         var mqttPort = Tools.FreePort();
         File.WriteAllText(conf, $"user root\nlistener {mqttPort} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {dir}/\n" +
                                 "autosave_interval 1\nmax_queued_messages 1000000\nmax_inflight_messages 100\n");
-        var broker = Tools.Start("/usr/sbin/mosquitto", ["-c", conf], new());
+        var broker = Tools.Start(Tools.MosquittoBinary, ["-c", conf], new());
         Process? bee = null;
         try
         {
@@ -81,7 +81,7 @@ public static class Outage
                 }
                 if (brokerDown && broker.HasExited && started.Elapsed >= downAt + down)
                 {
-                    broker = Tools.Start("/usr/sbin/mosquitto", ["-c", conf], new());
+                    broker = Tools.Start(Tools.MosquittoBinary, ["-c", conf], new());
                     Console.Error.WriteLine($"outage: broker back at {started.Elapsed.TotalSeconds:0} s");
                 }
                 await Task.Delay(1000);

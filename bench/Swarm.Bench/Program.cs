@@ -3,6 +3,7 @@ using Swarm.Bench;
 // dotnet run -c Release --project bench/Swarm.Bench -- [rate|rtt|memory|watch|edge|edge-memory|indexer|outbox|verdict|page|dns|path|all] | outage [minutes]
 //   | cluster [nodes] | load [--bees N] [--targets N] [--interval 10s] [--duration 2m] [--indexers N] [--brokers N] [--churn F] [--garbage F]
 // Needs root (raw ICMP, network namespaces) and fping (apt-get install fping). Prints a Markdown table.
+// SWARM_BENCH_MOSQUITTO=/path/to/mosquitto runs the benches on another broker build than Debian's /usr/sbin/mosquitto.
 var scenario = args.FirstOrDefault() ?? "all";
 if (scenario == BeeMemory.WorkerVerb) return await BeeMemory.RunWorkerAsync(int.Parse(args[1]), TimeSpan.FromSeconds(int.Parse(args[2])));
 if (scenario == PathBench.WorkerVerb) return await PathBench.RunWorkerAsync(args[1..]);
@@ -25,7 +26,7 @@ if (scenario is "load") rows.AddRange(await Load.RunAsync(Load.Options.Parse(arg
 if (scenario is "outage") rows.AddRange(await Outage.RunAsync(args.Length > 1 ? double.Parse(args[1]) : 10));
 
 Console.WriteLine();
-Console.WriteLine($"Swarm bench, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {Tools.FpingVersion()}");
+Console.WriteLine($"Swarm bench, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {Tools.FpingVersion()}, broker {Tools.MosquittoBinary}");
 Console.WriteLine();
 Console.WriteLine("| measure | Swarm | fping | goal |");
 Console.WriteLine("| --- | --- | --- | --- |");

@@ -109,11 +109,14 @@ public static class Tools
         }
     }
 
+    /// <summary>The broker the benches start: Debian's, or another build named by SWARM_BENCH_MOSQUITTO (a newer one).</summary>
+    public static string MosquittoBinary => Environment.GetEnvironmentVariable("SWARM_BENCH_MOSQUITTO") ?? "/usr/sbin/mosquitto";
+
     /// <summary>mosquitto on 127.0.0.1:<paramref name="port"/>, its configuration in <paramref name="dir"/>; the caller kills it.</summary>
     public static Process Mosquitto(string dir, int port)
     {
         File.WriteAllText(Path.Combine(dir, "mosquitto.conf"), $"user root\nlistener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n");
-        return Start("/usr/sbin/mosquitto", ["-c", Path.Combine(dir, "mosquitto.conf")], new());
+        return Start(MosquittoBinary, ["-c", Path.Combine(dir, "mosquitto.conf")], new());
     }
 
     /// <summary>An MQTT client connected to 127.0.0.1:<paramref name="port"/>, once the broker there answers.</summary>

@@ -130,9 +130,12 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         if (_lists.TryGetValue(current.ListId, out var known) && known.Version >= current.Version
             && !(known.Version == current.Version && current.Probe is not null && !ProbeSettingsCheck.Same(known.Probe, current.Probe)))
         {
-            // The same version comes back at every sync; an older one means a stale copy somewhere (a retained
-            // message a broker restored, a delayed announcement): the bee keeps the newer list it holds.
-            if (known.Version > current.Version)
+            // The same version comes back at every sync. An older one is a stale copy (a retained message a broker
+            // restored, a list whose journal went back), refused; the bee keeps the newer list it holds. In the cluster
+            // a change comes two ways (the list's own tell and DistributedPubSub) in no order between them: an older
+            // announcement after a newer one is only that.
+            var overtaken = current.Changed && !_settings.Edge;
+            if (known.Version > current.Version && !overtaken)
                 Refuse(current.ListId, current.Version, $"version {current.Version} is older than version {known.Version}, which the bee holds");
             return;
         }

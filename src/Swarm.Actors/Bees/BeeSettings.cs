@@ -19,6 +19,9 @@ public sealed record BeeSettings(
     /// <summary>The bee's link (ethernet, wifi, cellular, dsl, ppp, unknown), carried by every result.</summary>
     public string? Connection { get; init; }
 
+    /// <summary>An edge bee: its lists come retained from the broker, where an older version is a stale copy to refuse.</summary>
+    public bool Edge { get; init; }
+
     /// <summary>
     /// Where in the interval this bee's phases start, as a fraction from 0 to 1: a hash of its id, so that it is the
     /// same at every start and different from bee to bee (0 puts every bee's first target at the same instant).

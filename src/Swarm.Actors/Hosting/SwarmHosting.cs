@@ -460,6 +460,7 @@ public static class SwarmHosting
                 Geo = options.Bee.Geo,
                 MaxEchoesPerSecond = options.Probe.MaxPerSecond,
                 Connection = connection,
+                Edge = options.IsEdge,
             };
             var bee = system.ActorOf(Supervised(Bee.Props(settings, resolver.GetService<IProber>(), lists, outbox, mediator,
                 health: resolver.GetService<NodeHealth>(), status: outbox), "bee", persistent: true), "bee-supervisor");

@@ -105,6 +105,25 @@ public abstract class BeeTests : JournalTestKit
         Assert.Equal(2, duty.Lists.Single().Version);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void An_older_announcement_after_a_newer_one_is_refused_by_an_edge_bee_only(bool edge)
+    {
+        // In the cluster a change comes two ways, in no order between them; to an edge bee an older retained list is stale.
+        var status = CreateTestProbe();
+        var bee = Sys.ActorOf(Bee.Props(Settings($"bee-{edge}") with { Edge = edge }, _prober, _lists.Ref, _results.Ref, _mediator.Ref, status: status.Ref));
+        bee.Tell(new CurrentTargets("default", 3, ["new.example"], true));
+        bee.Tell(new CurrentTargets("default", 2, ["old.example"], true));
+
+        bee.Tell(GetBeeDuty.Instance);
+
+        Assert.Equal(3, ExpectMsg<BeeDuty>(TimeSpan.FromSeconds(30)).Lists.Single().Version);
+        var refusals = status.ReceiveWhile(TimeSpan.FromMilliseconds(300), o => o).OfType<ListRefusal>().ToList();
+        if (edge) Assert.Contains(refusals, r => r.Version == 2 && r.Reason.Contains("older than version 3"));
+        else Assert.Empty(refusals);
+    }
+
     [Fact]
     public void A_restarted_bee_keeps_probing_its_journaled_list_with_no_one_to_ask()
     {

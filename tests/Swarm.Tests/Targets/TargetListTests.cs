@@ -42,22 +42,28 @@ public abstract class TargetListTests : JournalTestKit
     }
 
     [Fact]
-    public void A_bee_that_asked_is_told_of_a_change_directly_even_when_the_mediator_does_not_know_it_yet()
+    public void A_bee_that_started_following_lately_is_told_of_a_change_directly_and_one_that_follows_for_long_is_left_to_the_mediator()
     {
         // The mediator here is a probe that delivers nothing: DistributedPubSub before gossip has reached the list's node.
-        var list = Spawn();
-        var bee = CreateTestProbe();
-        var other = CreateTestProbe();
-        list.Tell(new GetTargets("default"), bee.Ref);
-        bee.ExpectMsg<CurrentTargets>(c => c.Version == 0);
+        var now = 0L;
+        var list = Sys.ActorOf(TargetList.Props("default", ["127.0.0.1"], _mediator.Ref, clock: () => now));
+        var (old, fresh) = (CreateTestProbe(), CreateTestProbe());
+        list.Tell(new GetTargets("default"), old.Ref);
+        old.ExpectMsg<CurrentTargets>(c => c.Version == 0);
+        now += (long)TargetList.NewFollowerWindow.TotalMilliseconds + 1000; // the old bee has asked all along, every 5 s
+        list.Tell(new GetTargets("default"), old.Ref);
+        old.ExpectMsg<CurrentTargets>(c => c.Version == 0);
+        list.Tell(new GetTargets("default"), fresh.Ref);
+        fresh.ExpectMsg<CurrentTargets>(c => c.Version == 0);
 
         list.Tell(new ReplaceTargets("default", ["::1"], "test"));
 
         ExpectMsg<CurrentTargets>(c => c.Version == 1);
-        var told = bee.ExpectMsg<CurrentTargets>();
+        var told = fresh.ExpectMsg<CurrentTargets>();
         Assert.Equal((1L, true), (told.Version, told.Changed));
         Assert.Equal(["::1"], told.Targets);
-        other.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // never asked: left to the mediator
+        old.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(["::1"], ((CurrentTargets)_mediator.ExpectMsg<Publish>().Message).Targets);
     }
 
     [Fact]
