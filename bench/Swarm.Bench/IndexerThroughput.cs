@@ -43,7 +43,7 @@ public static class IndexerThroughput
             await sink.SubscribeAsync("raw/+", MqttQualityOfServiceLevel.AtLeastOnce);
             using var publisher = await Connect(port, "publisher");
             var raw = Stopwatch.StartNew();
-            await Flood(publisher, "raw/x", payloads);
+            await Flood(publisher, "raw", payloads);
             await Tools.Until(() => Task.FromResult(got >= Results), TimeSpan.FromMinutes(2), "the raw flood");
             var rawRate = Results / raw.Elapsed.TotalSeconds;
 
@@ -59,7 +59,7 @@ public static class IndexerThroughput
             await Tools.Until(() => Task.FromResult(bulk.Templates > 0), TimeSpan.FromSeconds(30), "the indexer");
             await Task.Delay(1000); // its subscription, which follows the template by a moment
             var indexed = Stopwatch.StartNew();
-            await Flood(publisher, "ping/x", payloads);
+            await Flood(publisher, "ping", payloads);
             await Tools.Until(() => Task.FromResult(bulk.Unique >= Results), TimeSpan.FromMinutes(3), "indexing");
             var indexRate = Results / indexed.Elapsed.TotalSeconds;
 
@@ -71,7 +71,7 @@ public static class IndexerThroughput
             {
                 for (var round = 0; outage.Elapsed < TimeSpan.FromSeconds(55); round++)
                 {
-                    await Flood(publisher, "ping/x", payloads.Take(5000).Select((p, i) => Renumber(p, Results + round * 5000 + i + 1)).ToArray());
+                    await Flood(publisher, "ping", payloads.Take(5000).Select((p, i) => Renumber(p, Results + round * 5000 + i + 1)).ToArray());
                     await Task.Delay(1000);
                 }
             });
@@ -113,16 +113,21 @@ public static class IndexerThroughput
     }
 
     /// <summary>QoS 1 with a window of 200 publishes in flight, as a busy bee's outbox does.</summary>
-    private static async Task Flood(IMqttClient client, string topic, byte[][] payloads)
+    /// <param name="prefix">"ping": each result on its target's topic, where the indexer takes it (it refuses a result on another
+    /// target's topic); "raw": the same topics under raw/.</param>
+    private static async Task Flood(IMqttClient client, string prefix, byte[][] payloads)
     {
         var window = new SemaphoreSlim(200);
         var tasks = new List<Task>(payloads.Length);
-        foreach (var payload in payloads)
+        for (var i = 0; i < payloads.Length; i++)
         {
             await window.WaitAsync();
-            tasks.Add(client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
+            tasks.Add(client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(TopicOf(prefix, i)).WithPayload(payloads[i])
                 .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build()).ContinueWith(_ => window.Release()));
         }
         await Task.WhenAll(tasks);
     }
+
+    /// <summary>The topic of the i-th payload: its target is 127.0.{seq % 250}.1, seq = i + 1.</summary>
+    private static string TopicOf(string prefix, int i) => $"{prefix}/127.0.{(i + 1) % 250}.1";
 }
