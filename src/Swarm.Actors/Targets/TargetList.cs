@@ -190,8 +190,9 @@ public sealed class TargetList : ReceivePersistentActor, IWithTimers
             var current = Current(changed: true);
             _mediator.Tell(new Publish(SwarmNames.TargetsTopic(_listId), current));
             Prune();
+            var now = _clock();
             foreach (var (follower, heard) in _askedBy)
-                if (_clock() - heard.First <= NewFollowerWindow.TotalMilliseconds) follower.Tell(current);
+                if (now - heard.First <= NewFollowerWindow.TotalMilliseconds) follower.Tell(current);
             replyTo.Tell(current);
             PublishRetained();
             if (LastSequenceNr % SnapshotEvery == 0) SaveSnapshot(new TargetListSnapshot(_listId, _version, _targets) { Probe = _probe });
