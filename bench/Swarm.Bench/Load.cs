@@ -222,15 +222,7 @@ public static class Load
         }
     }
 
-    private static (double Cpu, TimeSpan At) Cpu(Process p)
-    {
-        try
-        {
-            var fields = File.ReadAllText($"/proc/{p.Id}/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            return ((long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0, Stopwatch.GetElapsedTime(0));
-        }
-        catch (Exception) { return (0, TimeSpan.Zero); }
-    }
+    private static (double Cpu, TimeSpan At) Cpu(Process p) => (Tools.CpuSeconds(p.Id), Stopwatch.GetElapsedTime(0));
 
     private static double CpuPercent(Process p, (double Cpu, TimeSpan At) before, TimeSpan elapsed) => 100 * (Cpu(p).Cpu - before.Cpu) / elapsed.TotalSeconds;
 
