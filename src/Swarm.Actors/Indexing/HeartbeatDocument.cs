@@ -29,22 +29,26 @@ public static class HeartbeatDocument
 
     /// <summary>
     /// One compact JSON line, as <c>_bulk</c> wants it, written straight to UTF-8 without a DOM. A result whose bee and
-    /// sequence already came with other content is marked <c>swarm.conflict</c>.
+    /// sequence already came with other content is marked <c>swarm.conflict</c>. <paramref name="target"/>: the result's
+    /// target as already parsed, when the caller has it.
     /// </summary>
-    public static string ToJson(ProbeResult r, bool conflict = false, bool legacy = false, TimeSpan? interval = null)
+    public static byte[] ToUtf8(ProbeResult r, bool conflict = false, bool legacy = false, TimeSpan? interval = null, ProbeTarget? target = null)
     {
         var buffer = _buffer ??= new ArrayBufferWriter<byte>(1024);
         buffer.ResetWrittenCount();
         var w = _writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = SwarmJson.Wire.Options.Encoder, SkipValidation = true });
         w.Reset(buffer);
-        Write(w, r, conflict, legacy, interval ?? TimeSpan.FromSeconds(10));
+        Write(w, r, conflict, legacy, interval ?? TimeSpan.FromSeconds(10), target ?? ProbeTarget.Parse(r.Target));
         w.Flush();
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return buffer.WrittenSpan.ToArray();
     }
 
-    private static void Write(Utf8JsonWriter w, ProbeResult r, bool conflict, bool legacy, TimeSpan interval)
+    /// <summary>The document of <see cref="ToUtf8"/> as a string.</summary>
+    public static string ToJson(ProbeResult r, bool conflict = false, bool legacy = false, TimeSpan? interval = null) =>
+        Encoding.UTF8.GetString(ToUtf8(r, conflict, legacy, interval));
+
+    private static void Write(Utf8JsonWriter w, ProbeResult r, bool conflict, bool legacy, TimeSpan interval, ProbeTarget? target)
     {
-        var target = ProbeTarget.Parse(r.Target);
         var up = r.Received > 0 && r.Error is null;
         // url.full as the target was written (Uri would add a trailing slash: http://a.example becomes http://a.example/).
         var (full, scheme, domain, port) = target?.Kind switch
@@ -59,7 +63,7 @@ public static class HeartbeatDocument
         var at = r.Timestamp.ToUniversalTime();
 
         w.WriteStartObject();
-        w.WriteString("@timestamp", at.ToString("O"));
+        Time(w, "@timestamp", at);
         w.WriteStartObject("event");
         w.WriteString("dataset", r.Kind); // Heartbeat's: the monitor type
         w.WriteString("kind", "metric");
@@ -76,8 +80,8 @@ public static class HeartbeatDocument
         Us(w, "duration", r.DurationMs ?? r.TotalMs ?? r.MaxMs ?? r.ResolveMs);
         // The span this check speaks for, until the next one is due (the down-monitor rule and the certificates page read it).
         w.WriteStartObject("timespan");
-        w.WriteString("gte", at.ToString("O"));
-        w.WriteString("lt", (at + interval).ToString("O"));
+        Time(w, "gte", at);
+        Time(w, "lt", at + interval);
         w.WriteEndObject();
         w.WriteEndObject();
 
@@ -303,6 +307,14 @@ public static class HeartbeatDocument
     }
 
     /// <summary>Milliseconds as <c>{"us": whole microseconds}</c>, Heartbeat's unit; nothing when there is no figure.</summary>
+    /// <summary>A time as round-trip ("O") text, formatted into the writer without a string.</summary>
+    private static void Time(Utf8JsonWriter w, string name, DateTime at)
+    {
+        Span<byte> text = stackalloc byte[40];
+        ((IUtf8SpanFormattable)at).TryFormat(text, out var written, "O", null);
+        w.WriteString(name, text[..written]);
+    }
+
     private static void Us(Utf8JsonWriter w, string name, double? ms)
     {
         if (ms is null) return;

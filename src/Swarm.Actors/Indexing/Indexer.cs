@@ -127,7 +127,7 @@ public sealed class Indexer : ReceiveActor, IWithTimers
                 return;
             }
             var (document, why) = VerdictDocument.Of(message.Topic, message.Payload);
-            if (document is { } d) Enqueue(new Pending(message, d.Id, d.Json, d.At));
+            if (document is { } d) Enqueue(new Pending(message, d.Id, Encoding.UTF8.GetBytes(d.Json), d.At));
             else DeadLetter(message, null, why!);
             return;
         }
@@ -143,7 +143,7 @@ public sealed class Indexer : ReceiveActor, IWithTimers
             DeadLetter(message, null, $"not a Swarm result: {e.Message}");
             return;
         }
-        if (ResultCheck.Problem(result, message.Topic) is { } problem)
+        if (ResultCheck.Problem(result, message.Topic, out var target) is { } problem)
         {
             DeadLetter(message, null, problem);
             return;
@@ -156,8 +156,8 @@ public sealed class Indexer : ReceiveActor, IWithTimers
             _log.Warning("indexer: {0} seq {1} came again with other content: stored beside the first and marked swarm.conflict " +
                 "(a forgery, or numbers given twice after the bee lost its outbox)", result.Bee, result.Seq);
         }
-        string json;
-        try { json = HeartbeatDocument.ToJson(result, conflict, interval: _settings.Interval); }
+        byte[] json;
+        try { json = HeartbeatDocument.ToUtf8(result, conflict, interval: _settings.Interval, target: target); }
         catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
         {
             DeadLetter(message, null, $"cannot be made a document: {e.Message}");
@@ -176,7 +176,7 @@ public sealed class Indexer : ReceiveActor, IWithTimers
             return;
         }
         _directory?.SawLegacy(result!.Bee, result.Timestamp);
-        Enqueue(new Pending(message, LegacyResult.IdOf(result!), HeartbeatDocument.ToJson(result!, legacy: true, interval: _settings.Interval), result!.Timestamp));
+        Enqueue(new Pending(message, LegacyResult.IdOf(result!), HeartbeatDocument.ToUtf8(result!, legacy: true, interval: _settings.Interval), result!.Timestamp));
     }
 
     private void Enqueue(Pending pending)
@@ -293,8 +293,11 @@ public sealed class Indexer : ReceiveActor, IWithTimers
             .PipeTo(Self, success: () => Acked.Instance, failure: _ => Acked.Instance);
     }
 
-    private void Ack(ResultArrived message) =>
-        message.Acknowledge(CancellationToken.None).PipeTo(Self, success: () => Acked.Instance, failure: _ => Acked.Instance);
+    /// <summary>
+    /// Not awaited: the acknowledgement line sends it in order and never fails (a session that ended is the broker's
+    /// to deliver again), and a reply per result would double the messages this actor handles.
+    /// </summary>
+    private static void Ack(ResultArrived message) => _ = message.Acknowledge(CancellationToken.None);
 
     private TimeSpan NextBackoff()
     {
@@ -303,12 +306,12 @@ public sealed class Indexer : ReceiveActor, IWithTimers
         return delay;
     }
 
-    private sealed class Pending(ResultArrived message, string id, string json, DateTime timestamp)
+    private sealed class Pending(ResultArrived message, string id, byte[] json, DateTime timestamp)
     {
         public DateTime Timestamp { get; } = timestamp;
         public ResultArrived Message { get; } = message;
         public string Id { get; } = id;
-        public string Json { get; } = json;
+        public byte[] Json { get; } = json;
         public bool Sending { get; set; }
         public LinkedListNode<Pending>? Node { get; set; }
     }

@@ -18,8 +18,12 @@ public static class ResultCheck
     public const double MaxMs = 3_600_000;
 
     /// <summary>Why this result cannot become a document, or null when it can.</summary>
-    public static string? Problem(ProbeResult? r, string topic)
+    public static string? Problem(ProbeResult? r, string topic) => Problem(r, topic, out _);
+
+    /// <summary>Why this result cannot become a document, or null when it can, and then its target, parsed.</summary>
+    public static string? Problem(ProbeResult? r, string topic, out ProbeTarget? parsed)
     {
+        parsed = null;
         if (r is null) return "not a Swarm result: a JSON object with bee, seq, ts, target and kind is expected";
         if (!WatchPayload.IsBeeId(r.Bee))
             return $"bee {Quote(r.Bee)}: letters, digits, '.', '-' or '_' expected (at most 64)";
@@ -54,6 +58,7 @@ public static class ResultCheck
             return "redirects: at most 11 of an http(s) URL and a 3xx status, on an http(s) result";
         if (r.Connection is not null && !WatchPayload.IsListName(r.Connection))
             return $"connection {Quote(r.Connection)}: one word of letters, digits, '-' or '_' expected (at most 64)";
+        parsed = target;
         return null;
     }
 

@@ -1,5 +1,3 @@
-using MQTTnet;
-
 namespace Swarm.Mqtt;
 
 /// <summary>
@@ -7,8 +5,9 @@ namespace Swarm.Mqtt;
 /// requires of a QoS 1 receiver ([MQTT-4.6.0-2]): a handler may finish them in any order (two bulk requests, a dead
 /// letter), and a PUBACK that overtakes an earlier one is not what mosquitto expects: measured with mosquitto 2.0.11,
 /// its delivery to that client fell from 10,000 to under 100 messages/s within a minute. An acknowledgement is sent
-/// once every earlier message is acknowledged too (the task of one held back completes at once: a handler that awaits
-/// it must not stop the messages behind it); one from a session that has ended is not sent.
+/// once every earlier message is acknowledged too (the task of one held back, or done while another call is sending,
+/// completes at once: a handler that awaits it must not stop the messages behind it); one from a session that has
+/// ended is not sent.
 /// </summary>
 internal sealed class AckLine(TimeSpan stuckAfter)
 {
@@ -16,25 +15,31 @@ internal sealed class AckLine(TimeSpan stuckAfter)
     public TimeSpan StuckAfter => stuckAfter;
 
     private readonly Queue<Slot> _line = new();
+
+    /// <summary>For tests: called as a sender is about to let go, after it last looked at the line.</summary>
+    internal Action? LettingGo { get; set; }
     private readonly SemaphoreSlim _sending = new(1, 1);
     private long _session;
 
-    private sealed class Slot(MqttApplicationMessageReceivedEventArgs message, long session)
+    private sealed class Slot(Func<Task> send, long session)
     {
-        public readonly MqttApplicationMessageReceivedEventArgs Message = message;
+        public readonly Func<Task> Send = send;
         public readonly long Session = session;
         public readonly DateTime Since = DateTime.UtcNow;
         public volatile bool Done;
         public DateTime? DoneAt;
     }
 
-    /// <summary>Takes a message in arrival order; what it returns acknowledges it, once every earlier one is.</summary>
-    public Func<CancellationToken, Task> Take(MqttApplicationMessageReceivedEventArgs message)
+    /// <summary>
+    /// Takes a message in arrival order, with what sends its acknowledgement (its PUBACK); what it returns acknowledges
+    /// it, once every earlier one is.
+    /// </summary>
+    public Func<CancellationToken, Task> Take(Func<Task> send)
     {
         Slot slot;
         lock (_line)
         {
-            slot = new Slot(message, _session);
+            slot = new Slot(send, _session);
             _line.Enqueue(slot);
         }
         return ct => AcknowledgeAsync(slot, ct);
@@ -69,26 +74,36 @@ internal sealed class AckLine(TimeSpan stuckAfter)
             slot.Done = true;
             slot.DoneAt = DateTime.UtcNow;
         }
-        await _sending.WaitAsync(ct);
-        try
+        // One sender at a time. A message done while another call is sending is left to that call, which looks at the
+        // head again after it lets go: a batch of a thousand is sent by one loop, not queued a thousand times.
+        while (await _sending.WaitAsync(0, ct))
         {
-            while (true)
+            try
             {
-                Slot head;
-                lock (_line)
+                while (true)
                 {
-                    if (!_line.TryPeek(out head!) || !head.Done) break;
-                    _line.Dequeue();
+                    Slot head;
+                    lock (_line)
+                    {
+                        if (!_line.TryPeek(out head!) || !head.Done) break;
+                        _line.Dequeue();
+                    }
+                    // A session that ended: the broker delivers it again to the next one. One that fails now is ending.
+                    // Not cancellable: the head is out of the line, and one not sent would be overtaken by the rest.
+                    try { if (head.Session == Volatile.Read(ref _session)) await head.Send(); }
+                    catch (Exception) { }
                 }
-                // A session that ended: the broker delivers it again to the next one. One that fails now is ending.
-                // Not cancellable: the head is out of the line, and one not sent would be overtaken by the rest.
-                try { if (head.Session == Volatile.Read(ref _session)) await head.Message.AcknowledgeAsync(CancellationToken.None); }
-                catch (Exception) { }
             }
-        }
-        finally
-        {
-            _sending.Release();
+            finally
+            {
+                LettingGo?.Invoke();
+                _sending.Release();
+            }
+            // Marked done after this loop last looked, by a call that found the sender busy: its acknowledgement is ours.
+            lock (_line)
+            {
+                if (!_line.TryPeek(out var head) || !head.Done) return;
+            }
         }
     }
 }

@@ -256,7 +256,7 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
         if (handlers.Any(h => h.ManualAck))
         {
             e.AutoAcknowledge = false;
-            ack = _acks.Take(e);
+            ack = _acks.Take(() => e.AcknowledgeAsync(CancellationToken.None));
         }
         foreach (var handler in handlers) await Deliver(handler, topic, payload, handler.ManualAck ? ack : null);
     }

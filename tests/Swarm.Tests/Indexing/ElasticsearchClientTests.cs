@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Swarm.Indexing;
@@ -19,8 +20,8 @@ public sealed class ElasticsearchClientTests : IAsyncLifetime
         MaxMs = error is null ? 4.9 : null, Error = error,
     };
 
-    private static (string Id, string Json) Doc(ProbeResult r) =>
-        (HeartbeatDocument.IdOf(r, JsonSerializer.SerializeToUtf8Bytes(r, SwarmJson.Wire.ProbeResult)), HeartbeatDocument.ToJson(r));
+    private static (string Id, byte[] Json) Doc(ProbeResult r) =>
+        (HeartbeatDocument.IdOf(r, JsonSerializer.SerializeToUtf8Bytes(r, SwarmJson.Wire.ProbeResult)), HeartbeatDocument.ToUtf8(r));
 
     [Fact]
     public async Task Bulk_items_are_told_apart_stored_already_stored_retry_and_rejected()
@@ -51,6 +52,24 @@ public sealed class ElasticsearchClientTests : IAsyncLifetime
         Assert.Equal(status, e.Status);
         Assert.Contains(type, e.Message);
         Assert.Empty(_es.Documents);
+    }
+
+    [Theory]
+    [InlineData("{\"took\":1,\"errors\":false}", "a _bulk answer without items")]
+    [InlineData("{\"took\":1,\"errors\":false,\"items\":[]}", "_bulk answered 0 items for 1 documents")]
+    [InlineData("{\"took\":1,\"errors\":true,\"items\":[{\"create\":{\"_id\":\"x\"}}]}", "an item without a status for document 1")]
+    [InlineData("{\"took\":1,\"errors\":true,\"items\":[\"create\"]}", "an item without a status for document 1")]
+    [InlineData("<html>a proxy's page</html>", "something that is not JSON")]
+    public async Task A_bulk_answer_that_is_not_what_bulk_answers_is_a_failed_request(string answer, string expected)
+    {
+        // A proxy in front of the cluster, or a version that answers otherwise: nothing in it is trusted, all is sent again.
+        await using var server = new TestHttpServer
+        {
+            Answer = _ => $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(answer)}\r\nConnection: close\r\n\r\n{answer}",
+        };
+        using var client = new ElasticsearchClient(new ElasticsearchSettings([new Uri($"http://127.0.0.1:{server.Port}/")]));
+        var e = await Assert.ThrowsAsync<ElasticsearchUnavailableException>(() => client.BulkCreateAsync("swarm", [Doc(Result(1))], default));
+        Assert.Contains(expected, e.Message);
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public sealed class IndexerActorTests : Akka.TestKit.Xunit2.TestKit
 
         public Task EnsureDataStreamAsync(string dataStream, CancellationToken cancellationToken) => Task.CompletedTask;
 
-        public Task<IReadOnlyList<BulkItemResult>> BulkCreateAsync(string dataStream, IReadOnlyList<(string Id, string Json)> documents, CancellationToken cancellationToken)
+        public Task<IReadOnlyList<BulkItemResult>> BulkCreateAsync(string dataStream, IReadOnlyList<(string Id, byte[] Json)> documents, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref BulkCalls);
             if (Down) throw new ElasticsearchUnavailableException(503, "unavailable_shards_exception");
@@ -71,7 +71,7 @@ public sealed class IndexerActorTests : Akka.TestKit.Xunit2.TestKit
             return Task.CompletedTask;
         }
 
-        public async Task<IReadOnlyList<BulkItemResult>> BulkCreateAsync(string dataStream, IReadOnlyList<(string Id, string Json)> documents, CancellationToken cancellationToken)
+        public async Task<IReadOnlyList<BulkItemResult>> BulkCreateAsync(string dataStream, IReadOnlyList<(string Id, byte[] Json)> documents, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref BulkCalls);
             await Release.Task;

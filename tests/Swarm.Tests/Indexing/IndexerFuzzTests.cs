@@ -37,7 +37,7 @@ public sealed class IndexerFuzzTests(ITestOutputHelper output) : Akka.TestKit.Xu
             return Task.CompletedTask;
         }
 
-        public Task<IReadOnlyList<BulkItemResult>> BulkCreateAsync(string dataStream, IReadOnlyList<(string Id, string Json)> documents, CancellationToken cancellationToken)
+        public Task<IReadOnlyList<BulkItemResult>> BulkCreateAsync(string dataStream, IReadOnlyList<(string Id, byte[] Json)> documents, CancellationToken cancellationToken)
         {
             var results = documents.Select(d =>
             {
@@ -47,7 +47,7 @@ public sealed class IndexerFuzzTests(ITestOutputHelper output) : Akka.TestKit.Xu
                     Interlocked.Increment(ref Invalid);
                     return new BulkItemResult(d.Id, 400, BulkItemOutcome.Rejected, $"document_parsing_exception: {e.Message}");
                 }
-                return Documents.TryAdd(d.Id, d.Json)
+                return Documents.TryAdd(d.Id, System.Text.Encoding.UTF8.GetString(d.Json))
                     ? new BulkItemResult(d.Id, 201, BulkItemOutcome.Stored, null)
                     : new BulkItemResult(d.Id, 409, BulkItemOutcome.AlreadyStored, null);
             }).ToList();

@@ -43,6 +43,33 @@ public class AckOrderTests
     }
 
     [Fact]
+    public async Task Acknowledgements_given_at_once_from_many_threads_each_reach_the_broker_once_in_arrival_order()
+    {
+        // One call sends while the others, finding it busy, leave their acknowledgements to it: none may be lost in
+        // between (the sender looks at the line again after it lets go), none sent twice.
+        const int Count = 2000;
+        using var broker = await AckRecordingBroker.StartAsync(e => e.ClientId == "many" ? Encoding.UTF8.GetString(e.PublishPacket.Payload) : null);
+        var (port, acked) = (broker.Port, broker.Acked);
+        await using var link = new MqttLink(new MqttSettings([BrokerEndpoint.Loopback(port)], "many") { ReceiveMaximum = Count }, NullLogger<MqttLink>.Instance);
+        var held = new ConcurrentQueue<(string Payload, Func<CancellationToken, Task> Ack)>();
+        await link.SubscribeWithAckAsync("ping/+", null, (_, payload, ack) => { held.Enqueue((Encoding.UTF8.GetString(payload), ack)); return Task.CompletedTask; });
+        var subscribed = false;
+        link.Connected += () => subscribed = true;
+        await link.StartAsync(default);
+        await Eventually.True(() => subscribed, Deadline, "connected and subscribed");
+
+        await using var publisher = await MqttCollector.ConnectAsync(port);
+        for (var i = 0; i < Count; i++) await publisher.PublishAsync("ping/x", $"m{i}");
+        await Eventually.True(() => held.Count == Count, Deadline, () => $"{Count} messages held (now {held.Count})");
+
+        var acks = held.ToArray();
+        var order = acks.Select((_, i) => i).OrderBy(_ => Random.Shared.Next()).ToArray();
+        await Parallel.ForEachAsync(order, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) => await acks[i].Ack(ct));
+        await Eventually.True(() => acked.Count >= Count, Deadline, () => $"{Count} acknowledgements at the broker (now {acked.Count})");
+        Assert.Equal(acks.Select(a => a.Payload), acked);
+    }
+
+    [Fact]
     public async Task A_message_whose_handler_throws_is_acknowledged_and_holds_back_nothing()
     {
         using var broker = await AckRecordingBroker.StartAsync(e => e.ClientId == "throws" ? Encoding.UTF8.GetString(e.PublishPacket.Payload) : null);
