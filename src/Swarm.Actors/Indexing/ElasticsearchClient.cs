@@ -175,9 +175,10 @@ public sealed class ElasticsearchClient : IElasticsearch, IDisposable
         return results;
     }
 
-    /// <summary>A property as the error text shows it: a string as is, anything else as its JSON, a missing one empty.</summary>
+    /// <summary>A property as the error text shows it: a string as is, anything else as its JSON, a missing or null one empty.</summary>
     private static string Text(JsonElement element, string name) =>
-        !element.TryGetProperty(name, out var value) ? "" : value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
+        !element.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? ""
+        : value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
 
     private async Task PutAsync(string path, JsonNode body, CancellationToken cancellationToken)
     {

@@ -306,8 +306,7 @@ public static class HeartbeatDocument
         w.WriteEndObject();
     }
 
-    /// <summary>Milliseconds as <c>{"us": whole microseconds}</c>, Heartbeat's unit; nothing when there is no figure.</summary>
-    /// <summary>A time as round-trip ("O") text, formatted into the writer without a string.</summary>
+    /// <summary>A time as round-trip ("O") text, formatted into the writer without a string (at most 33 bytes).</summary>
     private static void Time(Utf8JsonWriter w, string name, DateTime at)
     {
         Span<byte> text = stackalloc byte[40];
@@ -315,6 +314,7 @@ public static class HeartbeatDocument
         w.WriteString(name, text[..written]);
     }
 
+    /// <summary>Milliseconds as <c>{"us": whole microseconds}</c>, Heartbeat's unit; nothing when there is no figure.</summary>
     private static void Us(Utf8JsonWriter w, string name, double? ms)
     {
         if (ms is null) return;

@@ -32,7 +32,7 @@ internal sealed class AckLine(TimeSpan stuckAfter)
 
     /// <summary>
     /// Takes a message in arrival order, with what sends its acknowledgement (its PUBACK); what it returns acknowledges
-    /// it, once every earlier one is.
+    /// it, once every earlier one is. Its token is not heeded: an acknowledgement once given is sent.
     /// </summary>
     public Func<CancellationToken, Task> Take(Func<Task> send)
     {
@@ -42,7 +42,7 @@ internal sealed class AckLine(TimeSpan stuckAfter)
             slot = new Slot(send, _session);
             _line.Enqueue(slot);
         }
-        return ct => AcknowledgeAsync(slot, ct);
+        return _ => AcknowledgeAsync(slot);
     }
 
     /// <summary>A new session: what the last one held is delivered again by the broker, not acknowledged here.</summary>
@@ -66,7 +66,7 @@ internal sealed class AckLine(TimeSpan stuckAfter)
         }
     }
 
-    private async Task AcknowledgeAsync(Slot slot, CancellationToken ct)
+    private async Task AcknowledgeAsync(Slot slot)
     {
         lock (_line)
         {
@@ -76,7 +76,8 @@ internal sealed class AckLine(TimeSpan stuckAfter)
         }
         // One sender at a time. A message done while another call is sending is left to that call, which looks at the
         // head again after it lets go: a batch of a thousand is sent by one loop, not queued a thousand times.
-        while (await _sending.WaitAsync(0, ct))
+        // Not cancellable from here on: others may have left their acknowledgements to this call.
+        while (_sending.Wait(0))
         {
             try
             {
@@ -96,8 +97,8 @@ internal sealed class AckLine(TimeSpan stuckAfter)
             }
             finally
             {
-                LettingGo?.Invoke();
-                _sending.Release();
+                try { LettingGo?.Invoke(); }
+                finally { _sending.Release(); }
             }
             // Marked done after this loop last looked, by a call that found the sender busy: its acknowledgement is ours.
             lock (_line)
