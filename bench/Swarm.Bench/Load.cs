@@ -123,7 +123,7 @@ public static class Load
             foreach (var batch in bees.Chunk(100)) await Task.WhenAll(batch.Select(b => b.ConnectAsync()));
             Console.Error.WriteLine($"load: {bees.Count:#,0} bees connected in {connecting.Elapsed.TotalSeconds:0.0} s");
 
-            var watched = brokers.Select(b => ("mosquitto", b.Process)).Concat(indexers.Select((p, i) => ($"indexer-{i}", p)))
+            var watched = brokers.Select((b, i) => (brokers.Count == 1 ? "mosquitto" : $"mosquitto-{i}", b.Process)).Concat(indexers.Select((p, i) => ($"indexer-{i}", p)))
                 .Append(("generator", Process.GetCurrentProcess())).ToList();
             var samples = new List<Sample>();
             var clock = Stopwatch.StartNew();
@@ -162,8 +162,12 @@ public static class Load
             var alive = indexers.Count(p => !p.HasExited);
             var steady = samples.Skip(1).ToList(); // the first window holds the start
             var lags = sink.AllLags;
-            string Cpus(string who) => $"{steady.Average(s => s.Processes[who].Cpu):0}%";
-            string Rsses(string who) => string.Join(" / ", new[] { samples.First(), samples[samples.Count / 2], samples.Last() }.Select(s => $"{s.Processes[who].RssMiB:0}"));
+            // Several brokers: each one's figures, side by side.
+            var mosquittos = watched.Select(w => w.Item1).Where(n => n.StartsWith("mosquitto", StringComparison.Ordinal)).ToList();
+            string CpuOf(string who) => $"{steady.Average(s => s.Processes[who].Cpu):0}%";
+            string Cpus(string who) => who == "mosquitto" ? string.Join(" + ", mosquittos.Select(CpuOf)) : CpuOf(who);
+            string RssOf(string who) => string.Join(" / ", new[] { samples.First(), samples[samples.Count / 2], samples.Last() }.Select(s => $"{s.Processes[who].RssMiB:0}"));
+            string Rsses(string who) => who == "mosquitto" ? string.Join("; ", mosquittos.Select(RssOf)) : RssOf(who);
             var name = $"{o.Bees:#,0} bees × {o.Targets} targets / {o.Interval.TotalSeconds:0} s, {o.Brokers} broker(s), {o.Indexers} indexer(s), {o.Duration.TotalMinutes:0.#} min" +
                 (o.Churn > 0 ? $", {o.Churn:P0} losing their link" : "") + (o.Garbage > 0 ? $", {o.Garbage:P1} garbage" : "");
             Console.Error.WriteLine($"load: done; {offered:#,0} generated, {accepted:#,0} accepted by the broker, {sink.Unique:#,0} stored ({sink.Duplicates:#,0} copies), " +
