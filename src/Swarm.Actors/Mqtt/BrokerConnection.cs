@@ -23,6 +23,7 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
     private int _brokerIndex;
     // Brokers that refused MQTT 5 (an older mosquitto, RabbitMQ's plugin before 3.13): asked in 3.1.1 from then on.
     private readonly HashSet<BrokerEndpoint> _speaks311 = [];
+    private readonly HashSet<BrokerEndpoint> _speaks5 = [];
     private readonly AckLine _acks = new(settings.AckStuckAfter);
 
     /// <summary>The MQTT version of the current connection: 5, or 3.1.1 with a broker that refused 5.</summary>
@@ -132,7 +133,9 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
             if (ConnectedBroker is not null && !_stopping.IsCancellationRequested)
                 logger.LogWarning("MQTT: lost broker {Broker} ({Reason}); reconnecting", ConnectedBroker, e.Exception?.Message ?? e.Reason.ToString());
             ConnectedBroker = null;
-            _disconnected.TrySetResult();
+            // A connection that never came up (an attempt refused or hung up on) ends no session the loop waits on:
+            // it may already be making the next attempt, and that one must not be taken for lost.
+            if (e.ClientWasConnected) _disconnected.TrySetResult();
             return Task.CompletedTask;
         };
         _loop = Task.Run(() => ConnectLoop(_stopping.Token));
@@ -151,7 +154,17 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
                 // Before CONNACK: a resumed session delivers at once, and those messages belong to the new session.
                 _acks.Restart();
                 var version = _speaks311.Contains(broker) ? MqttProtocolVersion.V311 : MqttProtocolVersion.V500;
-                var connected = await _client.ConnectAsync(BuildOptions(broker, version), ct);
+                MqttClientConnectResult connected;
+                try { connected = await _client.ConnectAsync(BuildOptions(broker, version), ct); }
+                catch (Exception e) when (version == MqttProtocolVersion.V500 && !_speaks5.Contains(broker) && HungUp(e))
+                {
+                    // RabbitMQ's plugin before 3.13 does not answer an MQTT 5 CONNECT: it closes the connection. A broker
+                    // that took MQTT 5 before in this process is never asked otherwise: it was only down for a moment.
+                    logger.LogWarning("MQTT: broker {Broker} closed the connection without answering an MQTT 5 CONNECT; asking in MQTT 3.1.1", broker);
+                    version = MqttProtocolVersion.V311;
+                    connected = await _client.ConnectAsync(BuildOptions(broker, version), ct);
+                    if (connected.ResultCode == MqttClientConnectResultCode.Success) _speaks311.Add(broker);
+                }
                 if (version == MqttProtocolVersion.V500 && connected.ResultCode == MqttClientConnectResultCode.UnsupportedProtocolVersion)
                 {
                     // Same guarantees in 3.1.1: QoS 1, a persistent session (clean session off); no subscription
@@ -168,6 +181,7 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
                     throw new InvalidOperationException($"the broker refused the connection: {connected.ResultCode}{(connected.ReasonString is { } why ? $" ({why})" : "")}");
                 }
                 var v5 = version == MqttProtocolVersion.V500;
+                if (v5) _speaks5.Add(broker);
                 SharedSubscriptionsAvailable = v5 && connected.SharedSubscriptionAvailable;
                 _identifiers = v5 && connected.SubscriptionIdentifiersAvailable;
                 ConnectedVersion = version;
@@ -272,6 +286,15 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
     }
 
     private sealed record Subscription(string Filter, string? ShareGroup, Func<string, byte[], Func<CancellationToken, Task>?, Task> Handler, bool ManualAck);
+
+    /// <summary>
+    /// The broker took the TCP connection and closed it before any CONNACK: how a broker that knows only 3.1.1 may
+    /// refuse 5. Not a refused or timed-out connection (a broker that is down), not TLS failing.
+    /// </summary>
+    private static bool HungUp(Exception e) =>
+        e is MQTTnet.Exceptions.MqttCommunicationException && e is not MQTTnet.Exceptions.MqttCommunicationTimedOutException
+        && e.GetBaseException() is not System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused or System.Net.Sockets.SocketError.TimedOut or System.Net.Sockets.SocketError.HostUnreachable or System.Net.Sockets.SocketError.NetworkUnreachable or System.Net.Sockets.SocketError.HostNotFound }
+        && e.GetBaseException() is not System.Security.Authentication.AuthenticationException;
 
     private MqttClientOptions BuildOptions(BrokerEndpoint broker, MqttProtocolVersion version)
     {

@@ -106,10 +106,13 @@ public class MqttLinkTests
         }
     }
 
-    [Fact]
-    public async Task A_broker_that_refuses_mqtt_5_gets_3_1_1_with_a_persistent_session_and_queued_messages_still_arrive()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_broker_that_refuses_mqtt_5_gets_3_1_1_with_a_persistent_session_and_queued_messages_still_arrive(bool hangsUp)
     {
-        // An older broker (or RabbitMQ's plugin before 3.13): MQTTnet's server told to refuse MQTT 5 in its CONNACK.
+        // An older broker: MQTTnet's server told to refuse MQTT 5 in its CONNACK; or, as RabbitMQ 3.10's plugin does
+        // (measured), one that closes the connection on an MQTT 5 CONNECT without a word (a proxy in front of it).
         var port = Ports.Free();
         var seen = new ConcurrentQueue<(MQTTnet.Formatter.MqttProtocolVersion Version, bool CleanSession, string ClientId)>();
         var broker = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder()
@@ -122,9 +125,10 @@ public class MqttLinkTests
             return Task.CompletedTask;
         };
         await broker.StartAsync();
+        await using var hangUp = new Mqtt5HangUp(port);
         try
         {
-            var settings = new MqttSettings([BrokerEndpoint.Loopback(port)], $"queen-{Guid.NewGuid():N}");
+            var settings = new MqttSettings([BrokerEndpoint.Loopback(hangsUp ? hangUp.Port : port)], $"queen-{Guid.NewGuid():N}");
             var heard = new ConcurrentQueue<string>();
             await using (var first = new MqttLink(settings, NullLogger<MqttLink>.Instance))
             {
@@ -140,8 +144,10 @@ public class MqttLinkTests
                 }, TimeSpan.FromSeconds(30), "a message through the 3.1.1 connection");
                 await first.StopAsync(default);
             }
-            // Asked in 5 once and refused, then in 3.1.1 with clean session off: the broker keeps the session.
-            Assert.Equal([(MQTTnet.Formatter.MqttProtocolVersion.V500, false), (MQTTnet.Formatter.MqttProtocolVersion.V311, false)],
+            // Asked in 5 once and refused (or hung up on), then in 3.1.1 with clean session off: the broker keeps the session.
+            if (hangsUp) Assert.Equal(1, hangUp.HungUp);
+            Assert.Equal(hangsUp ? [(MQTTnet.Formatter.MqttProtocolVersion.V311, false)]
+                    : [(MQTTnet.Formatter.MqttProtocolVersion.V500, false), (MQTTnet.Formatter.MqttProtocolVersion.V311, false)],
                 seen.Where(s => s.ClientId == settings.ClientId).Take(2).Select(s => (s.Version, s.CleanSession)));
 
             // While the link is away a message is queued for its session; the next link (3.1.1 again) receives it.
