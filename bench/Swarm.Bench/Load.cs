@@ -21,7 +21,8 @@ namespace Swarm.Bench;
 public static class Load
 {
     public sealed record Options(int Bees = 1000, int Targets = 100, TimeSpan Interval = default, TimeSpan Duration = default,
-        int Indexers = 1, int Brokers = 1, double Churn = 0, double Garbage = 0, int Seed = 1, int Inflight = 100, int EsDelayMs = 0, bool Embedded = false)
+        int Indexers = 1, int Brokers = 1, double Churn = 0, double Garbage = 0, int Seed = 1, int Inflight = 100, int EsDelayMs = 0, bool Embedded = false,
+        int ExternalPort = 0, int ExternalPid = 0, bool V311 = false)
     {
         public TimeSpan Interval { get; init; } = Interval == default ? TimeSpan.FromSeconds(10) : Interval;
         public TimeSpan Duration { get; init; } = Duration == default ? TimeSpan.FromMinutes(2) : Duration;
@@ -33,6 +34,7 @@ public static class Load
             for (var i = 0; i < args.Length; i += 2)
             {
                 if (args[i] == "--embedded") { o = o with { Embedded = true }; i--; continue; }
+                if (args[i] == "--v311") { o = o with { V311 = true }; i--; continue; }
                 var v = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"load: {args[i]} needs a value");
                 o = args[i] switch
                 {
@@ -46,6 +48,8 @@ public static class Load
                     "--es-delay" => o with { EsDelayMs = int.Parse(v) },
                     "--inflight" => o with { Inflight = int.Parse(v) },
                     "--garbage" => o with { Garbage = double.Parse(v, CultureInfo.InvariantCulture) },
+                    // Another broker already running on 127.0.0.1 (RabbitMQ's MQTT plugin, say): its port and the PID to watch.
+                    "--external" => o with { ExternalPort = int.Parse(v.Split(':')[0]), ExternalPid = int.Parse(v.Split(':')[1]) },
                     _ => throw new ArgumentException($"load: unknown option {args[i]}; usage: {Usage}"),
                 };
             }
@@ -53,7 +57,7 @@ public static class Load
         }
     }
 
-    public const string Usage = "load [--bees 1000] [--targets 100] [--interval 10s] [--duration 2m] [--indexers 1] [--brokers 1] [--churn 0.05] [--garbage 0.001] [--inflight 100] [--es-delay 0]";
+    public const string Usage = "load [--bees 1000] [--targets 100] [--interval 10s] [--duration 2m] [--indexers 1] [--brokers 1] [--churn 0.05] [--garbage 0.001] [--inflight 100] [--es-delay 0] [--embedded] [--external PORT:PID] [--v311]";
 
     public static async Task<IEnumerable<Row>> RunAsync(Options o)
     {
@@ -66,7 +70,8 @@ public static class Load
         var bees = new List<SimBee>();
         try
         {
-            for (var b = 0; b < (o.Embedded ? 0 : o.Brokers); b++)
+            if (o.ExternalPort > 0) brokers.Add((Process.GetProcessById(o.ExternalPid), o.ExternalPort));
+            for (var b = 0; b < (o.Embedded || o.ExternalPort > 0 ? 0 : o.Brokers); b++)
             {
                 var port = Tools.FreePort();
                 // The shipped broker's limits (deploy/mosquitto/mosquitto.conf), without TLS.
@@ -75,7 +80,7 @@ public static class Load
                 brokers.Add((Tools.Start(Tools.MosquittoBinary, ["-c", Path.Combine(dir, $"m{b}.conf")], new()), port));
             }
             var embeddedPort = Tools.FreePort();
-            foreach (var (_, port) in brokers) (await Tools.MqttClientAsync(port)).Dispose();
+            foreach (var (_, port) in brokers) (await Tools.MqttClientAsync(port, o.V311)).Dispose();
             for (var i = 0; i < o.Indexers; i++)
             {
                 var env = new Dictionary<string, string>
@@ -101,7 +106,7 @@ public static class Load
             // Subscribed on every broker: a result published there is stored.
             for (var b = 0; b < brokers.Count; b++)
             {
-                using var client = await Tools.MqttClientAsync(brokers[b].Port);
+                using var client = await Tools.MqttClientAsync(brokers[b].Port, o.V311);
                 var warmup = JsonSerializer.SerializeToUtf8Bytes(new ProbeResult
                 {
                     Bee = $"warmup-{b}", Seq = 1, Timestamp = DateTime.UtcNow, Target = "warmup.bench.example", Kind = "icmp", Sent = 1, Received = 0,
@@ -118,7 +123,7 @@ public static class Load
 
             var random = new Random(o.Seed);
             for (var i = 0; i < o.Bees; i++)
-                bees.Add(new SimBee($"sim-{i}", brokers[i % brokers.Count].Port, o.Targets, random.NextDouble() < o.Churn, o.Garbage, o.Seed + i));
+                bees.Add(new SimBee($"sim-{i}", brokers[i % brokers.Count].Port, o.Targets, random.NextDouble() < o.Churn, o.Garbage, o.Seed + i, o.V311));
             var connecting = Stopwatch.StartNew();
             foreach (var batch in bees.Chunk(100)) await Task.WhenAll(batch.Select(b => b.ConnectAsync()));
             Console.Error.WriteLine($"load: {bees.Count:#,0} bees connected in {connecting.Elapsed.TotalSeconds:0.0} s");
@@ -185,7 +190,7 @@ public static class Load
         finally
         {
             await Task.WhenAll(bees.Select(b => b.DisposeAsync().AsTask()));
-            foreach (var p in indexers.Concat(brokers.Select(b => b.Process)))
+            foreach (var p in indexers.Concat(brokers.Select(b => b.Process).Where(p => p.Id != o.ExternalPid))) // not an --external broker
             {
                 try { if (!p.HasExited) { p.Kill(true); p.WaitForExit(); } } catch (InvalidOperationException) { }
             }
@@ -241,7 +246,7 @@ public static class Load
     /// last will, results numbered from 1 and sent in order one at a time; what the broker did not acknowledge is held
     /// and sent again after a reconnect, as a bee's outbox does.
     /// </summary>
-    private sealed class SimBee(string id, int port, int targets, bool churns, double garbage, int seed) : IAsyncDisposable
+    private sealed class SimBee(string id, int port, int targets, bool churns, double garbage, int seed, bool v311 = false) : IAsyncDisposable
     {
         private readonly Channel<byte[]> _pending = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
         private readonly Random _random = new(seed);
@@ -257,11 +262,14 @@ public static class Load
         public long GarbageSent => Interlocked.Read(ref _garbage);
         public bool Idle => Interlocked.Read(ref _queued) == 0;
 
-        private MqttClientOptions Options() => new MqttClientOptionsBuilder()
-            .WithTcpServer("127.0.0.1", port).WithClientId(id).WithProtocolVersion(MqttProtocolVersion.V500)
-            .WithCleanStart(false).WithSessionExpiryInterval(3600).WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
-            .WithWillTopic($"rip/{id}").WithWillPayload(Status("dead")).WithWillRetain().WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .Build();
+        private MqttClientOptions Options()
+        {
+            var builder = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId(id).WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
+                .WithWillTopic($"rip/{id}").WithWillPayload(Status("dead")).WithWillRetain().WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
+            // --v311: a persistent session as MQTT 3.1.1 says it (clean session off), for a broker that refuses 5.
+            return (v311 ? builder.WithProtocolVersion(MqttProtocolVersion.V311).WithCleanSession(false)
+                : builder.WithProtocolVersion(MqttProtocolVersion.V500).WithCleanStart(false).WithSessionExpiryInterval(3600)).Build();
+        }
 
         private byte[] Status(string status) => Encoding.UTF8.GetBytes($$"""{"bee":"{{id}}","status":"{{status}}","kind":"edge","ts":"{{DateTime.UtcNow:O}}","last_seq":{{Generated}}}""");
 

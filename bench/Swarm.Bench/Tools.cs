@@ -131,12 +131,15 @@ public static class Tools
     }
 
     /// <summary>An MQTT client connected to 127.0.0.1:<paramref name="port"/>, once the broker there answers.</summary>
-    public static async Task<MQTTnet.IMqttClient> MqttClientAsync(int port)
+    /// <param name="v311">Connect in MQTT 3.1.1, to a broker that refuses 5.</param>
+    public static async Task<MQTTnet.IMqttClient> MqttClientAsync(int port, bool v311 = false)
     {
         var client = new MQTTnet.MqttClientFactory().CreateMqttClient();
+        var options = new MQTTnet.MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port);
+        if (v311) options.WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V311);
         await Until(async () =>
         {
-            try { await client.ConnectAsync(new MQTTnet.MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).Build()); return true; }
+            try { await client.ConnectAsync(options.Build()); return true; }
             catch (Exception) { return false; }
         }, TimeSpan.FromSeconds(20), "mosquitto");
         return client;
