@@ -20,24 +20,13 @@ public sealed class Mqtt5HangUp : IAsyncDisposable
     {
         _target = target;
         _listener.Start();
-        _loop = Task.Run(AcceptLoop);
+        _loop = Task.Run(() => AcceptLoop.Run(_listener, Serve, _stop.Token));
     }
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
     /// <summary>How many MQTT 5 CONNECTs it hung up on.</summary>
     public int HungUp => Volatile.Read(ref _hungUp);
-
-    private async Task AcceptLoop()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
-            catch (Exception) { return; }
-            _ = Task.Run(() => Serve(client));
-        }
-    }
 
     private async Task Serve(TcpClient client)
     {

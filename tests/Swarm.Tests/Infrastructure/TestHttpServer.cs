@@ -30,7 +30,7 @@ public sealed class TestHttpServer : IAsyncDisposable
     {
         _certificate = certificate;
         _listener.Start();
-        _loop = Task.Run(AcceptLoop);
+        _loop = Task.Run(() => AcceptLoop.Run(_listener, Serve, _stop.Token));
     }
 
     /// <summary>A self-signed certificate for localhost and 127.0.0.1, its own root.</summary>
@@ -45,17 +45,6 @@ public sealed class TestHttpServer : IAsyncDisposable
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
         return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pkcs12), null);
-    }
-
-    private async Task AcceptLoop()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
-            catch (Exception) { return; }
-            _ = Task.Run(() => Serve(client));
-        }
     }
 
     private async Task Serve(TcpClient client)
