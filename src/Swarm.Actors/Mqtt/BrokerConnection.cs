@@ -130,12 +130,14 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
         _client.ApplicationMessageReceivedAsync += OnMessage;
         _client.DisconnectedAsync += e =>
         {
+            // A connection that never came up (an attempt refused or hung up on) ends no session the loop waits on:
+            // it may already be making the next attempt, and that one must not be taken for lost. (A session that ends
+            // the moment it began may be reported so too: the loop also watches IsConnected.)
+            if (!e.ClientWasConnected) return Task.CompletedTask;
             if (ConnectedBroker is not null && !_stopping.IsCancellationRequested)
                 logger.LogWarning("MQTT: lost broker {Broker} ({Reason}); reconnecting", ConnectedBroker, e.Exception?.Message ?? e.Reason.ToString());
             ConnectedBroker = null;
-            // A connection that never came up (an attempt refused or hung up on) ends no session the loop waits on:
-            // it may already be making the next attempt, and that one must not be taken for lost.
-            if (e.ClientWasConnected) _disconnected.TrySetResult();
+            _disconnected.TrySetResult();
             return Task.CompletedTask;
         };
         _loop = Task.Run(() => ConnectLoop(_stopping.Token));
@@ -156,14 +158,15 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
                 var version = _speaks311.Contains(broker) ? MqttProtocolVersion.V311 : MqttProtocolVersion.V500;
                 MqttClientConnectResult connected;
                 try { connected = await _client.ConnectAsync(BuildOptions(broker, version), ct); }
-                catch (Exception e) when (version == MqttProtocolVersion.V500 && !_speaks5.Contains(broker) && HungUp(e))
+                catch (Exception e) when (version == MqttProtocolVersion.V500 && !_speaks5.Contains(broker) && HungUp(e, ct))
                 {
-                    // RabbitMQ's plugin before 3.13 does not answer an MQTT 5 CONNECT: it closes the connection. A broker
-                    // that took MQTT 5 before in this process is never asked otherwise: it was only down for a moment.
+                    // RabbitMQ's plugin before 3.13 does not answer an MQTT 5 CONNECT: it closes the connection. Asked
+                    // in 3.1.1 for this connection only, and in 5 again at the next: a broker that speaks 5 may also have
+                    // closed one connection (a backend behind a balancer going away), and must not lose 5 for good. One
+                    // that took MQTT 5 before in this process is never asked otherwise.
                     logger.LogWarning("MQTT: broker {Broker} closed the connection without answering an MQTT 5 CONNECT; asking in MQTT 3.1.1", broker);
                     version = MqttProtocolVersion.V311;
                     connected = await _client.ConnectAsync(BuildOptions(broker, version), ct);
-                    if (connected.ResultCode == MqttClientConnectResultCode.Success) _speaks311.Add(broker);
                 }
                 if (version == MqttProtocolVersion.V500 && connected.ResultCode == MqttClientConnectResultCode.UnsupportedProtocolVersion)
                 {
@@ -218,9 +221,10 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
     /// </summary>
     private async Task WatchAcksUntilDisconnected(CancellationToken ct)
     {
-        while (!_disconnected.Task.IsCompleted)
+        var tick = TimeSpan.FromTicks(Math.Min(_acks.StuckAfter.Ticks / 4, TimeSpan.FromSeconds(1).Ticks));
+        while (!_disconnected.Task.IsCompleted && _client.IsConnected)
         {
-            try { await _disconnected.Task.WaitAsync(_acks.StuckAfter / 4, ct); }
+            try { await _disconnected.Task.WaitAsync(tick, ct); }
             catch (TimeoutException) { }
             if (_acks.Stuck() is { } age && _client.IsConnected)
             {
@@ -291,10 +295,17 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
     /// The broker took the TCP connection and closed it before any CONNACK: how a broker that knows only 3.1.1 may
     /// refuse 5. Not a refused or timed-out connection (a broker that is down), not TLS failing.
     /// </summary>
-    private static bool HungUp(Exception e) =>
-        e is MQTTnet.Exceptions.MqttCommunicationException && e is not MQTTnet.Exceptions.MqttCommunicationTimedOutException
-        && e.GetBaseException() is not System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused or System.Net.Sockets.SocketError.TimedOut or System.Net.Sockets.SocketError.HostUnreachable or System.Net.Sockets.SocketError.NetworkUnreachable or System.Net.Sockets.SocketError.HostNotFound }
-        && e.GetBaseException() is not System.Security.Authentication.AuthenticationException;
+    private static bool HungUp(Exception e, CancellationToken ct) =>
+        !ct.IsCancellationRequested
+        && e is MQTTnet.Exceptions.MqttCommunicationException and not MQTTnet.Exceptions.MqttCommunicationTimedOutException
+        // A clean close (end of stream), not a reset, a refusal, a timeout or TLS failing somewhere down the chain.
+        && !Chain(e).Any(inner => inner is System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException
+            or TimeoutException or IOException { InnerException: not null });
+
+    private static IEnumerable<Exception> Chain(Exception e)
+    {
+        for (Exception? at = e; at is not null; at = at.InnerException) yield return at;
+    }
 
     private MqttClientOptions BuildOptions(BrokerEndpoint broker, MqttProtocolVersion version)
     {
