@@ -18,8 +18,6 @@ public sealed record IndexerSettings(string DataStream, int BatchSize = 1000, in
     /// <summary>Bulk requests in flight at once: a second one fills the pipe while Elasticsearch answers the first.</summary>
     public int MaxRequests { get; init; } = 2;
 
-    public TimeSpan BatchDelay { get; init; } = TimeSpan.FromSeconds(1);
-
     /// <summary>The probe interval: how long a check speaks for (<c>monitor.timespan</c>).</summary>
     public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan MinBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
@@ -27,8 +25,11 @@ public sealed record IndexerSettings(string DataStream, int BatchSize = 1000, in
 }
 
 /// <summary>
-/// Results from MQTT into Elasticsearch: batched by count, bytes and time, created with <c>_bulk</c> under the id
-/// bee + sequence, and acknowledged to the broker only once Elasticsearch has them (201, or 409: already there).
+/// Results from MQTT into Elasticsearch, created with <c>_bulk</c> under the id bee + sequence, and acknowledged to the
+/// broker only once Elasticsearch has them (201, or 409: already there). A result goes at once when no request is out;
+/// while one is, results gather into the next batch (a full one takes the second slot). Never on a timer: the broker
+/// sends no more than its in-flight window before it hears acknowledgements (mosquitto's max_inflight_messages, 20 by
+/// default), so a batch waiting to fill would wait on the broker while the broker waits on it: a window a second.
 /// Items answered 429/5xx, and whole requests that fail, are retried with exponential backoff, unacknowledged, so
 /// the broker's receive window holds the rest back and memory stays bounded; items refused for good (a mapping
 /// error, a payload that is not a result) go to <c>indexer/dead-letters</c> with the reason, then are acknowledged.
@@ -89,7 +90,6 @@ public sealed class Indexer : ReceiveActor, IWithTimers
                 _settings.DataStream, f.Reason, delay.TotalSeconds);
             Timers.StartSingleTimer("setup", Setup.Instance, delay);
         });
-        Receive<BatchDue>(_ => Flush());
         Receive<RetryDue>(_ =>
         {
             _retryPending = false;
@@ -185,8 +185,7 @@ public sealed class Indexer : ReceiveActor, IWithTimers
         pending.Node = _batch.AddLast(pending);
         _unsent++;
         _unsentBytes += json.Length;
-        if (_unsent == 1) Timers.StartSingleTimer("batch", BatchDue.Instance, _settings.BatchDelay);
-        if (_unsent >= _settings.BatchSize || _unsentBytes >= _settings.BatchBytes) Flush();
+        if (_requests == 0 || _unsent >= _settings.BatchSize || _unsentBytes >= _settings.BatchBytes) Flush();
     }
 
     private void Flush()
@@ -322,7 +321,6 @@ public sealed class Indexer : ReceiveActor, IWithTimers
 
     private sealed record Setup { public static readonly Setup Instance = new(); }
     private sealed record SetupDone { public static readonly SetupDone Instance = new(); }
-    private sealed record BatchDue { public static readonly BatchDue Instance = new(); }
     private sealed record RetryDue { public static readonly RetryDue Instance = new(); }
     private sealed record Acked { public static readonly Acked Instance = new(); }
 

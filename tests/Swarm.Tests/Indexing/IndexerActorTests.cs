@@ -33,7 +33,6 @@ public sealed class IndexerActorTests : Akka.TestKit.Xunit2.TestKit
         var acked = 0;
         var indexer = Sys.ActorOf(Indexer.Props(es, new RecordingPublisher(), new IndexerSettings("swarm", BatchSize: 10)
         {
-            BatchDelay = TimeSpan.FromMilliseconds(20),
             MinBackoff = TimeSpan.FromMilliseconds(100),
             MaxBackoff = TimeSpan.FromMilliseconds(800),
         }));
@@ -56,6 +55,34 @@ public sealed class IndexerActorTests : Akka.TestKit.Xunit2.TestKit
         AwaitCondition(() => acked == 1000, TimeSpan.FromSeconds(10));
         Assert.Equal(1000, es.Stored);
         Assert.Equal(1000, (await indexer.Ask<IndexerStatus>(GetIndexerStatus.Instance)).Stored);
+    }
+
+    [Fact]
+    public void A_broker_that_waits_for_acknowledgements_is_never_kept_waiting_for_a_batch_to_fill()
+    {
+        // A broker sends no more than its in-flight window before it hears acknowledgements (mosquitto's
+        // max_inflight_messages; 20 by default). A window of 10 under batches of 1,000: an indexer that waited for a batch
+        // to fill, or for a timer, would wait on the broker while the broker waits on it (it did: 10 results a second).
+        var es = new FlakyElasticsearch { Down = false };
+        var indexer = Sys.ActorOf(Indexer.Props(es, new RecordingPublisher(), new IndexerSettings("swarm", BatchSize: 1000)));
+        const int window = 10, total = 5000;
+        var (sent, acked) = (0, 0);
+        void Publish()
+        {
+            var seq = Interlocked.Increment(ref sent);
+            if (seq > total) return;
+            var payload = JsonSerializer.SerializeToUtf8Bytes(new ProbeResult { Bee = "b", Seq = seq, Timestamp = DateTime.UtcNow, Target = "t", Kind = "icmp" }, SwarmJson.Wire.ProbeResult);
+            indexer.Tell(new ResultArrived("ping/t", payload, _ =>
+            {
+                Interlocked.Increment(ref acked);
+                Publish(); // the broker's window has room for one more
+                return Task.CompletedTask;
+            }));
+        }
+        for (var i = 0; i < window; i++) Publish();
+
+        AwaitCondition(() => Volatile.Read(ref acked) == total, TimeSpan.FromSeconds(20), $"{total} results through a window of {window}");
+        Assert.Equal(total, es.Stored);
     }
 
     /// <summary>Answers bulk requests only when let go, counting the data-stream setups (one per indexer start).</summary>
@@ -96,7 +123,7 @@ public sealed class IndexerActorTests : Akka.TestKit.Xunit2.TestKit
     {
         var es = new HeldElasticsearch();
         var parent = Sys.ActorOf(Props.Create(() => new Restarting(Indexer.Props(es, new RecordingPublisher(),
-            new IndexerSettings("swarm", BatchSize: 5) { BatchDelay = TimeSpan.FromMilliseconds(10) }))));
+            new IndexerSettings("swarm", BatchSize: 5)))));
         var acked = 0;
         void Send(long seq) => parent.Tell(new ResultArrived("ping/t", JsonSerializer.SerializeToUtf8Bytes(
             new ProbeResult { Bee = "b", Seq = seq, Timestamp = DateTime.UtcNow, Target = "t", Kind = "icmp" }, SwarmJson.Wire.ProbeResult),

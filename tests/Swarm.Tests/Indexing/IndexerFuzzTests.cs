@@ -62,7 +62,7 @@ public sealed class IndexerFuzzTests(ITestOutputHelper output) : Akka.TestKit.Xu
     {
         var es = new StrictElasticsearch();
         var broker = new RecordingPublisher();
-        var indexer = Sys.ActorOf(Indexer.Props(es, broker, new IndexerSettings("swarm", BatchSize: 500) { BatchDelay = TimeSpan.FromMilliseconds(20) }));
+        var indexer = Sys.ActorOf(Indexer.Props(es, broker, new IndexerSettings("swarm", BatchSize: 500)));
         var messages = Gen.Sample(Traffic(), Messages, new Rnd(ulong.TryParse(Environment.GetEnvironmentVariable("SWARM_FUZZ_SEED"), out var seed) ? seed : 20261201UL), 50);
         var acks = new int[messages.Length];
 
@@ -120,7 +120,7 @@ public sealed class IndexerFuzzTests(ITestOutputHelper output) : Akka.TestKit.Xu
     {
         var es = new StrictElasticsearch();
         var acked = 0;
-        var indexer = Sys.ActorOf(Indexer.Props(es, new RecordingPublisher(), new IndexerSettings("swarm") { BatchDelay = TimeSpan.FromMilliseconds(10) }));
+        var indexer = Sys.ActorOf(Indexer.Props(es, new RecordingPublisher(), new IndexerSettings("swarm")));
         var real = Payload(new ProbeResult { Bee = "paris", Seq = 7, Timestamp = DateTime.UtcNow, Target = "t", Kind = "icmp", Sent = 5, Received = 5, AvgMs = 12 });
         var forged = Payload(new ProbeResult { Bee = "paris", Seq = 7, Timestamp = DateTime.UtcNow, Target = "t", Kind = "icmp", Sent = 5, Received = 0 });
 
