@@ -3,8 +3,8 @@ namespace Swarm.Mqtt;
 /// <summary>
 /// Acknowledgements of one connection's manually acknowledged messages, sent in the order the messages came, as MQTT
 /// requires of a QoS 1 receiver ([MQTT-4.6.0-2]): a handler may finish them in any order (two bulk requests, a dead
-/// letter), and a PUBACK that overtakes an earlier one is not what mosquitto expects: measured with mosquitto 2.0.11,
-/// its delivery to that client fell from 10,000 to under 100 messages/s within a minute. An acknowledgement is sent
+/// letter). (The fall of mosquitto's delivery to under 100 messages/s once blamed on PUBACKs out of order was the
+/// socket's receive buffer: see <see cref="BrokerConnection.SocketBufferBytes"/>.) An acknowledgement is sent
 /// once every earlier message is acknowledged too (the task of one held back, or done while another call is sending,
 /// completes at once: a handler that awaits it must not stop the messages behind it); one from a session that has
 /// ended is not sent.

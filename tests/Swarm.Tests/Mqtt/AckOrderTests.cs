@@ -9,7 +9,7 @@ namespace Swarm.Tests.Mqtt;
 
 /// <summary>
 /// Manual acknowledgements (the indexer's) reach the broker in the order the messages came, however the handler
-/// finishes them: MQTT requires it of a QoS 1 receiver, and mosquitto 2.0.11 slows to a crawl without it.
+/// finishes them: MQTT requires it of a QoS 1 receiver ([MQTT-4.6.0-2]).
 /// </summary>
 public class AckOrderTests
 {
