@@ -28,8 +28,9 @@ public sealed record IndexerSettings(string DataStream, int BatchSize = 1000, in
 /// Results from MQTT into Elasticsearch, created with <c>_bulk</c> under the id bee + sequence, and acknowledged to the
 /// broker only once Elasticsearch has them (201, or 409: already there). A result goes at once when no request is out;
 /// while one is, results gather into the next batch (a full one takes the second slot). Never on a timer: the broker
-/// sends no more than its in-flight window before it hears acknowledgements (mosquitto's max_inflight_messages, 20 by
-/// default), so a batch waiting to fill would wait on the broker while the broker waits on it: a window a second.
+/// sends no more than its in-flight window before it hears acknowledgements (mosquitto: the receive maximum in MQTT 5,
+/// max_inflight_messages in 3.1.1, 20 by default), so a batch waiting to fill would wait on the broker while the broker
+/// waits on it: a window a second.
 /// Items answered 429/5xx, and whole requests that fail, are retried with exponential backoff, unacknowledged, so
 /// the broker's receive window holds the rest back and memory stays bounded; items refused for good (a mapping
 /// error, a payload that is not a result) go to <c>indexer/dead-letters</c> with the reason, then are acknowledged.
