@@ -137,7 +137,7 @@ public static class IndexerThroughput
     {
         var client = new MqttClientFactory().CreateMqttClient();
         await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId(id)
-            .WithProtocolVersion(MqttProtocolVersion.V500).Build());
+            .WithProtocolVersion(MqttProtocolVersion.V500).Build().WithSwarmBuffers());
         return client;
     }
 

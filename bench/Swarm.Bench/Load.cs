@@ -268,7 +268,7 @@ public static class Load
                 .WithWillTopic($"rip/{id}").WithWillPayload(Status("dead")).WithWillRetain().WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
             // --v311: a persistent session as MQTT 3.1.1 says it (clean session off), for a broker that refuses 5.
             return (v311 ? builder.WithProtocolVersion(MqttProtocolVersion.V311).WithCleanSession(false)
-                : builder.WithProtocolVersion(MqttProtocolVersion.V500).WithCleanStart(false).WithSessionExpiryInterval(3600)).Build();
+                : builder.WithProtocolVersion(MqttProtocolVersion.V500).WithCleanStart(false).WithSessionExpiryInterval(3600)).Build().WithSwarmBuffers();
         }
 
         private byte[] Status(string status) => Encoding.UTF8.GetBytes($$"""{"bee":"{{id}}","status":"{{status}}","kind":"edge","ts":"{{DateTime.UtcNow:O}}","last_seq":{{Generated}}}""");

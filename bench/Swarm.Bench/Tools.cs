@@ -139,9 +139,19 @@ public static class Tools
         if (v311) options.WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V311);
         await Until(async () =>
         {
-            try { await client.ConnectAsync(options.Build()); return true; }
+            try { await client.ConnectAsync(options.Build().WithSwarmBuffers()); return true; }
             catch (Exception) { return false; }
         }, TimeSpan.FromSeconds(20), "mosquitto");
         return client;
+    }
+
+    /// <summary>
+    /// Swarm's socket buffers (<see cref="Swarm.Mqtt.MqttSettings.SocketBufferBytes"/>) on a bench client: simulated bees
+    /// are as a node's link, and a raw subscriber compares like with like (MQTTnet's own 8 KiB stall under a backlog).
+    /// </summary>
+    public static MQTTnet.MqttClientOptions WithSwarmBuffers(this MQTTnet.MqttClientOptions options)
+    {
+        if (options.ChannelOptions is MQTTnet.MqttClientTcpOptions tcp) tcp.BufferSize = Swarm.Mqtt.MqttSettings.SocketBufferBytes;
+        return options;
     }
 }

@@ -4,7 +4,7 @@ namespace Swarm.Mqtt;
 /// Acknowledgements of one connection's manually acknowledged messages, sent in the order the messages came, as MQTT
 /// requires of a QoS 1 receiver ([MQTT-4.6.0-2]): a handler may finish them in any order (two bulk requests, a dead
 /// letter). (The fall of mosquitto's delivery to under 100 messages/s once blamed on PUBACKs out of order was the
-/// socket's receive buffer: see <see cref="BrokerConnection.SocketBufferBytes"/>.) An acknowledgement is sent
+/// socket's receive buffer: see <see cref="MqttSettings.SocketBufferBytes"/>.) An acknowledgement is sent
 /// once every earlier message is acknowledged too (the task of one held back, or done while another call is sending,
 /// completes at once: a handler that awaits it must not stop the messages behind it); one from a session that has
 /// ended is not sent.

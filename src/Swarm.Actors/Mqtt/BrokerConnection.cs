@@ -332,19 +332,9 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
         }
         if (broker.Tls) builder.WithTlsOptions(o => ConfigureTls(o, broker));
         var options = builder.Build();
-        if (options.ChannelOptions is MqttClientTcpOptions tcp) tcp.BufferSize = SocketBufferBytes;
+        if (options.ChannelOptions is MqttClientTcpOptions tcp) tcp.BufferSize = MqttSettings.SocketBufferBytes;
         return options;
     }
-
-    /// <summary>
-    /// The socket's receive and send buffers. MQTTnet sets both to its BufferSize (8 KiB unless told), which turns off
-    /// Linux's autotuning and leaves a window smaller than one loopback segment: once a backlog made the broker send
-    /// large segments, the receiver kept advertising a zero window and the broker sent one window per persist-timer
-    /// probe. Measured with 1,000 bees: delivery to the indexer fell to 70 messages/s for good, 1.7 MB waiting in
-    /// mosquitto's send queue (`ss`: rwnd_limited 95%, snd_wnd 5,825). Over a WAN, 16 KiB a round trip is also a ceiling
-    /// (320 KB/s at 50 ms). The kernel caps it at net.core.rmem_max / wmem_max; memory is taken only as data waits.
-    /// </summary>
-    internal const int SocketBufferBytes = 4 << 20;
 
     private void ConfigureTls(MqttClientTlsOptionsBuilder tls, BrokerEndpoint broker)
     {

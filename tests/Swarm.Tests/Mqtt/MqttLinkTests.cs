@@ -42,6 +42,28 @@ public class MqttLinkTests
     }
 
     [Fact]
+    public async Task The_link_sockets_have_buffers_that_hold_a_segment_not_mqttnets_8_KiB()
+    {
+        // MQTTnet sets SO_RCVBUF/SO_SNDBUF to 8 KiB unless told: under a backlog the receiver then advertised a zero
+        // window and mosquitto sent one window per persist-timer probe (70 messages/s to the indexer, for good).
+        await using var broker = await Mosquitto.StartAsync();
+        await using var link = new MqttLink(new MqttSettings([BrokerEndpoint.Parse(broker.Url, out _)!], $"indexer-{Guid.NewGuid():N}"),
+            NullLogger<MqttLink>.Instance);
+        await link.StartAsync(default);
+        await Eventually.True(() => link.IsConnected, TimeSpan.FromSeconds(30), "connected");
+
+        // ss: the kernel's view of this link's socket (the only one to this broker), skmem rb/tb = receive/send buffer.
+        var ss = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("ss", ["-tmnH", "state", "established", $"( dport = :{broker.Port} )"])
+            { RedirectStandardOutput = true })!;
+        var output = await ss.StandardOutput.ReadToEndAsync();
+        await ss.WaitForExitAsync();
+        int Buffer(string name) => System.Text.RegularExpressions.Regex.Match(output, $@"\b{name}(\d+)") is { Success: true } m
+            ? int.Parse(m.Groups[1].Value) : throw new Xunit.Sdk.XunitException($"no {name} in ss's answer: '{output}'");
+        Assert.True(Buffer("rb") >= 200_000, $"receive buffer: {output}");
+        Assert.True(Buffer("tb") >= 200_000, $"send buffer: {output}");
+    }
+
+    [Fact]
     public async Task A_subscription_the_broker_refuses_is_an_error_and_the_rest_keep_flowing_across_reconnects()
     {
         // mosquitto 2.0.11 grants a subscription its ACL denies (and delivers nothing); MQTTnet's server, the
