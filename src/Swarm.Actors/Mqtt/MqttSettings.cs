@@ -11,13 +11,12 @@ public sealed record MqttSettings(
     /// <summary>
     /// Every link's socket receive and send buffers. MQTTnet always sets both, to its BufferSize (8 KiB unless told), and
     /// Linux does not autotune a buffer that was set, so the size must be right. At 8 KiB, once a backlog made mosquitto
-    /// send large segments, the receiver's free space stayed
-    /// under its estimate of a segment, it kept advertising a zero window, and mosquitto sent one window per
-    /// persist-timer probe. Measured with 1,000 bees: delivery to the indexer fell to 70 messages/s for good, 1.7 MB
-    /// waiting in mosquitto's send queue (`ss`: rwnd_limited 95%, snd_wnd 5,825). Over a WAN, 16 KiB a round trip is a
-    /// ceiling too (320 KB/s at 50 ms). 256 KiB (capped at net.core.rmem_max / wmem_max, 208 KiB on a default Linux, then
-    /// doubled by the kernel) holds a loopback segment with room to spare; 4 MiB cost the indexer 10 µs more CPU a result
-    /// in <c>bench indexer</c>.
+    /// send large segments, the receiver's free space stayed under its estimate of a segment, it kept advertising a zero
+    /// window, and mosquitto sent one window per persist-timer probe. Measured with 1,000 bees: delivery to the indexer
+    /// fell to 70 messages/s for good, 1.7 MB waiting in mosquitto's send queue (`ss`: rwnd_limited 95%, snd_wnd
+    /// 5,825). Over a WAN, 16 KiB a round trip is a ceiling too (320 KB/s at 50 ms). 256 KiB (capped at
+    /// net.core.rmem_max / wmem_max, 208 KiB on a default Linux, then doubled by the kernel) holds a loopback segment
+    /// with room to spare; 4 MiB cost the indexer 10 µs more CPU a result in <c>bench indexer</c>.
     /// </summary>
     public const int SocketBufferBytes = 256 << 10;
 
