@@ -125,6 +125,23 @@ public sealed class TestNetwork : IAsyncDisposable
         if (process.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)}: {error}");
     }
 
+    /// <summary>Runs a command and returns what it printed; throws with what it said on stderr when it fails.</summary>
+    public static async Task<string> Output(string file, params string[] args)
+    {
+        using var process = Process.Start(new ProcessStartInfo(file, args)
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        })!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(deadline.Token);
+        if (process.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)}: {await error}");
+        return await output;
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var p in _processes)

@@ -53,10 +53,7 @@ public class MqttLinkTests
         await Eventually.True(() => link.IsConnected, TimeSpan.FromSeconds(30), "connected");
 
         // ss: the kernel's view of this link's socket (the only one to this broker), skmem rb/tb = receive/send buffer.
-        var ss = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("ss", ["-tmnH", "state", "established", $"( dport = :{broker.Port} )"])
-            { RedirectStandardOutput = true })!;
-        var output = await ss.StandardOutput.ReadToEndAsync();
-        await ss.WaitForExitAsync();
+        var output = await TestNetwork.Output("ss", "-tmnH", "state", "established", $"( dport = :{broker.Port} )");
         int Buffer(string name) => System.Text.RegularExpressions.Regex.Match(output, $@"\b{name}(\d+)") is { Success: true } m
             ? int.Parse(m.Groups[1].Value) : throw new Xunit.Sdk.XunitException($"no {name} in ss's answer: '{output}'");
         Assert.True(Buffer("rb") >= 200_000, $"receive buffer: {output}");
