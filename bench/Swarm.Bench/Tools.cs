@@ -146,12 +146,8 @@ public static class Tools
     }
 
     /// <summary>
-    /// Swarm's socket buffers (<see cref="Swarm.Mqtt.MqttSettings.SocketBufferBytes"/>) on a bench client: simulated bees
-    /// are as a node's link, and a raw subscriber compares like with like (MQTTnet's own 8 KiB stall under a backlog).
+    /// Swarm's sockets (<see cref="Swarm.Mqtt.LinkSocket"/>: its buffer sizes, its buffered reads) on a bench client:
+    /// simulated bees are as a node's link, and a raw subscriber compares like with like.
     /// </summary>
-    public static MQTTnet.MqttClientOptions WithSwarmBuffers(this MQTTnet.MqttClientOptions options)
-    {
-        if (options.ChannelOptions is MQTTnet.MqttClientTcpOptions tcp) tcp.BufferSize = Swarm.Mqtt.MqttSettings.SocketBufferBytes;
-        return options;
-    }
+    public static MQTTnet.MqttClientOptions WithSwarmBuffers(this MQTTnet.MqttClientOptions options) => Swarm.Mqtt.LinkSocket.Apply(options);
 }

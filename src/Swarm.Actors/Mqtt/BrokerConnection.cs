@@ -331,9 +331,7 @@ internal sealed class BrokerConnection(MqttSettings settings, ILogger logger)
                 .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
         }
         if (broker.Tls) builder.WithTlsOptions(o => ConfigureTls(o, broker));
-        var options = builder.Build();
-        if (options.ChannelOptions is MqttClientTcpOptions tcp) tcp.BufferSize = MqttSettings.SocketBufferBytes;
-        return options;
+        return LinkSocket.Apply(builder.Build());
     }
 
     private void ConfigureTls(MqttClientTlsOptionsBuilder tls, BrokerEndpoint broker)

@@ -9,8 +9,8 @@ public sealed record MqttSettings(
     MqttTls? Tls = null)
 {
     /// <summary>
-    /// Every link's socket receive and send buffers. MQTTnet always sets both, to its BufferSize (8 KiB unless told), and
-    /// Linux does not autotune a buffer that was set, so the size must be right. At 8 KiB, once a backlog made mosquitto
+    /// Every link's socket receive and send buffers (<see cref="LinkSocket"/> sets them). MQTTnet's own sockets get its
+    /// BufferSize (8 KiB unless told), and Linux does not autotune a buffer that was set, so the size must be right. At 8 KiB, once a backlog made mosquitto
     /// send large segments, the receiver's free space stayed under its estimate of a segment, it kept advertising a zero
     /// window, and mosquitto sent one window per persist-timer probe. Measured with 1,000 bees: delivery to the indexer
     /// fell to 70 messages/s for good, 1.7 MB waiting in mosquitto's send queue (`ss`: rwnd_limited 95%, snd_wnd
