@@ -31,20 +31,19 @@ public static class ResultCheck
         if (r.Timestamp == default) return "ts: a UTC time expected";
         if (string.IsNullOrEmpty(r.Target)) return "target: missing";
         if (r.Target.Length > ProbeTarget.MaxLength) return $"target: {r.Target.Length} characters, at most {ProbeTarget.MaxLength}";
-        if (ProbeTarget.Parse(r.Target) is not { } target) return $"target {Quote(r.Target)}: {ProbeTarget.Forms}";
+        var (known, home) = Lookup(r.Target);
+        if (known is not { } target) return $"target {Quote(r.Target)}: {ProbeTarget.Forms}";
         if (r.Kind != target.Kind) return $"kind {Quote(r.Kind)}: the target {Quote(r.Target)} is probed as {target.Kind}";
-        if (topic != Topics.ForResult(r.Target)) return $"topic {Quote(topic)}: a result for {Quote(r.Target)} belongs on {Topics.ForResult(r.Target)}";
+        if (topic != home) return $"topic {Quote(topic)}: a result for {Quote(r.Target)} belongs on {home}";
         if (r.Sent is < 0 or > MaxEchoes || r.Received < 0 || r.Received > r.Sent)
             return $"sent {r.Sent}, received {r.Received}: 0 ≤ received ≤ sent ≤ {MaxEchoes} expected";
         if (r.LossPercent is < 0 or > 100 || double.IsNaN(r.LossPercent)) return $"loss {r.LossPercent}: a percentage expected";
-        foreach (var (name, value) in Figures(r))
-            if (value is { } v && (!double.IsFinite(v) || v < 0 || v > MaxMs)) return $"{name} {v}: a time from 0 to {MaxMs} ms (an hour) expected";
+        if (FigureProblem(r) is { } figure) return figure;
         if (r.Address is not null && !System.Net.IPAddress.TryParse(r.Address, out _)) return $"address {Quote(r.Address)}: an IP address expected";
         if (r.Family is not null && (r.Address is null || r.Family != (System.Net.IPAddress.Parse(r.Address).AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 6 : 4)))
             return $"family {r.Family}: 4 or 6, the family of the address";
         if (r.StatusCode is < 100 or > 599) return $"status {r.StatusCode}: an HTTP status from 100 to 599 expected";
-        foreach (var (name, text) in new[] { ("location", r.Location), ("geo", r.Geo), ("address", r.Address), ("error", r.Error) })
-            if (text is { Length: > MaxText }) return $"{name}: {text.Length} characters, at most {MaxText}";
+        if ((TooLong("location", r.Location) ?? TooLong("geo", r.Geo) ?? TooLong("address", r.Address) ?? TooLong("error", r.Error)) is { } text) return text;
         if (r.Certificate is { } cert)
         {
             if (cert.Sha256 is not null && (cert.Sha256.Length != 64 || !cert.Sha256.All(char.IsAsciiHexDigitLower)))
@@ -102,12 +101,32 @@ public static class ResultCheck
         return null;
     }
 
-    private static IEnumerable<(string, double?)> Figures(ProbeResult r) =>
-    [
-        ("resolve_ms", r.ResolveMs), ("rtt_min_ms", r.MinMs), ("rtt_avg_ms", r.AvgMs), ("rtt_max_ms", r.MaxMs), ("rtt_stddev_ms", r.StddevMs),
-        ("rtt_median_ms", r.MedianMs), ("rtt_p95_ms", r.P95Ms), ("jitter_ms", r.JitterMs), ("connect_ms", r.ConnectMs), ("tls_ms", r.TlsMs),
-        ("ttfb_ms", r.TtfbMs), ("total_ms", r.TotalMs), ("duration_ms", r.DurationMs),
-    ];
+    /// <summary>The first time figure that is not a time from 0 to an hour, told as a reason; one result after another, allocating nothing.</summary>
+    private static string? FigureProblem(ProbeResult r) =>
+        Time("resolve_ms", r.ResolveMs) ?? Time("rtt_min_ms", r.MinMs) ?? Time("rtt_avg_ms", r.AvgMs) ?? Time("rtt_max_ms", r.MaxMs)
+        ?? Time("rtt_stddev_ms", r.StddevMs) ?? Time("rtt_median_ms", r.MedianMs) ?? Time("rtt_p95_ms", r.P95Ms) ?? Time("jitter_ms", r.JitterMs)
+        ?? Time("connect_ms", r.ConnectMs) ?? Time("tls_ms", r.TlsMs) ?? Time("ttfb_ms", r.TtfbMs) ?? Time("total_ms", r.TotalMs)
+        ?? Time("duration_ms", r.DurationMs);
+
+    private static string? Time(string name, double? value) =>
+        value is { } v && (!double.IsFinite(v) || v < 0 || v > MaxMs) ? $"{name} {v}: a time from 0 to {MaxMs} ms (an hour) expected" : null;
+
+    private static string? TooLong(string name, string? text) => text is { Length: > MaxText } ? $"{name}: {text.Length} characters, at most {MaxText}" : null;
+
+    /// <summary>
+    /// A target as parsed (null: not a target), and the topic its results belong on. A swarm's results name the same
+    /// targets again and again: each is parsed once, not once a result. Bounded: garbage on <c>ping/+</c> may name
+    /// targets without end, and then the cache starts again.
+    /// </summary>
+    private static (ProbeTarget? Target, string Topic) Lookup(string target)
+    {
+        if (Known.TryGetValue(target, out var known)) return known;
+        if (Known.Count >= MaxKnown) Known.Clear(); // counted only here, when a target is new
+        return Known[target] = (ProbeTarget.Parse(target), Topics.ForResult(target));
+    }
+
+    private const int MaxKnown = 10_000;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ProbeTarget? Target, string Topic)> Known = new(StringComparer.Ordinal);
 
     /// <summary>A value as a reason may show it: control characters as '?' (no log injection), at most 64 characters.</summary>
     private static string Quote(string? value) => value is null ? "null" : $"'{ProbeTarget.Printable(value)}'";

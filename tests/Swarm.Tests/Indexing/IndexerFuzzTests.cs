@@ -100,6 +100,8 @@ public sealed class IndexerFuzzTests(ITestOutputHelper output) : Akka.TestKit.Xu
     [InlineData("""{"bee":"b","seq":1,"ts":"2026-12-01T00:00:00Z","target":"t","kind":"icmp","sent":1,"received":2}""", "sent 1, received 2")]
     [InlineData("""{"bee":"b","seq":1,"ts":"2026-12-01T00:00:00Z","target":"t","kind":"icmp","rtt_avg_ms":-1}""", "rtt_avg_ms -1")]
     [InlineData("""{"bee":"b","seq":1,"ts":"2026-12-01T00:00:00Z","target":"http://u:p@t/","kind":"http"}""", "target 'http://u:p@t/'")]
+    [InlineData("""{"bee":"b","seq":1,"ts":"2026-12-01T00:00:00Z","target":"t","kind":"icmp","duration_ms":3600001}""", "duration_ms 3600001")]
+    [InlineData("""{"bee":"b","seq":1,"ts":"2026-12-01T00:00:00Z","target":"u","kind":"icmp"}""", "topic 'ping/t': a result for 'u' belongs on ping/u")]
     [InlineData("""{"bee":"b","seq":"x"}""", "not a Swarm result")]
     public void A_result_that_cannot_become_a_document_is_dead_lettered_with_its_reason_and_acknowledged(string payload, string reason)
     {
