@@ -31,11 +31,17 @@ public static class IndexerThroughput
         Process? indexer = null;
         try
         {
-            // Raw: a publisher and a subscriber doing nothing else, QoS 1 both ways.
+            // Raw: a publisher and a subscriber doing nothing else, QoS 1 both ways. The subscriber opens its connection
+            // as Swarm's links do (LinkSocket), like against like; a second one on MQTTnet's own socket (8 KiB buffers,
+            // reads straight from the socket) is the reference as MQTTnet ships.
             var got = 0L;
             using var sink = await Connect(port, "raw-sink");
             sink.ApplicationMessageReceivedAsync += _ => { Interlocked.Increment(ref got); return Task.CompletedTask; };
             await sink.SubscribeAsync("raw/+", MqttQualityOfServiceLevel.AtLeastOnce);
+            var gotPlain = 0L;
+            using var plainSink = await Connect(port, "plain-sink", swarmSockets: false);
+            plainSink.ApplicationMessageReceivedAsync += _ => { Interlocked.Increment(ref gotPlain); return Task.CompletedTask; };
+            await plainSink.SubscribeAsync("plain/+", MqttQualityOfServiceLevel.AtLeastOnce);
             using var publisher = await Connect(port, "publisher");
             long seq = 0;
             // Each flood's rate, and the CPU each process spent per result meanwhile (µs): on 2 cores the publisher, the
@@ -46,15 +52,16 @@ public static class IndexerThroughput
                 var (after, clock) = (seq, Stopwatch.StartNew());
                 seq += count;
                 var cpu = (Bench: Environment.CpuUsage.TotalTime.TotalSeconds, Broker: Tools.CpuSeconds(broker.Id), Indexer: indexer is null ? 0 : Tools.CpuSeconds(indexer.Id));
-                var start = prefix == "raw" ? Interlocked.Read(ref got) : bulk.Unique;
+                var start = prefix switch { "raw" => Interlocked.Read(ref got), "plain" => Interlocked.Read(ref gotPlain), _ => bulk.Unique };
                 await Flood(publisher, prefix, after, payloads);
-                await Tools.Until(() => arrived(start, count), TimeSpan.FromMinutes(3), prefix == "raw" ? "the raw flood" : "indexing");
+                await Tools.Until(() => arrived(start, count), TimeSpan.FromMinutes(3), prefix == "ping" ? "indexing" : $"the {prefix} flood");
                 var elapsed = clock.Elapsed.TotalSeconds;
                 double Us(double seconds) => 1e6 * seconds / count;
                 return new Flow(count / elapsed, Us(Environment.CpuUsage.TotalTime.TotalSeconds - cpu.Bench), Us(Tools.CpuSeconds(broker.Id) - cpu.Broker),
-                    indexer is null || prefix == "raw" ? 0 : Us(Tools.CpuSeconds(indexer.Id) - cpu.Indexer));
+                    indexer is null || prefix != "ping" ? 0 : Us(Tools.CpuSeconds(indexer.Id) - cpu.Indexer));
             }
             Task<Flow> Raw(int count) => Measure("raw", count, (start, n) => Task.FromResult(Interlocked.Read(ref got) - start >= n));
+            Task<Flow> Plain(int count) => Measure("plain", count, (start, n) => Task.FromResult(Interlocked.Read(ref gotPlain) - start >= n));
             Task<Flow> Indexed(int count) => Measure("ping", count, (start, n) => Task.FromResult(bulk.Unique - start >= n));
 
             var rawCold = await Raw(Cold);
@@ -71,15 +78,17 @@ public static class IndexerThroughput
             await Task.Delay(1000); // its subscription, which follows the template by a moment
             var indexedCold = await Indexed(Cold);
 
-            var rounds = new List<(Flow Raw, Flow Indexed)>();
+            var rounds = new List<(Flow Raw, Flow Indexed, Flow Plain)>();
             for (var round = 1; round <= WarmRounds; round++)
             {
-                rounds.Add((await Raw(Warm), await Indexed(Warm)));
-                var (r, i) = rounds[^1];
-                Console.Error.WriteLine($"indexer: warm round {round}: raw {r.Rate:#,0} /s, indexed {i.Rate:#,0} /s ({100 * i.Rate / r.Rate:0}%); " +
-                    $"CPU µs per result: raw bench {r.BenchUs:0} broker {r.BrokerUs:0}; indexed bench {i.BenchUs:0} broker {i.BrokerUs:0} indexer {i.IndexerUs:0}");
+                rounds.Add((await Raw(Warm), await Indexed(Warm), await Plain(Warm)));
+                var (r, i, p) = rounds[^1];
+                Console.Error.WriteLine($"indexer: warm round {round}: raw {r.Rate:#,0} /s, indexed {i.Rate:#,0} /s ({100 * i.Rate / r.Rate:0}%), " +
+                    $"raw on MQTTnet's own socket {p.Rate:#,0} /s; CPU µs per result: raw bench {r.BenchUs:0} broker {r.BrokerUs:0}; " +
+                    $"indexed bench {i.BenchUs:0} broker {i.BrokerUs:0} indexer {i.IndexerUs:0}; MQTTnet's socket bench {p.BenchUs:0} broker {p.BrokerUs:0}");
             }
             var median = rounds.OrderBy(r => r.Indexed.Rate / r.Raw.Rate).ElementAt(rounds.Count / 2);
+            var plain = rounds.Select(r => r.Plain.Rate).Order().ElementAt(rounds.Count / 2);
 
             // Elasticsearch down for 60 s while results keep coming: the indexer's memory must stay flat.
             bulk.Down = true;
@@ -108,6 +117,8 @@ public static class IndexerThroughput
                 new($"results/s, the same warm, {Warm:#,0} each, raw and indexed alternating, median of {WarmRounds} rounds " +
                     $"(all: {string.Join(", ", rounds.Select(r => $"{100 * r.Indexed.Rate / r.Raw.Rate:0}%"))})",
                     $"{median.Indexed.Rate:#,0} /s", $"raw MQTT flood: {median.Raw.Rate:#,0} /s", $"≥ 90% of raw ({100 * median.Indexed.Rate / median.Raw.Rate:0}%)"),
+                new($"results/s, a raw MQTT flood whose subscriber reads on MQTTnet's own socket (8 KiB buffers, no read buffer), median of {WarmRounds} rounds",
+                    $"{plain:#,0} /s", "—", "—"),
                 new("CPU per result in that round, µs: the indexer / the broker / the bench (publisher and bulk listener, or publisher and raw subscriber)",
                     $"{median.Indexed.IndexerUs:0} / {median.Indexed.BrokerUs:0} / {median.Indexed.BenchUs:0}", $"raw: — / {median.Raw.BrokerUs:0} / {median.Raw.BenchUs:0}", "—"),
                 new("indexer RSS during a 60 s Elasticsearch outage, results still arriving (MiB: first / max / last)",
@@ -133,17 +144,17 @@ public static class IndexerThroughput
 
     private static string TargetOf(long seq) => $"127.0.{seq % 250}.1";
 
-    private static async Task<IMqttClient> Connect(int port, string id)
+    private static async Task<IMqttClient> Connect(int port, string id, bool swarmSockets = true)
     {
         var client = new MqttClientFactory().CreateMqttClient();
-        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId(id)
-            .WithProtocolVersion(MqttProtocolVersion.V500).Build().WithSwarmBuffers());
+        var options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId(id).WithProtocolVersion(MqttProtocolVersion.V500).Build();
+        await client.ConnectAsync(swarmSockets ? options.WithSwarmBuffers() : options);
         return client;
     }
 
     /// <summary>QoS 1 with a window of 200 publishes in flight, as a busy bee's outbox does.</summary>
     /// <param name="prefix">"ping": each result on its target's topic, where the indexer takes it (it refuses a result on another
-    /// target's topic); "raw": the same topics under raw/.</param>
+    /// target's topic); "raw" and "plain": the same topics under raw/ and plain/, one raw subscriber each.</param>
     /// <param name="after">The sequence number before the first payload's (see <see cref="Payloads"/>).</param>
     private static async Task Flood(IMqttClient client, string prefix, long after, byte[][] payloads)
     {
