@@ -114,6 +114,7 @@ public sealed class BulkSink : IDisposable
             while (NextLine(ref body) is { IsEmpty: false } action)
             {
                 var document = NextLine(ref body);
+                if (document.IsEmpty) break; // an action without its document: as the string version did, not answered
                 var id = Field(action, "\"_id\":\""u8);
                 var fresh = Store(id);
                 if (fresh) { _documents++; _documentBytes += document.Length; }
@@ -155,7 +156,8 @@ public sealed class BulkSink : IDisposable
     /// <summary>A document's time: <c>O</c> as Swarm writes it, or any form DateTime reads.</summary>
     private static DateTime? Time(ReadOnlySpan<byte> text)
     {
-        if (Utf8Parser.TryParse(text, out DateTime at, out var used, 'O') && used == text.Length) return at.ToUniversalTime();
+        if (Utf8Parser.TryParse(text, out DateTime at, out var used, 'O') && used == text.Length)
+            return at.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(at, DateTimeKind.Utc) : at.ToUniversalTime();
         Span<char> chars = stackalloc char[64];
         return text.Length <= chars.Length && Encoding.UTF8.TryGetChars(text, chars, out var n)
             && DateTime.TryParse(chars[..n], CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out at) ? at : null;

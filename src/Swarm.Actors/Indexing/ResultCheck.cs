@@ -31,10 +31,12 @@ public static class ResultCheck
         if (r.Timestamp == default) return "ts: a UTC time expected";
         if (string.IsNullOrEmpty(r.Target)) return "target: missing";
         if (r.Target.Length > ProbeTarget.MaxLength) return $"target: {r.Target.Length} characters, at most {ProbeTarget.MaxLength}";
-        var (known, home) = Lookup(r.Target);
-        if (known is not { } target) return $"target {Quote(r.Target)}: {ProbeTarget.Forms}";
+        var cached = Known.TryGetValue(r.Target, out var known);
+        if ((cached ? known.Target : ProbeTarget.Parse(r.Target)) is not { } target) return $"target {Quote(r.Target)}: {ProbeTarget.Forms}";
         if (r.Kind != target.Kind) return $"kind {Quote(r.Kind)}: the target {Quote(r.Target)} is probed as {target.Kind}";
+        var home = cached ? known.Topic : Topics.ForResult(r.Target);
         if (topic != home) return $"topic {Quote(topic)}: a result for {Quote(r.Target)} belongs on {home}";
+        if (!cached) Remember(r.Target, (target, home));
         if (r.Sent is < 0 or > MaxEchoes || r.Received < 0 || r.Received > r.Sent)
             return $"sent {r.Sent}, received {r.Received}: 0 ≤ received ≤ sent ≤ {MaxEchoes} expected";
         if (r.LossPercent is < 0 or > 100 || double.IsNaN(r.LossPercent)) return $"loss {r.LossPercent}: a percentage expected";
@@ -114,19 +116,21 @@ public static class ResultCheck
     private static string? TooLong(string name, string? text) => text is { Length: > MaxText } ? $"{name}: {text.Length} characters, at most {MaxText}" : null;
 
     /// <summary>
-    /// A target as parsed (null: not a target), and the topic its results belong on. A swarm's results name the same
-    /// targets again and again: each is parsed once, not once a result. Bounded: garbage on <c>ping/+</c> may name
-    /// targets without end, and then the cache starts again.
+    /// Targets whose results came on their own topic, parsed, with that topic. A swarm's results name the same targets
+    /// again and again: each is parsed once, not once a result. Only such targets, and only short ones, are kept, at
+    /// most <see cref="MaxKnown"/> (then the cache starts again; past that many live targets, most are parsed each time,
+    /// as before): anything may be published on <c>ping/+</c>, and a cache of what garbage names would grow without end.
     /// </summary>
-    private static (ProbeTarget? Target, string Topic) Lookup(string target)
+    private static void Remember(string target, (ProbeTarget Target, string Topic) known)
     {
-        if (Known.TryGetValue(target, out var known)) return known;
+        if (target.Length > MaxKnownLength) return;
         if (Known.Count >= MaxKnown) Known.Clear(); // counted only here, when a target is new
-        return Known[target] = (ProbeTarget.Parse(target), Topics.ForResult(target));
+        Known[target] = known;
     }
 
-    private const int MaxKnown = 10_000;
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ProbeTarget? Target, string Topic)> Known = new(StringComparer.Ordinal);
+    private const int MaxKnownLength = 256;
+    private const int MaxKnown = 4096;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ProbeTarget Target, string Topic)> Known = new(StringComparer.Ordinal);
 
     /// <summary>A value as a reason may show it: control characters as '?' (no log injection), at most 64 characters.</summary>
     private static string Quote(string? value) => value is null ? "null" : $"'{ProbeTarget.Printable(value)}'";

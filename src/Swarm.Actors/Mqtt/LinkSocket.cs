@@ -11,6 +11,8 @@ namespace Swarm.Mqtt;
 /// MQTTnet reads a packet as its 2-byte fixed header, then each further byte of its length, then its body: straight
 /// from the socket, three receive calls a result, and each one that finds nothing yet is a hop through the thread
 /// pool. From a buffer, one receive call brings dozens of results at a broker's pace.
+/// A closed link closes gracefully (MQTTnet's own socket resets the connection, linger 0): a DISCONNECT still in the
+/// send buffer reaches the broker, which then does not publish the will.
 /// </summary>
 public sealed class LinkSocket : IMqttClientStreamProvider
 {
