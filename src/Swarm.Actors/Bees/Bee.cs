@@ -141,6 +141,10 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
         }
 
         var before = Targets();
+        // The first rounds are due counted from the change's arrival, not from the end of its journal write: a write
+        // that waited on the disk (ten bees and the queen syncing at once) must not push every first round back by as
+        // much. None starts before the write is done; one already due then starts at once.
+        var heard = Now;
         Persist(new TargetsAdopted(current.ListId, current.Version, current.Targets) { Probe = current.Probe }, e =>
         {
             _lists[e.ListId] = e;
@@ -153,7 +157,7 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
             var removed = before.Except(after).ToList();
             _log.Info("bee {0}: list {1} version {2} adopted, {3} targets (+{4} -{5}), " + ProbeSettingsCheck.Describe(e.Probe).Replace("{", "{{").Replace("}", "}}"),
                 _settings.BeeId, e.ListId, e.Version, after.Count, added.Count, removed.Count);
-            Schedule(added.Concat(replanned).ToList(), removed.Concat(replanned).ToList());
+            Schedule(added.Concat(replanned).ToList(), removed.Concat(replanned).ToList(), heard);
             Announce();
             SnapshotIfDue();
         });
@@ -175,7 +179,8 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
     /// (<see cref="BeeSettings.PhaseOffset"/>, from a hash of its id): bees that adopt a list at the same moment then
     /// reach any one target at different instants of the interval, not all in the same millisecond.
     /// </summary>
-    private void Schedule(IReadOnlyList<string> added, IReadOnlyList<string> removed)
+    /// <param name="from">When the targets came (now, unless told): the first rounds are due from then.</param>
+    private void Schedule(IReadOnlyList<string> added, IReadOnlyList<string> removed, TimeSpan? from = null)
     {
         foreach (var target in removed)
         {
@@ -183,7 +188,7 @@ public sealed class Bee : ReceivePersistentActor, IWithTimers
             _next.Remove(target);
         }
         if (added.Count == 0) return;
-        _epoch = Now;
+        _epoch = from ?? Now;
         var window = _settings.FirstRoundsOver(added.Count);
         for (var i = 0; i < added.Count; i++)
         {
