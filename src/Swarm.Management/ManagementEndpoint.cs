@@ -98,7 +98,11 @@ public static class ManagementEndpoint
                 await Write(context, context.Response.StatusCode, new ApiError(FrameworkRefusal(context)));
         });
 
-        app.MapGet("/health/live", () => Results.Text("live\n"));
+        app.MapGet("/health/live", (HttpContext c) =>
+        {
+            c.Response.ContentType = "text/plain; charset=utf-8";
+            return c.Response.WriteAsync("live\n");
+        });
         app.MapGet("/health/ready", (HttpContext context) =>
         {
             var readiness = Ready(app.Services, isBee);
@@ -127,16 +131,16 @@ public static class ManagementEndpoint
             await Write(c, 202, M().Join((await Body(c, SwarmJson.Default.AddressRequest))?.Address)));
         api.MapPost("/cluster/down-unreachable", (HttpContext c) => Write(c, 202, M().DownUnreachable()));
         api.MapGet("/sharding/regions", (HttpContext c) => Write(c, 200, M().Regions()));
-        api.MapGet("/sharding/regions/{region}/stats", async (HttpContext c, string region) =>
-            await Write(c, 200, await M().RegionStatsAsync(region)));
-        api.MapGet("/sharding/regions/{region}/entities", async (HttpContext c, string region) =>
-            await Write(c, 200, await M().RegionEntitiesAsync(region)));
+        api.MapGet("/sharding/regions/{region}/stats", async (HttpContext c) =>
+            await Write(c, 200, await M().RegionStatsAsync(Route(c, "region"))));
+        api.MapGet("/sharding/regions/{region}/entities", async (HttpContext c) =>
+            await Write(c, 200, await M().RegionEntitiesAsync(Route(c, "region"))));
         api.MapGet("/bees", async (HttpContext c) => await Write(c, 200, await M().BeesAsync()));
-        api.MapGet("/targets/{list}", async (HttpContext c, string list) => await Write(c, 200, await M().TargetsAsync(list)));
-        api.MapPut("/targets/{list}", async (HttpContext c, string list) =>
-            await Write(c, 200, await M().ChangeTargetsAsync(list, "set", await Body(c, SwarmJson.Default.TargetsChange))));
-        api.MapPost("/targets/{list}/{change}", async (HttpContext c, string list, string change) =>
-            await Write(c, 200, await M().ChangeTargetsAsync(list, change, await Body(c, SwarmJson.Default.TargetsChange))));
+        api.MapGet("/targets/{list}", async (HttpContext c) => await Write(c, 200, await M().TargetsAsync(Route(c, "list"))));
+        api.MapPut("/targets/{list}", async (HttpContext c) =>
+            await Write(c, 200, await M().ChangeTargetsAsync(Route(c, "list"), "set", await Body(c, SwarmJson.Default.TargetsChange))));
+        api.MapPost("/targets/{list}/{change}", async (HttpContext c) =>
+            await Write(c, 200, await M().ChangeTargetsAsync(Route(c, "list"), Route(c, "change"), await Body(c, SwarmJson.Default.TargetsChange))));
         api.MapGet("/actors", (HttpContext c) =>
             Write(c, 200, M().Hierarchy(IntQuery(c, "depth", 4, 1, 20))));
         api.MapGet("/verdicts", (HttpContext c) =>
@@ -276,6 +280,14 @@ public static class ManagementEndpoint
     }
 
     /// <summary>Answers JSON as people read it (quotes and accents unescaped); nothing here lands in HTML.</summary>
+    /// <summary>
+    /// A route value. Every handler here is a plain <see cref="RequestDelegate"/> (it takes the context, returns a task):
+    /// a handler with other parameters goes through ASP.NET's RequestDelegateFactory, which in the native edge build
+    /// reads the handler's return type by reflection, and once a build left out the metadata that says a Task is
+    /// awaited, it took the Task for a value to serialize and every request answered 500.
+    /// </summary>
+    private static string Route(HttpContext context, string name) => context.Request.RouteValues[name] as string ?? "";
+
     private static Task Write<T>(HttpContext context, int status, T value)
     {
         context.Response.StatusCode = status;
