@@ -279,7 +279,6 @@ public static class ManagementEndpoint
         throw new ManagementRefused(Refusal.Invalid, $"?{name}={value}: must be a whole number from {min} to {max}");
     }
 
-    /// <summary>Answers JSON as people read it (quotes and accents unescaped); nothing here lands in HTML.</summary>
     /// <summary>
     /// A route value. Every handler here is a plain <see cref="RequestDelegate"/> (it takes the context, returns a task):
     /// a handler with other parameters goes through ASP.NET's RequestDelegateFactory, which in the native edge build
@@ -288,6 +287,7 @@ public static class ManagementEndpoint
     /// </summary>
     private static string Route(HttpContext context, string name) => context.Request.RouteValues[name] as string ?? "";
 
+    /// <summary>Answers JSON as people read it (quotes and accents unescaped); nothing here lands in HTML.</summary>
     private static Task Write<T>(HttpContext context, int status, T value)
     {
         context.Response.StatusCode = status;
