@@ -59,17 +59,8 @@ public sealed class TestNetwork : IAsyncDisposable
     /// <summary>Runs a command inside namespace <paramref name="ns"/>; returns its exit code and everything it printed.</summary>
     public static async Task<(int Exit, string Output)> RunInAsync(string ns, params string[] command)
     {
-        using var process = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", ns, .. command])
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        })!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(deadline.Token);
-        return (process.ExitCode, await output + await error);
+        var (exit, output, error) = await Capture("ip", ["netns", "exec", ns, .. command]);
+        return (exit, output + error);
     }
 
     /// <summary>Drops a random share (1 in <paramref name="oneIn"/>) of the echo replies the peer sends.</summary>
@@ -128,6 +119,14 @@ public sealed class TestNetwork : IAsyncDisposable
     /// <summary>Runs a command and returns what it printed; throws with what it said on stderr when it fails.</summary>
     public static async Task<string> Output(string file, params string[] args)
     {
+        var (exit, output, error) = await Capture(file, args);
+        if (exit != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)}: {error}");
+        return output;
+    }
+
+    /// <summary>Runs a command to its end (60 s at most): its exit code, and what it printed on stdout and on stderr.</summary>
+    private static async Task<(int Exit, string Output, string Error)> Capture(string file, string[] args)
+    {
         using var process = Process.Start(new ProcessStartInfo(file, args)
         {
             RedirectStandardError = true,
@@ -138,8 +137,7 @@ public sealed class TestNetwork : IAsyncDisposable
         var error = process.StandardError.ReadToEndAsync();
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await process.WaitForExitAsync(deadline.Token);
-        if (process.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)}: {await error}");
-        return await output;
+        return (process.ExitCode, await output, await error);
     }
 
     public async ValueTask DisposeAsync()
