@@ -159,7 +159,7 @@ public static class EdgeBench
             using var mqtt = new MqttClientFactory().CreateMqttClient();
             var results = await FirstResults.ConnectAsync(mqtt, mqttPort);
             await results.AllProbingAsync(ids, "127.0.0.1", TimeSpan.FromSeconds(180));
-            var latencies = await results.WatchChangesAsync(ids, changes, "127.0.4");
+            var latencies = (await results.WatchChangesAsync(ids, changes, "127.0.4")).Select(c => c.Latency).ToList();
             return
             [
                 new($"watch → every one of {bees} edge bees probing (queen publishes targets/<list> retained), {changes} changes: median / p99 (ms)",

@@ -40,10 +40,13 @@ public sealed class FirstResults
     public Task AllProbingAsync(IReadOnlyCollection<string> bees, string target, TimeSpan timeout) =>
         Tools.Until(() => Task.FromResult(bees.All(b => _seen.ContainsKey((b, target)))), timeout, $"every bee probing {target}");
 
-    /// <summary>Publishes <paramref name="changes"/> lists on <c>watch</c>, one new target each; the latency of each in ms.</summary>
-    public async Task<List<double>> WatchChangesAsync(IReadOnlyCollection<string> bees, int changes, string subnet)
+    /// <summary>One list change: its new target, when it was published, and its latency (ms): when its slowest bee began probing it.</summary>
+    public sealed record Change(string Target, DateTime Published, double Latency);
+
+    /// <summary>Publishes <paramref name="changes"/> lists on <c>watch</c>, one new target each.</summary>
+    public async Task<List<Change>> WatchChangesAsync(IReadOnlyCollection<string> bees, int changes, string subnet)
     {
-        var latencies = new List<double>();
+        var latencies = new List<Change>();
         for (var n = 0; n < changes; n++)
         {
             var target = $"{subnet}.{n + 1}";
@@ -51,7 +54,7 @@ public sealed class FirstResults
             await _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("watch").WithPayload(Encoding.UTF8.GetBytes(target))
                 .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
             await AllProbingAsync(bees, target, TimeSpan.FromSeconds(30));
-            latencies.Add(bees.Max(b => (_seen[(b, target)] - published).TotalMilliseconds));
+            latencies.Add(new(target, published, bees.Max(b => (_seen[(b, target)] - published).TotalMilliseconds)));
         }
         return latencies;
     }

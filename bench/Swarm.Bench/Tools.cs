@@ -75,15 +75,16 @@ public static class Tools
     public static string Binary(string project) =>
         Path.Combine(Tools.RepoRoot, "src", project, "bin", new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", project + ".dll");
 
-    public static Process Start(string file, string[] args, Dictionary<string, string> env)
+    /// <param name="lines">When given, hears every line the process writes (stdout and stderr).</param>
+    public static Process Start(string file, string[] args, Dictionary<string, string> env, Action<string>? lines = null)
     {
         var info = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         // A bee told its link does not ping the machine's gateway to guess it: the benchmarks stay on this machine.
         info.Environment["Swarm__Bee__Connection"] = "ethernet";
         foreach (var (k, v) in env) info.Environment[k] = v;
         var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lines?.Invoke(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lines?.Invoke(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;

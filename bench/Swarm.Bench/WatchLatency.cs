@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -31,6 +32,7 @@ public static class WatchLatency
         var dir = Directory.CreateTempSubdirectory("swarm-bench-watch-").FullName;
         var processes = new List<Process>();
         var management = new List<string>();
+        var logs = new ConcurrentQueue<(int Node, string Line)>();
         try
         {
             var mqttPort = Tools.FreePort();
@@ -39,6 +41,7 @@ public static class WatchLatency
             processes.Add(Tools.Start("dotnet", [Tools.Binary("Swarm.Lighthouse")], new() { ["CLUSTER_PORT"] = lighthousePort.ToString(), ["Swarm__Management__Url"] = $"http://127.0.0.1:{Tools.FreePort()}" }));
             for (var i = 0; i < Bees.Length; i++)
             {
+                var node = i;
                 management.Add($"http://127.0.0.1:{Tools.FreePort()}");
                 processes.Add(Tools.Start("dotnet", [Tools.Binary("Swarm.Node")], new()
                 {
@@ -52,14 +55,16 @@ public static class WatchLatency
                     ["Swarm__Targets__Default"] = "127.0.0.1",
                     ["CLUSTER_IP"] = $"127.0.0.{i + 2}",
                     ["CLUSTER_SEEDS"] = $"akka.tcp://swarm@127.0.0.1:{lighthousePort}",
-                }));
+                }, line => logs.Enqueue((node, line))));
             }
 
             using var client = new MqttClientFactory().CreateMqttClient();
             var results = await FirstResults.ConnectAsync(client, mqttPort);
             await results.AllProbingAsync(Bees, "127.0.0.1", TimeSpan.FromSeconds(90));
-            var latencies = await results.WatchChangesAsync(Bees, Changes, "127.0.3");
+            var changes = await results.WatchChangesAsync(Bees, Changes, "127.0.3");
+            var latencies = changes.Select(c => c.Latency).ToList();
             Console.Error.WriteLine($"watch: latencies (ms) in order: {string.Join(" ", latencies.Select(l => l.ToString("0")))}");
+            Breakdown(changes, logs, Bees);
             List<Row> rows =
             [
                 new($"watch → every bee probing, 1 lighthouse + {Bees.Length} nodes, {Changes} changes: median / p99 (ms)",
@@ -103,5 +108,32 @@ public static class WatchLatency
             foreach (var p in processes) { try { p.Kill(entireProcessTree: true); p.WaitForExit(); } catch (InvalidOperationException) { } }
             Directory.Delete(dir, true);
         }
+    }
+
+    /// <summary>
+    /// Where each change's time went, from the nodes' own log lines (their timestamps, to the millisecond): published →
+    /// the queen's list journaled the version → the slowest bee journaled it → the slowest bee's first round began.
+    /// </summary>
+    private static void Breakdown(IReadOnlyList<FirstResults.Change> changes, IEnumerable<(int Node, string Line)> logs, IReadOnlyList<string> bees)
+    {
+        static DateTime? At(string line) =>
+            line.Length > 24 && DateTime.TryParse(line[..24], CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var t)
+                ? t : null;
+        var lines = logs.Select(l => (l.Node, l.Line, At: At(l.Line))).Where(l => l.At is not null).ToList();
+        var rows = new List<(double Journaled, double Adopted, double Round)>();
+        foreach (var change in changes)
+        {
+            var bridged = lines.FirstOrDefault(l => l.Line.Contains("watch: list default changed, now version") && l.Line.EndsWith($": {change.Target}"));
+            if (bridged.Line is null) continue;
+            var version = bridged.Line.Split("now version ")[1].Split(':')[0];
+            var journaled = lines.FirstOrDefault(l => l.Line.Contains($"target list default is now version {version} ")).At;
+            var adopted = lines.Where(l => l.Line.Contains($": list default version {version} adopted")).Select(l => l.At!.Value).ToList();
+            if (journaled is null || adopted.Count < bees.Count) continue;
+            rows.Add(((journaled.Value - change.Published).TotalMilliseconds, (adopted.Max() - change.Published).TotalMilliseconds, change.Latency));
+            Console.Error.WriteLine($"watch: {change.Target} v{version}: journaled by the queen +{rows[^1].Journaled:0} ms, adopted by every bee +{rows[^1].Adopted:0} ms (first {(adopted.Min() - change.Published).TotalMilliseconds:0}), probed +{change.Latency:0} ms");
+        }
+        if (rows.Count == 0) return;
+        Console.Error.WriteLine($"watch: median / max of {rows.Count} changes: journaled {Tools.Median(rows.Select(r => r.Journaled).ToList()):0} / {rows.Max(r => r.Journaled):0} ms, " +
+            $"adopted {Tools.Median(rows.Select(r => r.Adopted).ToList()):0} / {rows.Max(r => r.Adopted):0} ms, probed {Tools.Median(rows.Select(r => r.Round).ToList()):0} / {rows.Max(r => r.Round):0} ms");
     }
 }
