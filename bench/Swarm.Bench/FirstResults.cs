@@ -46,7 +46,7 @@ public sealed class FirstResults
     /// <summary>Publishes <paramref name="changes"/> lists on <c>watch</c>, one new target each.</summary>
     public async Task<List<Change>> WatchChangesAsync(IReadOnlyCollection<string> bees, int changes, string subnet)
     {
-        var latencies = new List<Change>();
+        var done = new List<Change>();
         for (var n = 0; n < changes; n++)
         {
             var target = $"{subnet}.{n + 1}";
@@ -54,8 +54,8 @@ public sealed class FirstResults
             await _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("watch").WithPayload(Encoding.UTF8.GetBytes(target))
                 .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
             await AllProbingAsync(bees, target, TimeSpan.FromSeconds(30));
-            latencies.Add(new(target, published, bees.Max(b => (_seen[(b, target)] - published).TotalMilliseconds)));
+            done.Add(new(target, published, bees.Max(b => (_seen[(b, target)] - published).TotalMilliseconds)));
         }
-        return latencies;
+        return done;
     }
 }

@@ -32,7 +32,7 @@ public static class WatchLatency
         var dir = Directory.CreateTempSubdirectory("swarm-bench-watch-").FullName;
         var processes = new List<Process>();
         var management = new List<string>();
-        var logs = new ConcurrentQueue<(int Node, string Line)>();
+        var logs = new ConcurrentQueue<string>();
         try
         {
             var mqttPort = Tools.FreePort();
@@ -41,7 +41,6 @@ public static class WatchLatency
             processes.Add(Tools.Start("dotnet", [Tools.Binary("Swarm.Lighthouse")], new() { ["CLUSTER_PORT"] = lighthousePort.ToString(), ["Swarm__Management__Url"] = $"http://127.0.0.1:{Tools.FreePort()}" }));
             for (var i = 0; i < Bees.Length; i++)
             {
-                var node = i;
                 management.Add($"http://127.0.0.1:{Tools.FreePort()}");
                 processes.Add(Tools.Start("dotnet", [Tools.Binary("Swarm.Node")], new()
                 {
@@ -55,7 +54,7 @@ public static class WatchLatency
                     ["Swarm__Targets__Default"] = "127.0.0.1",
                     ["CLUSTER_IP"] = $"127.0.0.{i + 2}",
                     ["CLUSTER_SEEDS"] = $"akka.tcp://swarm@127.0.0.1:{lighthousePort}",
-                }, line => logs.Enqueue((node, line))));
+                }, logs.Enqueue));
             }
 
             using var client = new MqttClientFactory().CreateMqttClient();
@@ -114,12 +113,12 @@ public static class WatchLatency
     /// Where each change's time went, from the nodes' own log lines (their timestamps, to the millisecond): published →
     /// the queen's list journaled the version → the slowest bee journaled it → the slowest bee's first round began.
     /// </summary>
-    private static void Breakdown(IReadOnlyList<FirstResults.Change> changes, IEnumerable<(int Node, string Line)> logs, IReadOnlyList<string> bees)
+    private static void Breakdown(IReadOnlyList<FirstResults.Change> changes, IEnumerable<string> logs, IReadOnlyList<string> bees)
     {
         static DateTime? At(string line) =>
             line.Length > 24 && DateTime.TryParse(line[..24], CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var t)
                 ? t : null;
-        var lines = logs.Select(l => (l.Node, l.Line, At: At(l.Line))).Where(l => l.At is not null).ToList();
+        var lines = logs.Select(l => (Line: l, At: At(l))).Where(l => l.At is not null).ToList();
         var rows = new List<(double Journaled, double Adopted, double Round)>();
         foreach (var change in changes)
         {
