@@ -72,6 +72,19 @@ public static class Tools
 
     public static string F(double value, string format = "0.000") => value.ToString(format, CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// A node as the images and install.sh deploy it: published ReadyToRun for this machine, to
+    /// src/&lt;project&gt;/bin/r2r/&lt;rid&gt;. Where many nodes start at once on 2 cores, JIT compiling in each of them is
+    /// most of what the machine does for their first minute.
+    /// </summary>
+    public static string Deployed(string project)
+    {
+        var rid = Swarm.Tests.Infrastructure.NativeBuild.Rid;
+        var path = Path.Combine(RepoRoot, "src", project, "bin", "r2r", rid, project + ".dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException(
+            $"publish it first: dotnet publish src/{project} -c Release -r {rid} --self-contained false -p:PublishReadyToRun=true -o src/{project}/bin/r2r/{rid}", path);
+    }
+
     public static string Binary(string project) =>
         Path.Combine(Tools.RepoRoot, "src", project, "bin", new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", project + ".dll");
 

@@ -13,8 +13,9 @@ namespace Swarm.Bench;
 
 /// <summary>
 /// Time from publishing on <c>watch</c> to every bee probing the new list, with 1 Lighthouse + 4 Node processes and
-/// mosquitto on this machine. A change's latency is its slowest bee: the round-start stamp (<c>ts</c>) of that bee's
-/// first result for the new target, minus the moment of publishing.
+/// mosquitto on this machine, the nodes built as they are deployed (<see cref="Tools.Deployed"/>). A change's latency
+/// is its slowest bee: the round-start stamp (<c>ts</c>) of that bee's first result for the new target, minus the
+/// moment of publishing.
 /// </summary>
 public static class WatchLatency
 {
@@ -38,11 +39,11 @@ public static class WatchLatency
             var mqttPort = Tools.FreePort();
             processes.Add(Tools.Mosquitto(dir, mqttPort));
             var lighthousePort = Tools.FreePort();
-            processes.Add(Tools.Start("dotnet", [Tools.Binary("Swarm.Lighthouse")], new() { ["CLUSTER_PORT"] = lighthousePort.ToString(), ["Swarm__Management__Url"] = $"http://127.0.0.1:{Tools.FreePort()}" }));
+            processes.Add(Tools.Start("dotnet", [Tools.Deployed("Swarm.Lighthouse")], new() { ["CLUSTER_PORT"] = lighthousePort.ToString(), ["Swarm__Management__Url"] = $"http://127.0.0.1:{Tools.FreePort()}" }));
             for (var i = 0; i < Bees.Length; i++)
             {
                 management.Add($"http://127.0.0.1:{Tools.FreePort()}");
-                processes.Add(Tools.Start("dotnet", [Tools.Binary("Swarm.Node")], new()
+                processes.Add(Tools.Start("dotnet", [Tools.Deployed("Swarm.Node")], new()
                 {
                     ["Swarm__Roles"] = i == 0 ? "queen,bee" : "bee",
                     ["Swarm__Bee__Id"] = Bees[i],

@@ -203,6 +203,8 @@ public class DeploymentTests
         }
         var entry = Regex.Match(text, @"ENTRYPOINT \[""dotnet"", ""/app/([^""]+)\.dll""\]").Groups[1].Value;
         Assert.Equal(AssemblyName(project), entry);
+        // Precompiled (ReadyToRun) for the image's platform, still framework-dependent: the aspnet image runs it.
+        Assert.Contains($@"RUN dotnet publish src/{project}/{project}.csproj -c Release -a ""${{TARGETARCH:-amd64}}"" --self-contained false -p:PublishReadyToRun=true -o /app", text);
 
         // The preStop hook runs /app/swarm: the image copies the native CLI there.
         Assert.Contains("src/Swarm.Cli/Swarm.Cli", published);
@@ -249,6 +251,7 @@ public class DeploymentTests
             Assert.Contains("Restart=on-failure", text);
             Assert.Contains("RestartPreventExitStatus=2", text); // bad configuration: restarting cannot help
             Assert.Contains($"{project}:{folder}", install);
+            Assert.Contains("-c Release -r \"$rid\" --self-contained false -p:PublishReadyToRun=true", install.Replace("\\\n", " "));
             Assert.Contains(env, install);
         }
         Assert.Contains("AmbientCapabilities=CAP_NET_RAW", File.ReadAllText(Repo.File("deploy", "systemd", "swarm-node.service")));
