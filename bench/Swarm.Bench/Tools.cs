@@ -74,8 +74,8 @@ public static class Tools
 
     /// <summary>
     /// A node as the images and install.sh deploy it: published ReadyToRun for this machine, to
-    /// src/&lt;project&gt;/bin/r2r/&lt;rid&gt;. Where many nodes start at once on 2 cores, JIT compiling in each of them is
-    /// most of what the machine does for their first minute.
+    /// src/&lt;project&gt;/bin/r2r/&lt;rid&gt;. JIT compiling is a third of a node's CPU until it probes, and where eleven
+    /// start at once on 2 cores, their first changes wait behind it.
     /// </summary>
     public static string Deployed(string project)
     {
