@@ -6,7 +6,8 @@ ARG TARGETARCH
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends clang zlib1g-dev >/dev/null
 WORKDIR /src
 COPY . .
-# ReadyToRun (precompiled for the image's platform, still run by dotnet): a node starts on a third less CPU.
+# ReadyToRun (precompiled for the image's platform, still run by dotnet): the Lighthouse starts on about a third less
+# CPU (0.88–1.06 s against 1.21–1.57 s in its first 8 s, two runs each).
 RUN dotnet publish src/Swarm.Lighthouse/Swarm.Lighthouse.csproj -c Release -a "${TARGETARCH:-amd64}" --self-contained false -p:PublishReadyToRun=true -o /app \
  && dotnet publish src/Swarm.Cli/Swarm.Cli.csproj -c Release -a "${TARGETARCH:-amd64}" -o /cli && cp /cli/swarm /app/swarm
 
