@@ -27,12 +27,15 @@ public static class Tools
     /// <summary>The native edge bee, as ./test.sh publishes it: src/Swarm.Node/bin/native/&lt;rid&gt;/Swarm.Node.</summary>
     public static string NativeEdge => Native("Swarm.Node", "Swarm.Node", " -p:NativeEdge=true");
 
-    private static string Native(string project, string file, string properties)
+    private static string Native(string project, string file, string properties) => Published(project, "native", file, properties);
+
+    /// <summary>A build published to src/&lt;project&gt;/bin/&lt;folder&gt;/&lt;rid&gt;, or the command that publishes it.</summary>
+    private static string Published(string project, string folder, string file, string properties)
     {
-        var path = Swarm.Tests.Infrastructure.NativeBuild.PathOf(project, file);
         var rid = Swarm.Tests.Infrastructure.NativeBuild.Rid;
+        var path = Path.Combine(RepoRoot, "src", project, "bin", folder, rid, file);
         return File.Exists(path) ? path : throw new FileNotFoundException(
-            $"publish it first: dotnet publish src/{project} -c Release -r {rid}{properties} -o src/{project}/bin/native/{rid}", path);
+            $"publish it first: dotnet publish src/{project} -c Release -r {rid}{properties} -o src/{project}/bin/{folder}/{rid}", path);
     }
 
     public static string FpingVersion()
@@ -77,13 +80,8 @@ public static class Tools
     /// src/&lt;project&gt;/bin/r2r/&lt;rid&gt;. JIT compiling is a third of a node's CPU until it probes, and where eleven
     /// start at once on 2 cores, their first changes wait behind it.
     /// </summary>
-    public static string Deployed(string project)
-    {
-        var rid = Swarm.Tests.Infrastructure.NativeBuild.Rid;
-        var path = Path.Combine(RepoRoot, "src", project, "bin", "r2r", rid, project + ".dll");
-        return File.Exists(path) ? path : throw new FileNotFoundException(
-            $"publish it first: dotnet publish src/{project} -c Release -r {rid} --self-contained false -p:PublishReadyToRun=true -o src/{project}/bin/r2r/{rid}", path);
-    }
+    public static string Deployed(string project) =>
+        Published(project, "r2r", project + ".dll", " --self-contained false -p:PublishReadyToRun=true");
 
     public static string Binary(string project) =>
         Path.Combine(Tools.RepoRoot, "src", project, "bin", new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", project + ".dll");
